@@ -1,0 +1,1 @@
+"""Training core for the "Learning PyTorch with Examples" dashboard (no Streamlit here)."""

@@ -1,0 +1,259 @@
+"""Hand-written gradients for every stage, autograd's, finite differences, and the table that compares them."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+from torch.func import functional_call
+
+from lib.config import TrainConfig
+from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, TwoLayerNet, run_stage
+
+# rel_error bounds that count as "the same gradient": a few ulps of a long sum in each precision
+TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
+# the small copy of the problem used for central finite differences (float64)
+SMALL = dict(n=4, d_in=5, hidden=3, d_out=2, dtype="float64")
+FD_EPS = 1e-6
+
+COLUMNS = ["parameter", "shape", "manual_norm", "autograd_norm", "max_abs_diff", "rel_error", "cosine",
+           "allclose", "fd_rel_error"]
+
+
+# ---------------------------------------------------------------- hand-written backward passes
+def manual_raw(p, x, y):
+    """Stages 1-3: the tutorial's own backward for y_pred = relu(x @ w1) @ w2."""
+    w1, w2 = p["w1"], p["w2"]
+    h = x.mm(w1)                              # (N, H)
+    h_relu = h.clamp(min=0)
+    y_pred = h_relu.mm(w2)                    # (N, D_OUT)
+    grad_y_pred = 2.0 * (y_pred - y)
+    grad_w2 = h_relu.t().mm(grad_y_pred)      # (H, D_OUT)
+    grad_h = grad_y_pred.mm(w2.t())           # (N, H)
+    grad_h[h < 0] = 0
+    grad_w1 = x.t().mm(grad_h)                # (D_IN, H)
+    return {"w1": grad_w1, "w2": grad_w2}
+
+
+def manual_linear(p, x, y, names):
+    """Stages 4-6: nn.Linear computes x @ W.T + b, so grad_W = grad_out.T @ input and grad_b = grad_out.sum(0)."""
+    w1, b1, w2, b2 = (p[n] for n in names)
+    h = x.mm(w1.t()) + b1                     # (N, H)
+    h_relu = h.clamp(min=0)
+    y_pred = h_relu.mm(w2.t()) + b2           # (N, D_OUT)
+    grad_y_pred = 2.0 * (y_pred - y)
+    grad_w2 = grad_y_pred.t().mm(h_relu)      # (D_OUT, H)
+    grad_b2 = grad_y_pred.sum(0)
+    grad_h = grad_y_pred.mm(w2)               # (N, H)
+    grad_h[h < 0] = 0
+    grad_w1 = grad_h.t().mm(x)                # (H, D_IN)
+    grad_b1 = grad_h.sum(0)
+    return dict(zip(names, (grad_w1, grad_b1, grad_w2, grad_b2)))
+
+
+def manual_dynamic(p, x, y, depth):
+    """Stage 7: backprop through `depth` uses of middle_linear; its gradient is the sum of one term per use."""
+    w_in, b_in = p["input_linear.weight"], p["input_linear.bias"]
+    w_mid, b_mid = p["middle_linear.weight"], p["middle_linear.bias"]
+    w_out, b_out = p["output_linear.weight"], p["output_linear.bias"]
+    pre = [x.mm(w_in.t()) + b_in]             # pre-activations, (N, H) each
+    hs = [pre[0].clamp(min=0)]
+    for _ in range(depth):
+        pre.append(hs[-1].mm(w_mid.t()) + b_mid)
+        hs.append(pre[-1].clamp(min=0))
+    y_pred = hs[-1].mm(w_out.t()) + b_out
+    grad_y_pred = 2.0 * (y_pred - y)
+    grads = {"output_linear.weight": grad_y_pred.t().mm(hs[-1]), "output_linear.bias": grad_y_pred.sum(0)}
+    grad_h = grad_y_pred.mm(w_out)
+    uses_w, uses_b = [], []
+    for k in reversed(range(1, depth + 1)):   # use k maps hs[k-1] to hs[k]
+        grad_pre = grad_h.clone()
+        grad_pre[pre[k] < 0] = 0
+        uses_w.insert(0, grad_pre.t().mm(hs[k - 1]))
+        uses_b.insert(0, grad_pre.sum(0))
+        grad_h = grad_pre.mm(w_mid)
+    grad_pre = grad_h.clone()
+    grad_pre[pre[0] < 0] = 0
+    grads["input_linear.weight"] = grad_pre.t().mm(x)
+    grads["input_linear.bias"] = grad_pre.sum(0)
+    grads["middle_linear.weight"] = sum(uses_w) if uses_w else torch.zeros_like(w_mid)
+    grads["middle_linear.bias"] = sum(uses_b) if uses_b else torch.zeros_like(b_mid)
+    per_use = {}
+    for k, (gw, gb) in enumerate(zip(uses_w, uses_b), start=1):
+        per_use[f"middle_linear.weight (use {k} of {depth})"] = gw
+        per_use[f"middle_linear.bias (use {k} of {depth})"] = gb
+    return grads, per_use
+
+
+# ---------------------------------------------------------------- the stage's own forward, for autograd
+class _FixedDepth:
+    """Stands in for `random` so DynamicNet's forward takes a chosen number of middle layers."""
+
+    def __init__(self, depth):
+        self.depth = depth
+
+    def randint(self, a, b):
+        return self.depth
+
+
+def _module(stage, cfg: TrainConfig, depth):
+    with torch.device("meta"):   # structure only: no weights drawn, so no one else's random stream is touched
+        if stage in ("nn_module", "optim"):
+            return torch.nn.Sequential(torch.nn.Linear(cfg.d_in, cfg.hidden), torch.nn.ReLU(),
+                                       torch.nn.Linear(cfg.hidden, cfg.d_out))
+        if stage == "custom_module":
+            return TwoLayerNet(cfg.d_in, cfg.hidden, cfg.d_out)
+        return DynamicNet(cfg.d_in, cfg.hidden, cfg.d_out, rng=_FixedDepth(depth))
+
+
+def forward(stage, cfg, params, x, depth=0, broken_relu=False):
+    """y_pred of `stage` at `params`, through the same code the stage trains with (MyReLU, nn modules)."""
+    if not STAGES[stage].has_bias:
+        if stage == "custom_function":
+            relu = (BrokenMyReLU if broken_relu else MyReLU).apply
+        else:
+            relu = lambda t: t.clamp(min=0)  # noqa: E731
+        return relu(x.mm(params["w1"])).mm(params["w2"])
+    return functional_call(_module(stage, cfg, depth), params, (x,))
+
+
+def loss_at(stage, cfg, params, x, y, depth=0, broken_relu=False):
+    return (forward(stage, cfg, params, x, depth, broken_relu) - y).pow(2).sum()
+
+
+def autograd_grads(stage, cfg, params, x, y, depth=0, broken_relu=False):
+    leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+    loss = loss_at(stage, cfg, leaves, x, y, depth, broken_relu)
+    grads = torch.autograd.grad(loss, list(leaves.values()), allow_unused=True)
+    return {k: (g if g is not None else torch.zeros_like(leaves[k])) for k, g in zip(leaves, grads)}
+
+
+def autograd_per_use(params, x, y, depth):
+    """Autograd's gradient for each use of middle_linear, by giving every use its own copy of the weights."""
+    lin = torch.nn.functional.linear
+    w_mid = [params["middle_linear.weight"].clone().requires_grad_(True) for _ in range(depth)]
+    b_mid = [params["middle_linear.bias"].clone().requires_grad_(True) for _ in range(depth)]
+    h = lin(x, params["input_linear.weight"], params["input_linear.bias"]).clamp(min=0)
+    for k in range(depth):
+        h = lin(h, w_mid[k], b_mid[k]).clamp(min=0)
+    loss = (lin(h, params["output_linear.weight"], params["output_linear.bias"]) - y).pow(2).sum()
+    grads = torch.autograd.grad(loss, w_mid + b_mid) if depth else ()
+    out = {}
+    for k in range(depth):
+        out[f"middle_linear.weight (use {k + 1} of {depth})"] = grads[k]
+        out[f"middle_linear.bias (use {k + 1} of {depth})"] = grads[depth + k]
+    return out
+
+
+def manual_grads(stage, params, x, y, depth=0):
+    """Hand-written gradients by parameter name, and (stage 7) the shared layer's per-use terms."""
+    if not STAGES[stage].has_bias:
+        return manual_raw(params, x, y), {}
+    if stage == "dynamic_net":
+        return manual_dynamic(params, x, y, depth)
+    return manual_linear(params, x, y, list(params)), {}
+
+
+def finite_difference(stage, cfg, params, x, y, depth=0, broken_relu=False, eps=FD_EPS):
+    """Central differences (L(p + eps) - L(p - eps)) / 2 eps for every element of every parameter."""
+    out = {}
+    with torch.no_grad():
+        for name, p in params.items():
+            grad = torch.empty_like(p)
+            flat, gflat = p.view(-1), grad.view(-1)
+            for i in range(flat.numel()):
+                orig = flat[i].item()
+                flat[i] = orig + eps
+                up = loss_at(stage, cfg, params, x, y, depth, broken_relu).item()
+                flat[i] = orig - eps
+                down = loss_at(stage, cfg, params, x, y, depth, broken_relu).item()
+                flat[i] = orig
+                gflat[i] = (up - down) / (2 * eps)
+            out[name] = grad
+    return out
+
+
+# ---------------------------------------------------------------- comparison
+def rel_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    """||a - b|| / max(||a||, ||b||); 0 when both are zero."""
+    scale = max(a.norm().item(), b.norm().item())
+    return 0.0 if scale == 0 else (a - b).norm().item() / scale
+
+
+def _row(name, manual, auto, tol, fd_rel):
+    m, a = manual.double(), auto.double()
+    denom = m.norm() * a.norm()
+    cosine = (m.flatten() @ a.flatten() / denom).item() if denom > 0 else (1.0 if torch.equal(m, a) else 0.0)
+    rel = rel_error(m, a)
+    return {"parameter": name, "shape": "×".join(map(str, manual.shape)),
+            "manual_norm": m.norm().item(), "autograd_norm": a.norm().item(),
+            "max_abs_diff": (m - a).abs().max().item() if m.numel() else 0.0,
+            "rel_error": rel, "cosine": cosine, "allclose": bool(rel <= tol), "fd_rel_error": fd_rel}
+
+
+@dataclass
+class GradientComparison:
+    table: pd.DataFrame
+    manual: dict[str, torch.Tensor]          # hand-written, by parameter name (plus per-use names)
+    autograd: dict[str, torch.Tensor]
+    depth: int = 0                           # dynamic_net: how many times middle_linear ran at this step
+    step: int = 0
+    gradcheck_passed: bool | None = None     # custom_function: torch.autograd.gradcheck on the ReLU Function
+    notes: list[str] = field(default_factory=list)
+
+
+def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_relu: bool = False,
+                        depth: int | None = None) -> GradientComparison:
+    """Hand-written vs autograd gradients at the parameters reached after `step` training steps."""
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < config.steps:
+        raise ValueError(f"step={step!r} is out of range: it must be a whole number with 0 <= step < {config.steps}")
+    run = run_stage(stage, config, broken_relu=broken_relu, stop_at=step)
+    if run.diverged_at is not None and run.diverged_at <= step:
+        raise ValueError(f"step={step} cannot be compared: training diverged at step {run.diverged_at} "
+                         f"({run.divergence_reason})")
+    if stage == "dynamic_net" and depth is None:
+        depth = run.depths[-1]           # the depth the forward of this step drew
+    depth = depth or 0
+    params, x, y = run.params, run.x, run.y
+
+    manual, manual_uses = manual_grads(stage, params, x, y, depth)
+    auto = autograd_grads(stage, config, params, x, y, depth, broken_relu)
+    auto_uses = autograd_per_use(params, x, y, depth) if stage == "dynamic_net" else {}
+    fd_rel = _finite_difference_check(stage, config, depth, broken_relu)
+
+    tol = TOLERANCE[config.dtype]
+    rows = []
+    for name in params:                  # the model's own order
+        rows.append(_row(name, manual[name], auto[name], tol, fd_rel[name]))
+        if name.startswith("middle_linear"):
+            kind = name.split(".")[1]
+            rows += [_row(u, manual_uses[u], auto_uses[u], tol, math.nan)
+                     for u in manual_uses if u.split(" ")[0].endswith(kind)]
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    gradcheck_passed = _gradcheck_relu(broken_relu) if stage == "custom_function" else None
+    return GradientComparison(table=table, manual={**manual, **manual_uses}, autograd={**auto, **auto_uses},
+                              depth=depth, step=step, gradcheck_passed=gradcheck_passed)
+
+
+def compare_gradients(stage: str, config: TrainConfig, step: int = 0, broken_relu: bool = False,
+                      depth: int | None = None) -> pd.DataFrame:
+    """One row per parameter: hand-written vs autograd, and autograd vs finite differences on a small copy."""
+    return gradient_comparison(stage, config, step, broken_relu, depth).table
+
+
+def _finite_difference_check(stage, config, depth, broken_relu):
+    """rel_error of autograd vs central differences, per parameter, on a float64 copy of the problem at SMALL size."""
+    small = config.with_(steps=1, **SMALL)
+    run = run_stage(stage, small, broken_relu=broken_relu, stop_at=0)
+    params = {k: v.clone() for k, v in run.params.items()}
+    auto = autograd_grads(stage, small, params, run.x, run.y, depth, broken_relu)
+    numeric = finite_difference(stage, small, params, run.x, run.y, depth, broken_relu)
+    return {k: rel_error(auto[k], numeric[k]) for k in auto}
+
+
+def _gradcheck_relu(broken_relu: bool) -> bool:
+    fn = (BrokenMyReLU if broken_relu else MyReLU).apply
+    gen = torch.Generator().manual_seed(0)
+    inp = torch.randn(6, 4, dtype=torch.float64, generator=gen).requires_grad_(True)
+    return torch.autograd.gradcheck(fn, (inp,), raise_exception=False)

@@ -1,0 +1,430 @@
+"""The tutorial's seven stages, each written the way the tutorial writes it, behind one `run_stage`."""
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from lib.config import STAGE_NAMES, TrainConfig
+from lib.optimizers import OPTIMIZERS, make_optimizer
+
+__all__ = ["STAGE_NAMES", "STAGES", "StageInfo", "StageResult", "run_stage", "MyReLU", "BrokenMyReLU",
+           "TwoLayerNet", "DynamicNet", "GROWTH_LIMIT"]
+
+# A run stops when its loss is NaN/inf or has grown this many times over the first step's loss.
+GROWTH_LIMIT = 1e6
+
+# torch's default generator and `random` are process-wide, and Streamlit runs every session as a
+# thread of one process: seeding and drawing must not interleave between sessions.
+_RNG_LOCK = threading.Lock()
+
+
+class Recorder:
+    """Keeps one loss per step, reports it, and says when training must stop (NaN/inf or blow-up)."""
+
+    def __init__(self, on_step: Callable[[int, float], None] | None, stop_at: int | None = None):
+        self.losses: list[float] = []
+        self.stop_at = stop_at
+        self.diverged_at: int | None = None
+        self.divergence_reason: str | None = None
+        self._on_step = on_step
+
+    def __call__(self, t: int, loss: float) -> bool:
+        if self.stop_at is not None and t >= self.stop_at:
+            return True
+        if not math.isfinite(loss):
+            self.diverged_at, self.divergence_reason = t, f"the loss became {loss}"
+            return True
+        if self.losses and loss > GROWTH_LIMIT * self.losses[0]:
+            self.diverged_at = t
+            self.divergence_reason = f"the loss grew over {GROWTH_LIMIT:.0e} times its first value"
+            return True
+        self.losses.append(loss)
+        if self._on_step is not None:
+            self._on_step(t, loss)
+        return False
+
+
+# ---------------------------------------------------------------- 1. tensors
+def tensors(cfg: TrainConfig, record: Recorder, rng: random.Random) -> dict:
+    N, D_IN, H, D_OUT = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
+    lr, dtype = cfg.lr, cfg.torch_dtype
+
+    x = torch.randn(N, D_IN, dtype=dtype)    # (N, D_IN)
+    y = torch.randn(N, D_OUT, dtype=dtype)   # (N, D_OUT)
+
+    w1 = torch.randn(D_IN, H, dtype=dtype)   # (D_IN, H)
+    w2 = torch.randn(H, D_OUT, dtype=dtype)  # (H, D_OUT)
+
+    for t in range(cfg.steps):
+        # Forward pass
+        h = x.mm(w1)                 # (N, H)
+        h_relu = h.clamp(min=0)
+        y_pred = h_relu.mm(w2)       # (N, D_OUT)
+
+        loss = (y_pred - y).pow(2).sum().item()
+        if record(t, loss):
+            break
+
+        # Backpropagation to compute gradients
+        grad_y_pred = 2.0 * (y_pred - y)
+        grad_w2 = h_relu.t().mm(grad_y_pred)
+        grad_h_relu = grad_y_pred.mm(w2.t())
+        grad_h = grad_h_relu.clone()
+        grad_h[h < 0] = 0
+        grad_w1 = x.t().mm(grad_h)
+
+        # Update weights
+        w1 -= lr * grad_w1
+        w2 -= lr * grad_w2
+    return dict(x=x, y=y, params={"w1": w1, "w2": w2})
+
+
+# ---------------------------------------------------------------- 2. autograd
+def autograd(cfg: TrainConfig, record: Recorder, rng: random.Random) -> dict:
+    N, D_IN, H, D_OUT = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
+    lr, dtype = cfg.lr, cfg.torch_dtype
+
+    x = torch.randn(N, D_IN, dtype=dtype)
+    y = torch.randn(N, D_OUT, dtype=dtype)
+
+    w1 = torch.randn(D_IN, H, dtype=dtype, requires_grad=True)
+    w2 = torch.randn(H, D_OUT, dtype=dtype, requires_grad=True)
+
+    for t in range(cfg.steps):
+        # Forward pass
+        y_pred = x.mm(w1).clamp(min=0).mm(w2)
+
+        loss = (y_pred - y).pow(2).sum()
+        if record(t, loss.item()):
+            break
+
+        # Backpropagation to compute gradients
+        loss.backward()
+
+        # Update weights (the write-up's `grad_w1` does not exist here: autograd put it in w1.grad)
+        with torch.no_grad():
+            w1 -= lr * w1.grad
+            w2 -= lr * w2.grad
+            w1.grad.zero_()
+            w2.grad.zero_()
+    return dict(x=x, y=y, params={"w1": w1.detach(), "w2": w2.detach()})
+
+
+# ---------------------------------------------------------------- 3. custom autograd Function
+class MyReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return input.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        grad_input = grad_output.clone()
+        grad_input[input < 0] = 0
+        return grad_input
+
+
+class BrokenMyReLU(torch.autograd.Function):
+    """MyReLU with a classic mistake: the backward forgets the `input < 0` mask."""
+
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return input.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grad_input = grad_output.clone()
+        return grad_input
+
+
+def custom_function(cfg: TrainConfig, record: Recorder, rng: random.Random, relu_fn=MyReLU) -> dict:
+    N, D_IN, H, D_OUT = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
+    lr, dtype = cfg.lr, cfg.torch_dtype
+
+    x = torch.randn(N, D_IN, dtype=dtype)
+    y = torch.randn(N, D_OUT, dtype=dtype)
+
+    w1 = torch.randn(D_IN, H, dtype=dtype, requires_grad=True)
+    w2 = torch.randn(H, D_OUT, dtype=dtype, requires_grad=True)
+
+    for t in range(cfg.steps):
+        relu = relu_fn.apply   # MyReLU.apply, or BrokenMyReLU.apply when the page breaks it
+
+        y_pred = relu(x.mm(w1)).mm(w2)
+
+        loss = (y_pred - y).pow(2).sum()
+        if record(t, loss.item()):
+            break
+
+        loss.backward()
+
+        with torch.no_grad():
+            w1 -= lr * w1.grad
+            w2 -= lr * w2.grad
+            w1.grad.zero_()
+            w2.grad.zero_()
+    return dict(x=x, y=y, params={"w1": w1.detach(), "w2": w2.detach()})
+
+
+# ---------------------------------------------------------------- 4. nn.Sequential
+def nn_module(cfg: TrainConfig, record: Recorder, rng: random.Random) -> dict:
+    N, D_IN, H, D_OUT = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
+    lr, dtype = cfg.lr, cfg.torch_dtype
+    loss_fn = torch.nn.MSELoss(reduction='sum')
+
+    x = torch.randn(N, D_IN, dtype=dtype)
+    y = torch.randn(N, D_OUT, dtype=dtype)
+
+    model = torch.nn.Sequential(
+        torch.nn.Linear(D_IN, H),
+        torch.nn.ReLU(),
+        torch.nn.Linear(H, D_OUT),
+    ).to(dtype)
+
+    for t in range(cfg.steps):
+        # Forward pass
+        y_pred = model(x)
+
+        loss = loss_fn(y_pred, y)
+        if record(t, loss.item()):
+            break
+
+        # Backward pass
+        model.zero_grad()
+        loss.backward()
+
+        # Update weights
+        with torch.no_grad():
+            for param in model.parameters():
+                param -= lr * param.grad
+    return dict(x=x, y=y, model=model)
+
+
+# ---------------------------------------------------------------- 5. torch.optim
+def optim(cfg: TrainConfig, record: Recorder, rng: random.Random) -> dict:
+    N, D_IN, H, D_OUT = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
+    dtype = cfg.torch_dtype
+    loss_fn = torch.nn.MSELoss(reduction='sum')
+
+    x = torch.randn(N, D_IN, dtype=dtype)
+    y = torch.randn(N, D_OUT, dtype=dtype)
+
+    model = torch.nn.Sequential(
+        torch.nn.Linear(D_IN, H),
+        torch.nn.ReLU(),
+        torch.nn.Linear(H, D_OUT),
+    ).to(dtype)
+
+    # the tutorial's torch.optim.Adam(model.parameters(), lr=lr), or the optimizer chosen in the sidebar
+    optimizer = make_optimizer(model.parameters(), cfg)
+
+    for t in range(cfg.steps):
+        # Forward pass
+        y_pred = model(x)
+
+        loss = loss_fn(y_pred, y)
+        if record(t, loss.item()):
+            break
+
+        # Zero the gradients that backward() accumulates, then backward pass
+        optimizer.zero_grad()
+        loss.backward()
+
+        # Update weights
+        optimizer.step()
+    return dict(x=x, y=y, model=model)
+
+
+# ---------------------------------------------------------------- 6. custom nn.Module
+class TwoLayerNet(torch.nn.Module):
+    def __init__(self, D_IN, H, D_OUT):
+        super().__init__()
+        self.linear1 = torch.nn.Linear(D_IN, H)
+        self.linear2 = torch.nn.Linear(H, D_OUT)
+
+    def forward(self, x):
+        h_relu = self.linear1(x).clamp(min=0)
+        y_pred = self.linear2(h_relu)
+        return y_pred
+
+
+def custom_module(cfg: TrainConfig, record: Recorder, rng: random.Random) -> dict:
+    N, D_IN, H, D_OUT = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
+    dtype = cfg.torch_dtype
+
+    x = torch.randn(N, D_IN, dtype=dtype)
+    y = torch.randn(N, D_OUT, dtype=dtype)
+
+    model = TwoLayerNet(D_IN, H, D_OUT).to(dtype)
+
+    criterion = torch.nn.MSELoss(reduction='sum')
+    optimizer = make_optimizer(model.parameters(), cfg)   # torch.optim.SGD(model.parameters(), lr=lr)
+
+    for t in range(cfg.steps):
+        y_pred = model(x)
+
+        loss = criterion(y_pred, y)
+        if record(t, loss.item()):
+            break
+
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return dict(x=x, y=y, model=model)
+
+
+# ---------------------------------------------------------------- 7. control flow + weight sharing
+class DynamicNet(torch.nn.Module):
+    def __init__(self, D_IN, H, D_OUT, rng=random):
+        super().__init__()
+        self.input_linear = torch.nn.Linear(D_IN, H)
+        self.middle_linear = torch.nn.Linear(H, H)
+        self.output_linear = torch.nn.Linear(H, D_OUT)
+        self.rng = rng            # `random` itself in the tutorial; a seeded random.Random per run here
+        self.depths = []          # how many times middle_linear ran, one entry per forward
+
+    def forward(self, x):
+        h_relu = self.input_linear(x).clamp(min=0)
+        depth = self.rng.randint(0, 3)
+        self.depths.append(depth)
+        for _ in range(depth):
+            h_relu = self.middle_linear(h_relu).clamp(min=0)
+        y_pred = self.output_linear(h_relu)
+        return y_pred
+
+
+def dynamic_net(cfg: TrainConfig, record: Recorder, rng: random.Random) -> dict:
+    N, D_IN, H, D_OUT = cfg.n, cfg.d_in, cfg.hidden, cfg.d_out
+    dtype = cfg.torch_dtype
+
+    x = torch.randn(N, D_IN, dtype=dtype)
+    y = torch.randn(N, D_OUT, dtype=dtype)
+
+    model = DynamicNet(D_IN, H, D_OUT, rng=rng).to(dtype)
+
+    criterion = torch.nn.MSELoss(reduction='sum')
+    # torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    optimizer = make_optimizer(model.parameters(), cfg)
+
+    for t in range(cfg.steps):
+        y_pred = model(x)
+
+        loss = criterion(y_pred, y)
+        if record(t, loss.item()):
+            break
+
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return dict(x=x, y=y, model=model, depths=model.depths)
+
+
+# ---------------------------------------------------------------- the registry and the runner
+@dataclass(frozen=True)
+class StageInfo:
+    name: str
+    title: str
+    whats_new: str
+    train: Callable
+    uses_optimizer: bool      # False: the code updates the weights by hand, config.optimizer is unused
+    has_bias: bool            # nn.Linear layers carry biases; the raw-tensor stages do not
+
+
+STAGES: dict[str, StageInfo] = {s.name: s for s in (
+    StageInfo("tensors", "1. Tensors: backprop by hand",
+              "Plain tensors, like NumPy arrays. The forward pass is two matrix products and a ReLU "
+              "(`clamp(min=0)`); the backward pass is written out by hand with the chain rule, one line per "
+              "gradient, and the weights are updated by hand: `w -= lr * grad_w`. Everything later in the "
+              "tutorial automates one piece of this.",
+              tensors, uses_optimizer=False, has_bias=False),
+    StageInfo("autograd", "2. Autograd: loss.backward()",
+              "The weights get `requires_grad=True`, so PyTorch records every operation of the forward pass "
+              "and `loss.backward()` computes the gradients into `w1.grad` and `w2.grad`. The update is still "
+              "by hand, inside `torch.no_grad()` so it is not recorded, and the gradients are zeroed after each "
+              "step because backward() adds to them. (The Korean write-up updates with `grad_w1`, which no "
+              "longer exists here: it must be `w1.grad`.)",
+              autograd, uses_optimizer=False, has_bias=False),
+    StageInfo("custom_function", "3. A custom autograd Function: MyReLU",
+              "You can define your own operation with its own forward and backward by subclassing "
+              "`torch.autograd.Function`. `MyReLU.backward` is the ReLU line of stage 1's hand-written backward "
+              "(`grad[input < 0] = 0`). Switch on the broken variant to see what happens when a backward is "
+              "wrong: training still runs, but the gradients no longer match.",
+              custom_function, uses_optimizer=False, has_bias=False),
+    StageInfo("nn_module", "4. nn.Sequential and MSELoss",
+              "The `nn` package brings layers with their own learnable parameters: `nn.Linear` holds a weight "
+              "and a bias, `nn.Sequential` chains layers, and `nn.MSELoss(reduction='sum')` is the same summed "
+              "squared error as before. The update is still by hand, over `model.parameters()`.",
+              nn_module, uses_optimizer=False, has_bias=True),
+    StageInfo("optim", "5. torch.optim: Adam",
+              "`torch.optim` holds the update rules: `optimizer.zero_grad()`, `loss.backward()`, "
+              "`optimizer.step()`. The tutorial uses Adam, which adapts the step size of every parameter; "
+              "try SGD, RMSprop or Adagrad from the sidebar with the same lr and compare.",
+              optim, uses_optimizer=True, has_bias=True),
+    StageInfo("custom_module", "6. A custom nn.Module: TwoLayerNet",
+              "For models beyond a chain of layers, subclass `nn.Module`: create the layers in `__init__` and "
+              "write `forward`. Autograd and the optimizer work exactly as before; here with plain SGD.",
+              custom_module, uses_optimizer=True, has_bias=True),
+    StageInfo("dynamic_net", "7. Control flow and weight sharing: DynamicNet",
+              "`forward` is ordinary Python, so it can loop a random number of times (0 to 3) and reuse the "
+              "same `middle_linear` layer on each pass. Autograd builds a new graph every step, and the shared "
+              "layer's gradient is the sum of its contributions from every use. Trained with SGD and "
+              "momentum 0.9.",
+              dynamic_net, uses_optimizer=True, has_bias=True),
+)}
+assert tuple(STAGES) == STAGE_NAMES
+
+
+@dataclass
+class StageResult:
+    stage: str
+    config: TrainConfig
+    losses: list[float]                # one per completed step
+    diverged_at: int | None            # step whose loss was NaN/inf or blew up; training stopped there
+    divergence_reason: str | None
+    elapsed_s: float                   # training time, not counting the wait for another session's run
+    params: dict[str, torch.Tensor]    # final parameters by name (w1, w2 or the module's state_dict names)
+    x: torch.Tensor                    # (N, D_IN) the random input
+    y: torch.Tensor                    # (N, D_OUT) the random target
+    depths: list[int] = field(default_factory=list)   # dynamic_net: middle_linear uses per step
+    broken_relu: bool = False
+
+    @property
+    def final_loss(self) -> float:
+        return self.losses[-1] if self.losses else math.nan
+
+
+def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], None] | None = None,
+              broken_relu: bool = False, stop_at: int | None = None) -> StageResult:
+    """Train `stage` with `config`: seed, draw x and y, then the weights, in the tutorial's order, on CPU.
+
+    `broken_relu` trains custom_function with BrokenMyReLU; `stop_at` stops just before step `stop_at`'s
+    update (after its forward pass), so the parameters are those reached after `stop_at` steps.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage={stage!r} is not one of {', '.join(STAGE_NAMES)}")
+    info = STAGES[stage]
+    record = Recorder(on_step, stop_at)
+    train = info.train
+    kwargs = {"relu_fn": BrokenMyReLU if broken_relu else MyReLU} if stage == "custom_function" else {}
+    with _RNG_LOCK:
+        torch.manual_seed(config.seed)
+        random.seed(config.seed)
+        rng = random.Random(config.seed)   # same sequence as the seeded `random` module, but ours alone
+        start = time.perf_counter()
+        out = train(config, record, rng, **kwargs)
+        elapsed = time.perf_counter() - start
+    if "model" in out:
+        params = {name: p.detach().clone() for name, p in out["model"].named_parameters()}
+    else:
+        params = out["params"]
+    return StageResult(stage=stage, config=config, losses=record.losses, diverged_at=record.diverged_at,
+                       divergence_reason=record.divergence_reason, elapsed_s=elapsed, params=params,
+                       x=out["x"], y=out["y"], depths=list(out.get("depths", [])), broken_relu=broken_relu)
