@@ -1,5 +1,14 @@
-"""Placeholder frame; the dashboard's pages come next."""
+"""The frame: page config, navigation over pages/, and the sidebar's heading. Pages do the rest."""
 import streamlit as st
 
-st.set_page_config(page_title="Learning PyTorch with Examples", layout="wide")
-st.title("Learning PyTorch with Examples")
+from lib.stages import STAGES
+
+st.set_page_config(page_title="Learning PyTorch with Examples", page_icon=":material/school:", layout="wide")
+
+home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
+stages = [st.Page(f"pages/{name}.py", title=info.short_title, url_path=name) for name, info in STAGES.items()]
+compare = st.Page("pages/compare.py", title="Compare stages", icon=":material/monitoring:", url_path="compare")
+page = st.navigation({"Start": [home], "The tutorial, stage by stage": stages, "Putting it together": [compare]})
+
+st.sidebar.markdown("**Learning PyTorch with Examples** · an interactive companion to the tutorial")
+page.run()

@@ -1,0 +1,284 @@
+"""Streamlit pieces every stage page shares: the settings sidebar, cached training with progress, the tables."""
+from __future__ import annotations
+
+import contextvars
+import inspect
+import math
+
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from lib import plots
+from lib.config import SIZE_CAPS, STEPS_CAP, SEED_CAP, TrainConfig, default_config
+from lib.gradients import GradientComparison, gradient_comparison
+from lib.optimizers import OPTIMIZERS
+from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, StageResult, TwoLayerNet, run_stage
+
+# A server whose first visitor opens a page's URL directly (/tensors) runs that file in Streamlit's legacy
+# pages/ mode, without app.py's navigation. Leave that mode and rerun, so app.py frames the page.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+# lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
+LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
+FIELDS = ("n", "d_in", "hidden", "d_out", "lr", "optimizer", "momentum", "steps", "seed", "dtype")
+CACHE_ENTRIES = 64   # per cached function, shared by all sessions
+
+
+def nearest_lr(lr: float) -> float:
+    return min(LR_CHOICES, key=lambda choice: abs(math.log10(choice) - math.log10(lr)))
+
+
+def _load_into_widgets(cfg: TrainConfig) -> None:
+    for name in FIELDS:
+        st.session_state[name] = getattr(cfg, name)
+    st.session_state["lr"] = nearest_lr(cfg.lr)
+
+
+def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None:
+    """Sidebar hyperparameters for `stage` (or "compare"), remembered per page; None, with a message, if invalid.
+
+    `sizes_only` leaves out lr, optimizer and momentum: the Compare page takes them from each stage.
+    """
+    defaults = default_config(stage) if stage in STAGES else TrainConfig()
+    configs: dict[str, TrainConfig] = st.session_state.setdefault("configs", {})
+    if st.session_state.get("sidebar_stage") != stage:
+        _load_into_widgets(configs.get(stage, defaults))
+        st.session_state["sidebar_stage"] = stage
+    info = STAGES.get(stage)
+    sb = st.sidebar
+    sb.header("Settings")
+
+    def reset():
+        configs.pop(stage, None)
+        _load_into_widgets(defaults)
+
+    sb.button("Reset to the tutorial's values", on_click=reset, key="reset", width="stretch")
+    sb.slider("N: batch size", 1, min(SIZE_CAPS["n"], 1024), key="n")
+    sb.slider("D_IN: input size", 1, SIZE_CAPS["d_in"], key="d_in")
+    sb.slider("H: hidden size", 1, min(SIZE_CAPS["hidden"], 1024), key="hidden")
+    sb.slider("D_OUT: output size", 1, min(SIZE_CAPS["d_out"], 256), key="d_out")
+    sb.slider("steps", 1, min(STEPS_CAP, 2000), key="steps")
+    shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
+    if not sizes_only:
+        shown += ["lr", "optimizer", "momentum"]
+        sb.select_slider("lr: learning rate (log scale)", options=LR_CHOICES, key="lr",
+                         format_func=lambda v: f"{v:.0e}")
+        uses_optimizer = info is not None and info.uses_optimizer
+        sb.selectbox("optimizer", list(OPTIMIZERS), key="optimizer", disabled=not uses_optimizer,
+                     format_func=lambda k: OPTIMIZERS[k].label)
+        if not uses_optimizer:
+            sb.caption("This stage updates the weights by hand (`w -= lr * grad`): the optimizer does not apply.")
+        takes_momentum = uses_optimizer and OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
+        sb.slider("momentum", 0.0, 0.99, step=0.01, key="momentum", disabled=not takes_momentum)
+    sb.number_input("seed", 0, SEED_CAP, step=1, key="seed")
+    sb.radio("dtype", ["float32", "float64"], key="dtype", horizontal=True,
+             help="float64 makes hand-written and autograd gradients agree to ~1e-15 instead of ~1e-7.")
+    try:
+        cfg = defaults.with_(**{name: st.session_state[name] for name in shown})
+    except ValueError as err:
+        sb.error(f"These settings can't run: {err}")
+        return None
+    configs[stage] = cfg
+    return cfg
+
+
+def describe(stage: str, cfg: TrainConfig) -> str:
+    """The settings a stage really uses, in one line."""
+    info = STAGES[stage]
+    if info.uses_optimizer:
+        opt = OPTIMIZERS[cfg.optimizer]
+        update = f"{opt.label}" + (f", momentum {cfg.momentum:g}" if opt.uses_momentum else "")
+    else:
+        update = "by hand: w -= lr · grad"
+    return (f"N={cfg.n}, D_IN={cfg.d_in}, H={cfg.hidden}, D_OUT={cfg.d_out} · lr={cfg.lr:.0e} · "
+            f"{cfg.steps} steps · seed {cfg.seed} · {cfg.dtype} · update {update}")
+
+
+# --------------------------------------------------------------------------- cached training
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_run(stage: str, config: TrainConfig, broken_relu: bool = False, _on_step=None) -> StageResult:
+    return run_stage(stage, config, on_step=_on_step, broken_relu=broken_relu)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_gradients(stage: str, config: TrainConfig, step: int, broken_relu: bool,
+                     depth: int | None) -> GradientComparison:
+    return gradient_comparison(stage, config, step, broken_relu=broken_relu, depth=depth)
+
+
+def progress_callback(bar, steps: int, label: str, done: float = 0.0, share: float = 1.0):
+    """on_step for a progress bar, updated about 50 times per run; this run fills `share` of it after `done`.
+
+    It runs inside a cached function; running the update in the page's own context keeps Streamlit from
+    recording it as part of the cached result (the bar is gone when the result is replayed).
+    """
+    page_context = contextvars.copy_context()
+    every = max(1, steps // 50)
+
+    def on_step(t, loss):
+        if t % every == 0 or t == steps - 1:
+            page_context.run(bar.progress, done + share * (t + 1) / steps, text=f"{label}: step {t + 1}/{steps}, loss {loss:.3g}")
+    return on_step
+
+
+def train_with_progress(stage: str, cfg: TrainConfig, broken_relu: bool = False) -> StageResult:
+    bar = st.empty()
+    result = cached_run(stage, cfg, broken_relu, _on_step=progress_callback(bar, cfg.steps, "Training"))
+    bar.empty()
+    return result
+
+
+# --------------------------------------------------------------------------- tables and texts
+def gradient_table(table: pd.DataFrame):
+    """The comparison table for reading: scientific notation, ✓/✗, failures in red."""
+    def sci(v, digits=3):
+        return "—" if pd.isna(v) else f"{v:.{digits}e}"
+    shown = pd.DataFrame({
+        "match": table["allclose"].map({True: "✓", False: "✗"}),
+        "parameter": table["parameter"], "shape": table["shape"],
+        "manual_norm": table["manual_norm"].map(sci), "autograd_norm": table["autograd_norm"].map(sci),
+        "max_abs_diff": table["max_abs_diff"].map(sci), "rel_error": table["rel_error"].map(sci),
+        "cosine": table["cosine"].map(lambda v: f"{v:.9f}"),
+        "fd_rel_error": table["fd_rel_error"].map(lambda v: sci(v, 1)),
+    })
+
+    def colour(row):
+        bad = row["match"] == "✗"
+        return ["background-color: #ffd6d6; color: #8b0000" if bad else "" for _ in row]
+    return shown.style.apply(colour, axis=1)
+
+
+def divergence_message(result: StageResult) -> str:
+    cfg = result.config
+    return (f"Training diverged at step {result.diverged_at}: {result.divergence_reason}. Training stopped "
+            f"there; the curve shows the steps before it. The loss is a *sum* of squared errors over "
+            f"N×D_OUT = {cfg.n * cfg.d_out} numbers, so its gradient grows with N and with the size of the "
+            f"weights; lr = {cfg.lr:.0e} is too large a step here. Try a smaller lr, a smaller N, or "
+            f"press \"Reset to the tutorial's values\".")
+
+
+def show_source(objects) -> None:
+    with st.expander("The exact code that ran (from lib/, via inspect.getsource)"):
+        for obj in objects:
+            st.code(inspect.getsource(obj), language="python")
+
+
+# --------------------------------------------------------------------------- the stage page
+def _fmt_loss(value: float) -> str:
+    return f"{value:.4g}" if math.isfinite(value) else "—"
+
+
+def stage_page(stage: str) -> None:
+    """Everything a stage page shows: what is new, the code, the live loss curve, the gradient comparison."""
+    info = STAGES[stage]
+    st.title(info.title)
+    st.markdown(info.whats_new)
+    cfg = settings_sidebar(stage)
+    if cfg is None:
+        st.warning("The settings in the sidebar can't run (the message there says why). "
+                   "Change them, or press \"Reset to the tutorial's values\".")
+        return
+    broken = False
+    if stage == "custom_function":
+        broken = st.toggle("Break MyReLU's backward: forget the `input < 0` mask", key="broken_relu",
+                           help="Training still runs with the wrong gradient; the comparison below turns red.")
+    st.caption("Settings used: " + describe(stage, cfg))
+    sources = [info.train]
+    if stage == "custom_function":
+        sources = [BrokenMyReLU if broken else MyReLU, info.train]
+    elif stage in ("custom_module", "dynamic_net"):
+        sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
+    show_source(sources)
+
+    result = train_with_progress(stage, cfg, broken)
+    first = result.losses[0] if result.losses else math.nan
+    cols = st.columns(4)
+    cols[0].metric("first loss", _fmt_loss(first))
+    cols[1].metric("final loss", _fmt_loss(result.final_loss))
+    cols[2].metric("final / first", f"{result.final_loss / first:.1e}" if result.losses and first > 0 else "—")
+    cols[3].metric("training time", f"{result.elapsed_s:.2f} s",
+                   help=f"{len(result.losses)} of {cfg.steps} steps ran")
+    if result.diverged_at is not None:
+        st.warning(divergence_message(result), icon=":material/warning:")
+    log_y = st.toggle("Log-scale loss axis", value=True, key="log_y")
+    label = info.title + (" (broken MyReLU)" if broken else "")
+    diverged = {label: result.diverged_at} if result.diverged_at is not None else None
+    st.plotly_chart(plots.loss_curves([(label, result.losses)], log_y=log_y, diverged=diverged),
+                    key="loss_chart", width="stretch")
+
+    gradient_section(stage, cfg, result, broken)
+
+
+def gradient_section(stage: str, cfg: TrainConfig, result: StageResult, broken: bool) -> None:
+    st.header("Hand-written vs autograd gradients")
+    st.markdown(
+        "The **hand-written** gradient is the chain rule written out as in stage 1 "
+        "(for `nn.Linear`: `grad_W = grad_out.T @ input`, `grad_b = grad_out.sum(0)`); **autograd** is "
+        "`loss.backward()` through this stage's own code. `rel_error` = ‖manual − autograd‖ / max(‖manual‖, "
+        "‖autograd‖). A third check, `fd_rel_error`, compares autograd with central finite differences "
+        "on a small float64 copy of the problem (N=4, D_IN=5, H=3, D_OUT=2).")
+    last = (result.diverged_at if result.diverged_at is not None else cfg.steps) - 1
+    if last < 0:
+        st.info("The loss was not finite at step 0, so there is no gradient to compare. Lower lr.")
+        return
+    key = f"{stage}_grad_step"
+    if last == 0:
+        step = 0
+        st.caption("Compared at step 0 (the run has one step).")
+    else:
+        st.session_state[key] = min(st.session_state.get(key, 0), last)
+        step = st.slider("Compare at training step", 0, last, key=key,
+                         help="The parameters reached after this many updates.")
+    depth = None
+    if stage == "dynamic_net":
+        choice = st.radio("Times middle_linear runs in this forward pass", ["as in training", 0, 1, 2, 3],
+                          horizontal=True, key="dyn_depth")
+        depth = None if choice == "as in training" else int(choice)
+    with st.spinner("Computing gradients…"):
+        comparison = cached_gradients(stage, cfg, step, broken, depth)
+    table = comparison.table
+    st.dataframe(gradient_table(table), hide_index=True, width="stretch")
+    failed = table.loc[~table["allclose"], "parameter"].tolist()
+    tol = "1e-5" if cfg.dtype == "float32" else "1e-10"
+    if failed:
+        st.error(f"✗ {', '.join(failed)}: the hand-written and autograd gradients disagree "
+                 f"(rel_error above {tol}).")
+    else:
+        st.success(f"✓ All {len(table)} rows agree: rel_error ≤ {tol} ({cfg.dtype}).")
+    if comparison.gradcheck_passed is not None:
+        fn = "BrokenMyReLU" if broken else "MyReLU"
+        verdict = "passes" if comparison.gradcheck_passed else "fails"
+        st.caption(f"`torch.autograd.gradcheck({fn}.apply, …)` in float64 {verdict}.")
+    if broken:
+        st.info("Only the w1 row fails: w2's gradient `h_relu.t() @ grad_y_pred` never passes through "
+                "MyReLU's backward, while w1's does. The finite-difference column agrees: autograd is the one "
+                "that is wrong, because the backward we gave it is wrong.")
+
+    matrices = [name for name, g in comparison.manual.items() if g.dim() == 2]
+    name = st.selectbox("Heatmap of", matrices, key=f"{stage}_heatmap") if len(matrices) > 1 else matrices[0]
+    st.plotly_chart(plots.gradient_heatmaps(name, comparison.manual[name], comparison.autograd[name]),
+                    key="grad_heatmap", width="stretch")
+
+    if stage == "dynamic_net":
+        st.subheader("Weight sharing: one gradient term per use")
+        uses = [n for n in comparison.manual if n.startswith("middle_linear.weight (use")]
+        if uses:
+            total = comparison.manual["middle_linear.weight"]
+            st.markdown(f"At step {step} the forward pass ran `middle_linear` **{comparison.depth}** times. "
+                        "Each use adds its own term; their sum is what autograd stores in "
+                        "`middle_linear.weight.grad`.")
+            st.plotly_chart(plots.shared_layer_uses(uses, [comparison.manual[u].norm().item() for u in uses],
+                                                    comparison.autograd["middle_linear.weight"].norm().item()),
+                            key="uses_chart", width="stretch")
+            summed = sum(comparison.manual[u] for u in uses)
+            st.caption(f"‖sum of per-use terms − autograd's .grad‖ = "
+                       f"{(summed - comparison.autograd['middle_linear.weight']).norm().item():.2e}; "
+                       f"‖hand-written total‖ = {total.norm().item():.3e}")
+        else:
+            st.info("At this step the forward pass skipped `middle_linear` (0 uses), so its gradient is zero. "
+                    "Pick another step or force a number of uses above.")
+        st.plotly_chart(plots.depth_histogram(result.depths[:len(result.losses)]), key="depth_chart",
+                        width="stretch")

@@ -1,0 +1,4 @@
+"""Stage page: optim."""
+from pages.common import stage_page
+
+stage_page("optim")

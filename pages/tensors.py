@@ -1,0 +1,4 @@
+"""Stage page: tensors."""
+from pages.common import stage_page
+
+stage_page("tensors")
