@@ -1,7 +1,14 @@
 """The frame: page config, navigation over pages/, and the sidebar's heading. Pages do the rest."""
+import os
+
 import streamlit as st
+import torch
 
 from lib.stages import STAGES
+
+# Sessions are threads of one process on a small machine: one intra-op thread per run keeps concurrent
+# runs from fighting over the cores (bench/threads.py measures it). TORCH_THREADS overrides.
+torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
 
 st.set_page_config(page_title="Learning PyTorch with Examples", page_icon=":material/school:", layout="wide")
 

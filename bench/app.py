@@ -1,0 +1,82 @@
+"""Page speed through Streamlit's AppTest: first render, re-render of a setting already seen, Compare cold.
+
+Run from the repository root: python bench/app.py [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+import torch  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from lib.config import TrainConfig  # noqa: E402
+from lib.stages import STAGE_NAMES, run_stage  # noqa: E402
+
+APP = str(ROOT / "app.py")
+TARGETS = {"first render": 1.5, "re-render (seen)": 0.3, "compare cold": 6.0}
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def checked(at: AppTest) -> AppTest:
+    if at.exception:
+        raise SystemExit(f"page raised: {[e.value for e in at.exception]}")
+    return at
+
+
+def measure_stage(stage: str) -> tuple[float, float]:
+    st.cache_data.clear()
+    at = checked(AppTest.from_file(APP, default_timeout=300).run())
+    first = timed(lambda: checked(at.switch_page(f"pages/{stage}.py").run()))
+    checked(at.slider(key="n").set_value(32).run())
+    again = timed(lambda: checked(at.slider(key="n").set_value(64).run()))
+    return first, again
+
+
+def measure_compare() -> float:
+    st.cache_data.clear()
+    at = checked(AppTest.from_file(APP, default_timeout=300).run())
+    return timed(lambda: checked(at.switch_page("pages/compare.py").run()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    # a server that has been up a while: torch's kernels and optimizers are loaded once
+    for stage in STAGE_NAMES:
+        run_stage(stage, TrainConfig(n=2, d_in=3, hidden=2, d_out=1, steps=2, optimizer="adam"))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads, "
+          f"median of {args.repeats} runs, seconds\n")
+    print("| page | first render | re-render (seen) |")
+    print("|---|---|---|")
+    worst = {"first render": 0.0, "re-render (seen)": 0.0}
+    for stage in STAGE_NAMES:
+        runs = [measure_stage(stage) for _ in range(args.repeats)]
+        first = statistics.median(r[0] for r in runs)
+        again = statistics.median(r[1] for r in runs)
+        worst["first render"] = max(worst["first render"], first)
+        worst["re-render (seen)"] = max(worst["re-render (seen)"], again)
+        print(f"| {stage} | {first:.2f} | {again:.2f} |")
+    compare = statistics.median(measure_compare() for _ in range(args.repeats))
+    print(f"| compare (all seven, cold) | {compare:.2f} | |\n")
+    results = {**worst, "compare cold": compare}
+    for name, target in TARGETS.items():
+        verdict = "PASS" if results[name] <= target else "FAIL"
+        print(f"{name}: worst {results[name]:.2f} s, target <= {target} s: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

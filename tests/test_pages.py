@@ -1,0 +1,129 @@
+"""Every page through Streamlit's AppTest: renders, trains, reacts to its widgets, never shows an exception."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.config import default_config
+from lib.stages import STAGE_NAMES, STAGES
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_home_lists_every_stage():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value.startswith("Learning PyTorch")
+    links = at.get("page_link")
+    assert len(links) == len(STAGE_NAMES) + 1
+    labels = " ".join(link.proto.label for link in links)
+    for info in STAGES.values():
+        assert info.title in labels
+
+
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_stage_page_trains_and_compares(stage):
+    at = open_page(f"pages/{stage}.py")
+    assert at.title[0].value.startswith(str(STAGE_NAMES.index(stage) + 1))
+    assert len(at.get("plotly_chart")) >= 2          # loss curve and gradient heatmap
+    table = at.dataframe[0].value
+    assert list(table["match"]) == ["✓"] * len(table)
+    assert at.success and "agree" in at.success[0].value
+    cfg = default_config(stage)
+    assert at.select_slider(key="lr").value == cfg.lr
+    assert any(f"N={cfg.n}, D_IN={cfg.d_in}" in c.value for c in at.caption)
+    assert at.selectbox(key="optimizer").disabled == (stage in ("tensors", "autograd", "custom_function",
+                                                                 "nn_module"))
+
+
+def test_slider_changes_the_result_and_reset_restores_it():
+    at = open_page("pages/tensors.py")
+    final = metric(at, "final loss")
+    at.slider(key="n").set_value(32).run()
+    assert not at.exception
+    assert metric(at, "final loss") != final
+    assert any("N=32," in c.value for c in at.caption)
+    at.button(key="reset").click().run()
+    assert at.slider(key="n").value == 64
+    assert metric(at, "final loss") == final
+
+
+def test_each_stage_keeps_its_own_settings():
+    at = open_page("pages/tensors.py")
+    at.select_slider(key="lr").set_value(5e-7).run()
+    at.switch_page("pages/optim.py").run()
+    assert at.select_slider(key="lr").value == 1e-4
+    assert at.selectbox(key="optimizer").value == "adam"
+    at.switch_page("pages/tensors.py").run()
+    assert at.select_slider(key="lr").value == 5e-7
+
+
+def test_broken_myrelu_turns_a_check_into_a_cross():
+    at = open_page("pages/custom_function.py")
+    assert "✗" not in list(at.dataframe[0].value["match"])
+    at.toggle(key="broken_relu").set_value(True).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert dict(zip(table["parameter"], table["match"])) == {"w1": "✗", "w2": "✓"}
+    assert at.error and "disagree" in at.error[0].value
+
+
+def test_divergent_lr_warns_instead_of_raising():
+    at = open_page("pages/tensors.py")
+    at.select_slider(key="lr").set_value(1e-3).run()
+    assert not at.exception
+    assert any("diverged at step" in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) >= 1
+
+
+def test_settings_too_heavy_for_the_server_give_a_message():
+    at = open_page("pages/nn_module.py")
+    at.slider(key="n").set_value(1024)
+    at.slider(key="d_in").set_value(4096)
+    at.slider(key="hidden").set_value(1024)
+    at.slider(key="steps").set_value(2000).run()
+    assert not at.exception
+    assert any("too large" in e.value for e in at.sidebar.error)
+    assert any("can't run" in w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+
+
+def test_gradient_step_slider_moves_the_comparison():
+    at = open_page("pages/autograd.py")
+    before = at.dataframe[0].value["manual_norm"].tolist()
+    at.slider(key="autograd_grad_step").set_value(10).run()
+    assert not at.exception
+    assert at.dataframe[0].value["manual_norm"].tolist() != before
+
+
+def test_dynamic_net_shows_the_shared_layer_uses():
+    at = open_page("pages/dynamic_net.py")
+    at.radio(key="dyn_depth").set_value(3).run()
+    assert not at.exception
+    params = list(at.dataframe[0].value["parameter"])
+    assert sum("(use " in p for p in params) == 6      # 3 uses x (weight, bias)
+    assert any("ran `middle_linear` **3** times" in md.value for md in at.markdown)
+
+
+def test_compare_page_trains_every_stage():
+    at = open_page("pages/compare.py")
+    table = at.dataframe[0].value
+    assert len(table) == len(STAGE_NAMES)
+    assert list(table["lr"]) == [f"{default_config(s).lr:.0e}" for s in STAGE_NAMES]
+    assert len(at.get("plotly_chart")) == 1
+    at.sidebar.toggle(key="compare_same_lr").set_value(True).run()
+    at.sidebar.select_slider(key="compare_lr").set_value(1e-5).run()
+    assert not at.exception
+    assert set(at.dataframe[0].value["lr"]) == {"1e-05"}
