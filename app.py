@@ -15,7 +15,15 @@ st.set_page_config(page_title="Learning PyTorch with Examples", page_icon=":mate
 home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
 stages = [st.Page(f"pages/{name}.py", title=info.short_title, url_path=name) for name, info in STAGES.items()]
 compare = st.Page("pages/compare.py", title="Compare stages", icon=":material/monitoring:", url_path="compare")
-page = st.navigation({"Start": [home], "The tutorial, stage by stage": stages, "Putting it together": [compare]})
+mnist = st.Page("pages/mnist.py", title="MNIST: real digits", icon=":material/draw:", url_path="mnist")
+page = st.navigation({"Start": [home], "The tutorial, stage by stage": stages,
+                      "Putting it together": [compare, mnist]})
 
 st.sidebar.markdown("**Learning PyTorch with Examples** · an interactive companion to the tutorial")
-page.run()
+try:
+    page.run()
+except Exception as err:   # a last guard: a short message on screen, never a traceback
+    st.error("Something went wrong on this page. The other pages still work; try \"Reset to the tutorial's "
+             "values\" in the sidebar, or reload.")
+    with st.expander("Details for the teacher"):
+        st.text(f"{type(err).__name__}: {err}")

@@ -15,16 +15,23 @@ from lib.gradients import GradientComparison, gradient_comparison
 from lib.optimizers import OPTIMIZERS
 from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, StageResult, TwoLayerNet, run_stage
 
-# A server whose first visitor opens a page's URL directly (/tensors) runs that file in Streamlit's legacy
-# pages/ mode, without app.py's navigation. Leave that mode and rerun, so app.py frames the page.
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
-
 # lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
 FIELDS = ("n", "d_in", "hidden", "d_out", "lr", "optimizer", "momentum", "steps", "seed", "dtype")
 CACHE_ENTRIES = 64   # per cached function, shared by all sessions
+
+
+def ensure_app_frame() -> None:
+    """Every page calls this first.
+
+    Streamlit starts in its legacy pages/ mode whenever a pages/ folder sits beside the main script, and
+    stays there until app.py calls st.navigation: a server's first visitor who opens /tensors directly
+    (and every AppTest run) gets the page file alone, without app.py's frame. Leave that mode and rerun,
+    so app.py frames the page.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def nearest_lr(lr: float) -> float:
@@ -173,6 +180,7 @@ def _fmt_loss(value: float) -> str:
 
 def stage_page(stage: str) -> None:
     """Everything a stage page shows: what is new, the code, the live loss curve, the gradient comparison."""
+    ensure_app_frame()
     info = STAGES[stage]
     st.title(info.title)
     st.markdown(info.whats_new)

@@ -8,8 +8,10 @@ from lib import plots
 from lib.config import default_config
 from lib.optimizers import OPTIMIZERS
 from lib.stages import STAGES
-from pages.common import LR_CHOICES, cached_run, divergence_message, progress_callback, settings_sidebar
+from pages.common import (LR_CHOICES, cached_run, divergence_message, ensure_app_frame, progress_callback,
+                          settings_sidebar)
 
+ensure_app_frame()
 st.title("Compare stages")
 st.markdown("All seven stages trained with the same seed, sizes and number of steps. Each uses its own "
             "tutorial learning rate and update rule unless you choose one lr for all in the sidebar.")

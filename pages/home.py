@@ -3,8 +3,9 @@ import streamlit as st
 
 from lib.config import default_config
 from lib.stages import STAGES
-from pages import common  # noqa: F401  (brings the legacy-mode guard)
+from pages.common import ensure_app_frame
 
+ensure_app_frame()
 st.title("Learning PyTorch with Examples, live")
 st.markdown(
     "PyTorch's classic tutorial trains one small network — a two-layer net on random data, "
@@ -23,6 +24,8 @@ for name, info in STAGES.items():
         right.caption(f"tutorial settings: lr {cfg.lr:.0e}, update {update}"
                       + (f" ({cfg.optimizer})" if info.uses_optimizer else ""))
 st.page_link("pages/compare.py", label="**Compare stages**: all seven on one chart", icon=":material/monitoring:")
+st.page_link("pages/mnist.py", label="**MNIST**: the same network on real handwritten digits (the tutorial's "
+             "\"coming soon\", built)", icon=":material/draw:")
 
 st.subheader("Using it in class")
 st.markdown(

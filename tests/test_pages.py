@@ -27,7 +27,7 @@ def test_home_lists_every_stage():
     assert not at.exception
     assert at.title[0].value.startswith("Learning PyTorch")
     links = at.get("page_link")
-    assert len(links) == len(STAGE_NAMES) + 1
+    assert len(links) == len(STAGE_NAMES) + 2   # and Compare, MNIST
     labels = " ".join(link.proto.label for link in links)
     for info in STAGES.values():
         assert info.title in labels
@@ -127,3 +127,27 @@ def test_compare_page_trains_every_stage():
     at.sidebar.select_slider(key="compare_lr").set_value(1e-5).run()
     assert not at.exception
     assert set(at.dataframe[0].value["lr"]) == {"1e-05"}
+
+
+def test_an_unexpected_error_becomes_a_short_message(monkeypatch):
+    import streamlit as st
+
+    import pages.common
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated failure inside training")
+    monkeypatch.setattr(pages.common, "run_stage", boom)
+    st.cache_data.clear()
+    at = open_page("pages/tensors.py")
+    assert not at.exception
+    assert any("Something went wrong" in e.value for e in at.error)
+    assert any("simulated failure" in t.value for t in at.text)
+
+
+def test_mnist_page_inside_the_app(monkeypatch):
+    monkeypatch.setenv("MNIST_ROOT", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    monkeypatch.setenv("MNIST_DOWNLOAD", "0")
+    at = open_page("pages/mnist.py")
+    assert at.title[0].value.startswith("MNIST")
+    assert any("offline subset" in i.value for i in at.info)
+    assert at.sidebar.markdown[0].value.startswith("**Learning PyTorch")   # framed by app.py

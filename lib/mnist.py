@@ -1,0 +1,566 @@
+"""MNIST for the dashboard: load the digits once into tensors, the tutorial's TwoLayerNet and a small CNN,
+the pytorch/examples training loop on in-memory batches, evaluation helpers, and the hand-written softmax +
+cross-entropy backward checked against autograd."""
+from __future__ import annotations
+
+import gzip
+import io
+import math
+import os
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+from torch.func import functional_call
+from torchvision.datasets import MNIST
+from torchvision.datasets.mnist import read_image_file, read_label_file
+
+from lib.config import SEED_CAP, _check_int
+from lib.gradients import COLUMNS, TOLERANCE, _row, rel_error
+from lib.optimizers import OPTIMIZERS, make_optimizer
+from lib.stages import _RNG_LOCK, TwoLayerNet
+
+# ---------------------------------------------------------------- data
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_ROOT = REPO_ROOT / "data"      # ignored by git; MNIST_ROOT overrides it on the server
+ROOT_ENV = "MNIST_ROOT"
+DOWNLOAD_ENV = "MNIST_DOWNLOAD"        # "0" never tries the network (tests, air-gapped servers)
+
+FILES = {                              # torchvision's names, in <root>/MNIST/raw/, each plain or .gz
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+MEAN, STD = 0.1307, 0.3081             # pytorch/examples mnist/main.py's Normalize((0.1307,), (0.3081,))
+SIDE, PIXELS, CLASSES = 28, 28 * 28, 10
+OFFLINE_TRAIN_FRACTION = 0.8           # 10,000 test digits -> 8,000 training / 2,000 held out
+SPLIT_SEED = 0                         # fixed: every server and every test sees the same offline split
+PROBE_TIMEOUT_S = 3.0                  # how long a download may wait for the network before falling back
+
+
+class MnistDataError(RuntimeError):
+    """The MNIST files are missing, truncated or not MNIST; the message names the folder and the files."""
+
+
+@dataclass(frozen=True)
+class MnistData:
+    source: str                        # "full" (60k/10k) or "offline-subset" (the real test set, split)
+    train_images: torch.Tensor         # (N_TRAIN, 1, 28, 28) float32, normalised with MEAN and STD
+    train_labels: torch.Tensor         # (N_TRAIN,) int64 digits 0-9
+    test_images: torch.Tensor          # (N_TEST, 1, 28, 28) float32, normalised
+    test_labels: torch.Tensor          # (N_TEST,) int64
+    root: str                          # the folder it was read from
+    notes: tuple[str, ...] = ()        # e.g. why a download was not tried or failed
+
+    @property
+    def description(self) -> str:
+        n_train, n_test = len(self.train_labels), len(self.test_labels)
+        if self.source == "full":
+            return f"full MNIST set: {n_train:,} training / {n_test:,} test digits"
+        return (f"offline subset: {n_train:,} training / {n_test:,} held-out digits of the real MNIST test set "
+                f"(the 60,000-digit training file is not on this server)")
+
+
+def data_root() -> Path:
+    """Where the data lives: a server-side setting (MNIST_ROOT), never something a visitor types."""
+    return Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
+
+
+def expected_files_message(raw: Path) -> str:
+    names = ", ".join(FILES.values())
+    return (f"expected the four MNIST files {names} (each plain or .gz) in {raw}. Set {ROOT_ENV} to a folder "
+            f"that holds MNIST/raw/ with them (the test pair alone is enough for the offline subset), "
+            f"or run the server with internet so torchvision can download them.")
+
+
+def load_mnist(root: str | Path | None = None, download: bool | None = None) -> MnistData:
+    """Read MNIST from <root>/MNIST/raw/ (root=None reads MNIST_ROOT) into normalised tensors.
+
+    All four files: the full set. Test pair only: a download is tried when the folder is writable and the
+    network answers within PROBE_TIMEOUT_S; otherwise the 10,000 real test digits are split by SPLIT_SEED.
+    `download=None` reads MNIST_DOWNLOAD (default on).
+    """
+    root = Path(root) if root is not None else data_root()
+    raw = root / "MNIST" / "raw"
+    if download is None:
+        download = os.environ.get(DOWNLOAD_ENV, "1") != "0"
+    notes = []
+    found = {key: _find(raw, name) for key, name in FILES.items()}
+    if not all(found.values()) and download:
+        note = _try_download(root, raw)
+        if note:
+            notes.append(note)
+        found = {key: _find(raw, name) for key, name in FILES.items()}
+    if all(found.values()):
+        tensors = {key: _read(path, key, raw) for key, path in found.items()}
+        _check_pair(tensors["train_images"], tensors["train_labels"], found["train_images"], raw)
+        _check_pair(tensors["test_images"], tensors["test_labels"], found["test_images"], raw)
+        return MnistData("full", _normalise(tensors["train_images"]), tensors["train_labels"],
+                         _normalise(tensors["test_images"]), tensors["test_labels"], str(root), tuple(notes))
+    if not (found["test_images"] and found["test_labels"]):
+        missing = ", ".join(name for key, name in FILES.items() if not found[key])
+        tried = f" ({'; '.join(notes)})" if notes else ""
+        raise MnistDataError(f"No usable MNIST data in {raw}: missing {missing}{tried}; "
+                             + expected_files_message(raw))
+    images = _read(found["test_images"], "test_images", raw)
+    labels = _read(found["test_labels"], "test_labels", raw)
+    _check_pair(images, labels, found["test_images"], raw)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
+    n_train = round(OFFLINE_TRAIN_FRACTION * len(labels))
+    train, test = order[:n_train], order[n_train:]
+    return MnistData("offline-subset", _normalise(images[train]), labels[train],
+                     _normalise(images[test]), labels[test], str(root), tuple(notes))
+
+
+def _find(raw: Path, name: str) -> Path | None:
+    for path in (raw / name, raw / f"{name}.gz"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _read(path: Path, key: str, raw: Path) -> torch.Tensor:
+    """One IDX file through torchvision's reader; a .gz is unpacked into a temporary folder, never beside it."""
+    reader = read_image_file if key.endswith("images") else read_label_file
+    try:
+        if path.suffix != ".gz":
+            return reader(str(path))
+        with tempfile.TemporaryDirectory(prefix="mnist-") as tmp:
+            plain = Path(tmp) / path.stem
+            plain.write_bytes(gzip.decompress(path.read_bytes()))
+            return reader(str(plain))
+    # a truncated gzip raises EOFError/BadGzipFile; a truncated or foreign IDX file an assert or a bad view
+    except (AssertionError, EOFError, OSError, RuntimeError, TypeError, ValueError, KeyError) as err:
+        raise MnistDataError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}); "
+                             + expected_files_message(raw)) from err
+
+
+def _check_pair(images: torch.Tensor, labels: torch.Tensor, image_path: Path, raw: Path) -> None:
+    problem = None
+    if images.dim() != 3 or tuple(images.shape[1:]) != (SIDE, SIDE):
+        problem = f"images have shape {tuple(images.shape)}, not (N, 28, 28)"
+    elif len(images) != len(labels):
+        problem = f"{len(images)} images but {len(labels)} labels"
+    elif len(labels) < 2:
+        problem = f"only {len(labels)} digit(s)"
+    elif labels.min() < 0 or labels.max() >= CLASSES:
+        problem = "labels outside 0-9"
+    if problem:
+        raise MnistDataError(f"{image_path} does not pair with its labels ({problem}); " + expected_files_message(raw))
+
+
+def _normalise(images: torch.Tensor) -> torch.Tensor:
+    return ((images.float() / 255.0 - MEAN) / STD).unsqueeze(1)   # (N, 28, 28) uint8 -> (N, 1, 28, 28)
+
+
+def _try_download(root: Path, raw: Path) -> str | None:
+    """torchvision's download, but only where it can work: a writable folder and a network that answers fast."""
+    if not _writable(raw):
+        return f"{root} is read-only, so no download was tried"
+    host = urlparse(MNIST.mirrors[0]).hostname
+    try:
+        socket.create_connection((host, 443), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as err:
+        return f"no network ({host} could not be reached: {err}), so no download was tried"
+    try:
+        MNIST(str(root), train=True, download=True)
+    except (RuntimeError, OSError) as err:
+        return f"the download failed ({err})"
+    return None
+
+
+def _writable(path: Path) -> bool:
+    """The nearest existing folder on the way to `path` is writable by its mode bits too (root ignores them)."""
+    while not path.exists():
+        path = path.parent
+    return bool(path.stat().st_mode & 0o222) and os.access(path, os.W_OK)
+
+
+def denormalise(images: torch.Tensor) -> torch.Tensor:
+    """Normalised (..., 28, 28) back to [0, 1] for display."""
+    return (images * STD + MEAN).clamp(0, 1)
+
+
+# ---------------------------------------------------------------- models
+class MnistMLP(TwoLayerNet):
+    """The tutorial's TwoLayerNet with D_IN = 784 pixels and D_OUT = 10 digits."""
+
+    def __init__(self, hidden):
+        super().__init__(PIXELS, hidden, CLASSES)
+
+    def forward(self, x):
+        return super().forward(x.flatten(1))      # (N, 1, 28, 28) -> (N, 784) -> (N, 10) logits
+
+
+class MnistCNN(torch.nn.Module):
+    """Two 5x5 convolutions with max-pooling (LeNet's shape), then `hidden` units and 10 logits."""
+
+    def __init__(self, hidden):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 16, 5)    # (N, 1, 28, 28) -> (N, 16, 24, 24), pooled to 12x12
+        self.conv2 = torch.nn.Conv2d(16, 32, 5)   # -> (N, 32, 8, 8), pooled to 4x4
+        self.fc1 = torch.nn.Linear(32 * 4 * 4, hidden)
+        self.fc2 = torch.nn.Linear(hidden, CLASSES)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.relu(self.fc1(x.flatten(1)))        # (N, 512) -> (N, hidden)
+        return self.fc2(x)                        # (N, 10) logits
+
+
+MODELS = {"mlp": "MLP: the tutorial's TwoLayerNet (784 → H → 10)", "cnn": "CNN: two convolutions, then H → 10"}
+# multiply-adds of one digit's forward pass, used by the cost cap below
+_CONV_MACS = 16 * 25 * 24 * 24 + 32 * 16 * 25 * 8 * 8
+
+
+def forward_macs(model: str, hidden: int) -> int:
+    if model == "mlp":
+        return PIXELS * hidden + hidden * CLASSES
+    return _CONV_MACS + 32 * 16 * hidden + hidden * CLASSES
+
+
+# ---------------------------------------------------------------- config
+# Caps keep one run on a shared 2-core server to about a minute even on the full 60k set (see bench/mnist.py).
+HIDDEN_CAP = 1024
+BATCH_RANGE = (16, 1024)     # below 16 the per-step Python overhead dominates an epoch
+EPOCHS_CAP = 20
+LR_CAP = 1.0
+FULL_TRAIN = 60_000          # the cost cap assumes the full set, the worst case
+WORK_CAP = 1.5e12            # multiply-adds of a run, ~ 3 (forward + backward) x forward_macs x FULL_TRAIN x epochs
+
+
+@dataclass(frozen=True)
+class MnistConfig:
+    model: str = "mlp"           # "mlp" (TwoLayerNet) or "cnn"
+    hidden: int = 100            # hidden units H (the tutorial's H = 100)
+    optimizer: str = "adam"      # a key of lib.optimizers.OPTIMIZERS
+    lr: float = 1e-3             # learning rate; Adam's usual 1e-3 (cross-entropy is a mean, unlike the tutorial's sum)
+    momentum: float = 0.9        # for the optimizers that take momentum (SGD with momentum, RMSprop)
+    batch_size: int = 64         # pytorch/examples' batch size
+    epochs: int = 3              # passes over the training digits
+    seed: int = 1                # torch.manual_seed for the weights and the shuffling generator (pytorch/examples' 1)
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise ValueError(f"model={self.model!r} is not allowed: choose one of {', '.join(MODELS)}")
+        _check_int("hidden", self.hidden, 1, HIDDEN_CAP)
+        _check_int("batch_size", self.batch_size, *BATCH_RANGE)
+        _check_int("epochs", self.epochs, 1, EPOCHS_CAP)
+        _check_int("seed", self.seed, 0, SEED_CAP)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.optimizer!r} is not allowed: choose one of {', '.join(OPTIMIZERS)}")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) \
+                or not 0 < self.lr <= LR_CAP:
+            raise ValueError(f"lr={self.lr!r} is out of range: it must be a finite number with 0 < lr <= {LR_CAP}")
+        if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) \
+                or not math.isfinite(self.momentum) or not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum={self.momentum!r} is out of range: it must be a number with 0 <= momentum < 1")
+        work = 3 * forward_macs(self.model, self.hidden) * FULL_TRAIN * self.epochs
+        if work > WORK_CAP:
+            raise ValueError(f"epochs x hidden is too large for a shared server ({work:.2g} multiply-adds on the "
+                             f"full set, cap {WORK_CAP:.1e}): lower epochs or hidden")
+
+
+def build_model(config: MnistConfig) -> torch.nn.Module:
+    """The chosen model, its weights drawn from torch.manual_seed(config.seed) under the shared lock."""
+    with _RNG_LOCK:
+        torch.manual_seed(config.seed)
+        return MnistMLP(config.hidden) if config.model == "mlp" else MnistCNN(config.hidden)
+
+
+# ---------------------------------------------------------------- training
+@dataclass(frozen=True)
+class Progress:
+    step: int                          # batches done so far, 1-based
+    total_steps: int
+    epoch: int                         # 1-based
+    epochs: int
+    loss: float                        # the last batch's training loss
+    test_accuracy: float | None = None  # set once per epoch, after the held-out evaluation
+
+
+@dataclass
+class MnistResult:
+    config: MnistConfig
+    source: str
+    history: list[dict]                # per epoch: epoch, train_loss, test_loss, test_accuracy, elapsed_s
+    batch_losses: list[float]          # every batch's training loss, in order
+    model: torch.nn.Module
+    elapsed_s: float
+    diverged_at: int | None = None     # batch where the loss became NaN/inf, if it did
+    divergence_reason: str | None = None
+
+    @property
+    def final_accuracy(self) -> float:
+        return self.history[-1]["test_accuracy"] if self.history else math.nan
+
+    @property
+    def history_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.history, columns=["epoch", "train_loss", "test_loss", "test_accuracy", "elapsed_s"])
+
+
+def train_mnist(data: MnistData, config: MnistConfig,
+                on_progress: Callable[[Progress], None] | None = None) -> MnistResult:
+    """pytorch/examples mnist/main.py's loop, but batches are slices of a torch.randperm of in-memory tensors."""
+    model = build_model(config)
+    optimizer = make_optimizer(model.parameters(), config)
+    generator = torch.Generator().manual_seed(config.seed)   # ours alone: other sessions cannot shift it
+    images, labels = data.train_images, data.train_labels
+    n = len(labels)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    history, batch_losses = [], []
+    diverged_at = reason = None
+    start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        epoch_losses = []
+        for i in range(0, n, config.batch_size):
+            batch = order[i:i + config.batch_size]
+            x, target = images[batch], labels[batch]    # (B, 1, 28, 28), (B,)
+            optimizer.zero_grad()
+            output = model(x)                           # (B, 10) logits
+            loss = F.cross_entropy(output, target)
+            loss.backward()
+            optimizer.step()
+            value = loss.item()
+            if not math.isfinite(value):
+                diverged_at, reason = len(batch_losses), f"the loss became {value}; lower lr"
+                break
+            batch_losses.append(value)
+            epoch_losses.append(value)
+            if on_progress is not None:
+                on_progress(Progress(len(batch_losses), total_steps, epoch, config.epochs, value))
+        if diverged_at is not None:
+            break
+        test_loss, test_accuracy = evaluate(model, data.test_images, data.test_labels)
+        history.append({"epoch": epoch, "train_loss": sum(epoch_losses) / len(epoch_losses), "test_loss": test_loss,
+                        "test_accuracy": test_accuracy, "elapsed_s": time.perf_counter() - start})
+        if on_progress is not None:
+            on_progress(Progress(len(batch_losses), total_steps, epoch, config.epochs, batch_losses[-1], test_accuracy))
+    return MnistResult(config=config, source=data.source, history=history, batch_losses=batch_losses, model=model,
+                       elapsed_s=time.perf_counter() - start, diverged_at=diverged_at, divergence_reason=reason)
+
+
+def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
+             batch_size: int = 2000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy, under model.eval() and torch.no_grad()."""
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(labels), batch_size):
+            output = model(images[i:i + batch_size])
+            target = labels[i:i + batch_size]
+            total_loss += F.cross_entropy(output, target, reduction="sum").item()
+            correct += (output.argmax(1) == target).sum().item()
+    return total_loss / len(labels), correct / len(labels)
+
+
+# ---------------------------------------------------------------- what the model gets right and wrong
+def predict(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """(N, 10) softmax probabilities."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([F.softmax(model(images[i:i + batch_size]), dim=1)
+                          for i in range(0, len(images), batch_size)])
+
+
+def confusion_matrix(labels: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+    """(10, 10) counts: row = true digit, column = predicted digit."""
+    return torch.bincount(labels * CLASSES + predicted, minlength=CLASSES * CLASSES).view(CLASSES, CLASSES)
+
+
+def per_class_accuracy(confusion: torch.Tensor) -> torch.Tensor:
+    """(10,) fraction of each true digit predicted right; NaN for a digit with no examples."""
+    totals = confusion.sum(1).double()
+    return confusion.diag().double() / totals.where(totals > 0, torch.tensor(math.nan, dtype=torch.float64))
+
+
+@dataclass(frozen=True)
+class Mistake:
+    index: int                         # into the held-out tensors
+    true: int
+    predicted: int
+    confidence: float                  # probability given to the wrong answer
+
+
+def misclassified(probabilities: torch.Tensor, labels: torch.Tensor, limit: int = 24) -> list[Mistake]:
+    """The held-out digits the model gets wrong, most confident mistakes first."""
+    confidence, predicted = probabilities.max(1)
+    wrong = (predicted != labels).nonzero().flatten()
+    wrong = wrong[confidence[wrong].argsort(descending=True)][:limit]
+    return [Mistake(int(i), int(labels[i]), int(predicted[i]), float(confidence[i])) for i in wrong]
+
+
+@dataclass
+class MnistReport:
+    probabilities: torch.Tensor        # (N_TEST, 10)
+    predicted: torch.Tensor            # (N_TEST,)
+    confusion: torch.Tensor            # (10, 10)
+    per_class: torch.Tensor            # (10,)
+    mistakes: list[Mistake]
+    accuracy: float
+
+
+def report(model: torch.nn.Module, data: MnistData, limit: int = 24) -> MnistReport:
+    probabilities = predict(model, data.test_images)
+    predicted = probabilities.argmax(1)
+    confusion = confusion_matrix(data.test_labels, predicted)
+    return MnistReport(probabilities, predicted, confusion, per_class_accuracy(confusion),
+                       misclassified(probabilities, data.test_labels, limit),
+                       (predicted == data.test_labels).double().mean().item())
+
+
+# ---------------------------------------------------------------- hand-written vs autograd (MLP)
+MLP_NAMES = ("linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias")
+FD_SAMPLES = 6                         # coordinates per parameter checked by central differences
+FD_EPS = 1e-6
+
+
+def manual_mlp_grads(params: dict, x: torch.Tensor, labels: torch.Tensor, broken: bool = False) -> dict:
+    """Backward of mean cross-entropy(softmax) through TwoLayerNet by hand; `broken` forgets the / N."""
+    w1, b1, w2, b2 = (params[n] for n in MLP_NAMES)
+    n = len(labels)
+    h = x.mm(w1.t()) + b1                     # (N, H)
+    h_relu = h.clamp(min=0)
+    logits = h_relu.mm(w2.t()) + b2           # (N, 10)
+    exp = (logits - logits.max(1, keepdim=True).values).exp()
+    softmax = exp / exp.sum(1, keepdim=True)  # (N, 10)
+    onehot = F.one_hot(labels, CLASSES).to(x.dtype)
+    # d(mean_i -log softmax_i[y_i]) / d logits = (softmax - onehot) / N
+    grad_logits = softmax - onehot if broken else (softmax - onehot) / n
+    grad_w2 = grad_logits.t().mm(h_relu)      # (10, H)
+    grad_b2 = grad_logits.sum(0)
+    grad_h = grad_logits.mm(w2)               # (N, H)
+    grad_h[h < 0] = 0
+    grad_w1 = grad_h.t().mm(x)                # (H, 784)
+    grad_b1 = grad_h.sum(0)
+    return dict(zip(MLP_NAMES, (grad_w1, grad_b1, grad_w2, grad_b2)))
+
+
+def _mlp_loss(module: torch.nn.Module, params: dict, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(functional_call(module, params, (x,)), labels)
+
+
+def autograd_mlp_grads(module: torch.nn.Module, params: dict, x: torch.Tensor, labels: torch.Tensor) -> dict:
+    leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+    grads = torch.autograd.grad(_mlp_loss(module, leaves, x, labels), list(leaves.values()))
+    return dict(zip(leaves, grads))
+
+
+def mlp_gradient_table(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                       dtype: str = "float64", broken: bool = False) -> pd.DataFrame:
+    """lib.gradients' table for one batch of digits: hand-written vs autograd at the model's parameters, and
+    autograd vs central differences on FD_SAMPLES coordinates of each parameter (float64)."""
+    if not isinstance(model, MnistMLP):
+        raise ValueError("the hand-written backward covers the MLP (TwoLayerNet) only")
+    torch_dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
+    params = {k: v.detach().to(torch_dtype) for k, v in model.named_parameters()}
+    x = images.flatten(1).to(torch_dtype)     # (N, 784)
+    manual = manual_mlp_grads(params, x, labels, broken)
+    auto = autograd_mlp_grads(model, params, x, labels)
+    fd = _sampled_fd_rel_error(model, params, x, labels)
+    return pd.DataFrame([_row(k, manual[k], auto[k], TOLERANCE[dtype], fd[k]) for k in MLP_NAMES], columns=COLUMNS)
+
+
+def _sampled_fd_rel_error(module, params, x, labels) -> dict:
+    params = {k: v.double().clone() for k, v in params.items()}
+    x = x.double()
+    auto = autograd_mlp_grads(module, params, x, labels)
+    gen = torch.Generator().manual_seed(0)
+    out = {}
+    with torch.no_grad():
+        for name, p in params.items():
+            flat = p.view(-1)
+            picks = torch.randperm(flat.numel(), generator=gen)[:FD_SAMPLES]
+            numeric = torch.empty(len(picks), dtype=torch.float64)
+            for j, i in enumerate(picks.tolist()):
+                orig = flat[i].item()
+                flat[i] = orig + FD_EPS
+                up = _mlp_loss(module, params, x, labels).item()
+                flat[i] = orig - FD_EPS
+                down = _mlp_loss(module, params, x, labels).item()
+                flat[i] = orig
+                numeric[j] = (up - down) / (2 * FD_EPS)
+            out[name] = rel_error(auto[name].reshape(-1)[picks], numeric)
+    return out
+
+
+# ---------------------------------------------------------------- "try your own digit"
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 4096 * 4096        # decoded size; far below PIL's own bomb limit
+DIGIT_BOX = 20                         # MNIST fits each digit in a 20x20 box inside the 28x28 frame
+
+
+class UploadError(ValueError):
+    """An upload that is not a usable PNG/JPEG digit; the message says why, for the page to show."""
+
+
+def digit_from_upload(raw: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> torch.Tensor:
+    """A PNG/JPEG as MNIST sees digits: (28, 28) float in [0, 1], white on black, the digit cropped to its
+    bounding box, scaled so its longer side is 20 pixels, and placed by its centre of mass."""
+    if len(raw) == 0:
+        raise UploadError("the file is empty")
+    if len(raw) > max_bytes:
+        raise UploadError(f"the file is {len(raw) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+    try:
+        with Image.open(io.BytesIO(raw), formats=["PNG", "JPEG"]) as img:
+            width, height = img.size
+            if width * height > MAX_UPLOAD_PIXELS:
+                raise UploadError(f"the image is {width}x{height} pixels; the limit is "
+                                  f"{MAX_UPLOAD_PIXELS:,} pixels (e.g. 4096x4096)")
+            img.load()
+            grey = _flatten_alpha(img).convert("L")
+    except UploadError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise UploadError("this is not a PNG or JPEG image that can be decoded") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise UploadError(f"the image could not be decoded ({err})") from None
+    pixels = torch.frombuffer(bytearray(grey.tobytes()), dtype=torch.uint8).view(height, width).float() / 255.0
+    border = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    if border.median() > 0.5:                 # dark ink on light paper: MNIST is light ink on black
+        pixels = 1.0 - pixels
+    ink = pixels > 0.2 * pixels.max()
+    if pixels.max() - pixels.min() < 0.1 or not ink.any():
+        raise UploadError("no digit found: the image is blank or has too little contrast")
+    rows, cols = ink.any(1).nonzero().flatten(), ink.any(0).nonzero().flatten()
+    crop = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scale = DIGIT_BOX / max(crop.shape)
+    size = (max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale)))
+    small = F.interpolate(crop[None, None], size=size, mode="bilinear", antialias=True, align_corners=False)[0, 0]
+    # MNIST's own recipe: the box goes where its centre of mass lands on the frame's centre
+    mass = small.sum()
+    centre_row = (small.sum(1) * torch.arange(size[0])).sum() / mass
+    centre_col = (small.sum(0) * torch.arange(size[1])).sum() / mass
+    top = min(max(round(SIDE / 2 - 0.5 - centre_row.item()), 0), SIDE - size[0])
+    left = min(max(round(SIDE / 2 - 0.5 - centre_col.item()), 0), SIDE - size[1])
+    digit = torch.zeros(SIDE, SIDE)
+    digit[top:top + size[0], left:left + size[1]] = small
+    return digit.clamp(0, 1)
+
+
+def _flatten_alpha(img: Image.Image) -> Image.Image:
+    """Transparent pixels become white paper, so a drawing exported with alpha reads as ink on paper."""
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(paper, rgba)
+    return img
+
+
+def predict_digit(model: torch.nn.Module, digit: torch.Tensor) -> torch.Tensor:
+    """(10,) probabilities for one (28, 28) digit in [0, 1]."""
+    x = ((digit - MEAN) / STD).view(1, 1, SIDE, SIDE)
+    return predict(model, x)[0]
