@@ -13,15 +13,21 @@ STAGE_NAMES = ("tensors", "autograd", "custom_function", "nn_module", "optim", "
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
-# Upper caps keep one run on a shared 2-core classroom server short (see bench/stages.py for timings):
-# at every cap together a run would still be slow, so WORK_CAP bounds the product that sets the cost.
-SIZE_CAPS = {"n": 4096, "d_in": 4096, "hidden": 2048, "d_out": 1024}
-STEPS_CAP = 5000
+# Caps keep one run short on a shared 2-core classroom server (bench/caps.py measures them): each size
+# has its own cap, and run_cost() bounds what sets the time, so no allowed run takes much over ~2 s
+# on one core (about 1 s at the largest matrices; the first step of a big run also needs ~300 MB).
+SIZE_CAPS = {"n": 1024, "d_in": 4096, "hidden": 1024, "d_out": 256}
+STEPS_CAP = 2000
 SEED_CAP = 2**31 - 1
 LR_CAP = 10.0
-# multiply-adds of a whole run, about steps * n * (d_in*hidden + hidden*d_out) * 3 (forward + backward);
-# 2e11 is roughly 2 s of float32 matmul on these 2 cores, and about 300x the tutorial's own run.
-WORK_CAP = 2e11
+# run_cost is in multiply-adds: forward + backward are ~3 matmul passes, and a step of an nn stage costs
+# ~0.6 ms of Python and dispatch on top, about as much as 1e7 multiply-adds on one of these cores.
+STEP_OVERHEAD = 1e7
+COST_CAP = 3e10   # ~2 s; the tutorial's own run costs 1.5e10
+
+
+def run_cost(n: int, d_in: int, hidden: int, d_out: int, steps: int) -> float:
+    return steps * (3 * n * (d_in * hidden + hidden * d_out) + STEP_OVERHEAD)
 
 
 @dataclass(frozen=True)
@@ -52,11 +58,11 @@ class TrainConfig:
             raise ValueError(f"optimizer={self.optimizer!r} is not allowed: choose one of {', '.join(OPTIMIZERS)}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype={self.dtype!r} is not allowed: choose one of {', '.join(DTYPES)}")
-        work = self.steps * self.n * (self.d_in * self.hidden + self.hidden * self.d_out) * 3
-        if work > WORK_CAP:
+        cost = run_cost(self.n, self.d_in, self.hidden, self.d_out, self.steps)
+        if cost > COST_CAP:
             raise ValueError(
-                f"steps x n x (d_in x hidden + hidden x d_out) is too large for a shared server "
-                f"({work:.2g} multiply-adds, cap {WORK_CAP:.0e}): lower steps, n, d_in or hidden")
+                f"steps × N × (D_IN × H + H × D_OUT) is too large for a shared server: this run would take "
+                f"about {cost / COST_CAP * 2:.0f} s (cap ~2 s). Lower steps, N, D_IN or H")
 
     @property
     def torch_dtype(self) -> torch.dtype:
@@ -92,3 +98,54 @@ def default_config(stage: str) -> TrainConfig:
 
 
 CONFIG_FIELDS = tuple(f.name for f in fields(TrainConfig))
+
+
+# ---------------------------------------------------------------- shareable links
+# The URL carries a config as text. Only these keys are read, each with its own parser; nothing else
+# in a query string is used.
+_QUERY_TYPES = {"n": int, "d_in": int, "hidden": int, "d_out": int, "steps": int, "seed": int,
+                "lr": float, "momentum": float, "optimizer": str, "dtype": str}
+QUERY_KEYS = tuple(_QUERY_TYPES)
+QUERY_VALUE_MAX = 40   # characters; longer values are refused before parsing
+
+
+def config_to_query(config: TrainConfig) -> dict[str, str]:
+    """The config as URL query parameters (floats in a form that parses back to the same number)."""
+    return {name: (repr(value) if isinstance(value, float) else str(value))
+            for name in _QUERY_TYPES for value in [getattr(config, name)]}
+
+
+def _shown(text: str, limit: int = QUERY_VALUE_MAX) -> str:
+    """Text that holds a user-typed value, safe to echo in a message: short, printable, no markdown marks."""
+    clean = "".join(ch for ch in text[:limit] if ch.isprintable() and ch not in "`\\*[]|")
+    return clean + ("…" if len(text) > limit else "")
+
+
+def config_from_query(query: dict[str, str], defaults: TrainConfig) -> tuple[TrainConfig, list[str]]:
+    """Read the allowed keys of `query` over `defaults`. Bad values are dropped, each with a message."""
+    problems: list[str] = []
+    values: dict = {}
+    for name, kind in _QUERY_TYPES.items():
+        if name not in query:
+            continue
+        text = str(query[name])
+        if len(text) > QUERY_VALUE_MAX:
+            problems.append(f"{name}={_shown(text)} is too long; using the default {getattr(defaults, name)}")
+            continue
+        try:
+            value = kind(text)
+        except ValueError:
+            kind_name = {int: "a whole number", float: "a number", str: "text"}[kind]
+            problems.append(f"{name}={_shown(text)} is not {kind_name}; using the default {getattr(defaults, name)}")
+            continue
+        values[name] = value
+    while True:   # drop the fields TrainConfig refuses, one at a time, keeping its message
+        try:
+            return replace(defaults, **values), problems
+        except ValueError as err:
+            bad = next((name for name in values if str(err).startswith(f"{name}=")), None)
+            if bad is None:   # a rule over several fields (the work cap): fall back to the defaults
+                problems.append(f"{err}; using the defaults")
+                return defaults, problems
+            problems.append(f"{_shown(str(err), limit=300)}; using the default {getattr(defaults, bad)}")
+            del values[bad]

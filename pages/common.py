@@ -10,7 +10,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from lib import plots
-from lib.config import SIZE_CAPS, STEPS_CAP, SEED_CAP, TrainConfig, default_config
+from lib.config import (QUERY_KEYS, SEED_CAP, SIZE_CAPS, STEPS_CAP, TrainConfig, config_from_query, config_to_query,
+                        default_config)
 from lib.gradients import GradientComparison, gradient_comparison
 from lib.optimizers import OPTIMIZERS
 from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, StageResult, TwoLayerNet, run_stage
@@ -51,7 +52,16 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
     """
     defaults = default_config(stage) if stage in STAGES else TrainConfig()
     configs: dict[str, TrainConfig] = st.session_state.setdefault("configs", {})
-    if st.session_state.get("sidebar_stage") != stage:
+    link = {k: v for k, v in st.query_params.to_dict().items() if k in QUERY_KEYS}
+    if link and link != st.session_state.get("link_written"):
+        # opened from a link (or the URL was edited): the link wins over what this session had.
+        # What we wrote ourselves, still in the URL after a page switch, is not a link.
+        cfg, problems = config_from_query(link, defaults)
+        for problem in problems:
+            st.warning(f"This link's setting {problem}.", icon=":material/link_off:")
+        _load_into_widgets(cfg)
+        st.session_state["sidebar_stage"] = stage
+    elif st.session_state.get("sidebar_stage") != stage:
         _load_into_widgets(configs.get(stage, defaults))
         st.session_state["sidebar_stage"] = stage
     info = STAGES.get(stage)
@@ -63,11 +73,11 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         _load_into_widgets(defaults)
 
     sb.button("Reset to the tutorial's values", on_click=reset, key="reset", width="stretch")
-    sb.slider("N: batch size", 1, min(SIZE_CAPS["n"], 1024), key="n")
+    sb.slider("N: batch size", 1, SIZE_CAPS["n"], key="n")
     sb.slider("D_IN: input size", 1, SIZE_CAPS["d_in"], key="d_in")
-    sb.slider("H: hidden size", 1, min(SIZE_CAPS["hidden"], 1024), key="hidden")
-    sb.slider("D_OUT: output size", 1, min(SIZE_CAPS["d_out"], 256), key="d_out")
-    sb.slider("steps", 1, min(STEPS_CAP, 2000), key="steps")
+    sb.slider("H: hidden size", 1, SIZE_CAPS["hidden"], key="hidden")
+    sb.slider("D_OUT: output size", 1, SIZE_CAPS["d_out"], key="d_out")
+    sb.slider("steps", 1, STEPS_CAP, key="steps")
     shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
     if not sizes_only:
         shown += ["lr", "optimizer", "momentum"]
@@ -89,7 +99,21 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         sb.error(f"These settings can't run: {err}")
         return None
     configs[stage] = cfg
+    link = {k: v for k, v in config_to_query(cfg).items() if k in shown}
+    st.query_params.update(link)
+    st.session_state["link_written"] = link
+    share_link(sb)
     return cfg
+
+
+def share_link(container) -> None:
+    """The page's URL with its settings, in a code box (it has a copy button)."""
+    base = st.context.url
+    if base:
+        query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
+        with container.expander("Link to this setup", icon=":material/link:"):
+            st.code(f"{base}?{query}", language=None, wrap_lines=True)
+            st.caption("Anyone who opens it sees this page with these settings.")
 
 
 def describe(stage: str, cfg: TrainConfig) -> str:

@@ -151,3 +151,45 @@ def test_mnist_page_inside_the_app(monkeypatch):
     assert at.title[0].value.startswith("MNIST")
     assert any("offline subset" in i.value for i in at.info)
     assert at.sidebar.markdown[0].value.startswith("**Learning PyTorch")   # framed by app.py
+
+
+def open_link(page: str, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query)
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_link_restores_its_settings_and_the_url_follows_the_widgets():
+    at = open_link("pages/optim.py", n="32", hidden="50", lr="0.001", optimizer="rmsprop", momentum="0.5",
+                   steps="40", seed="7", dtype="float64")
+    assert (at.slider(key="n").value, at.slider(key="hidden").value, at.slider(key="steps").value) == (32, 50, 40)
+    assert at.select_slider(key="lr").value == 1e-3
+    assert at.selectbox(key="optimizer").value == "rmsprop"
+    assert at.slider(key="momentum").value == 0.5
+    assert at.number_input(key="seed").value == 7 and at.radio(key="dtype").value == "float64"
+    assert not at.warning
+    at.slider(key="n").set_value(20).run()
+    assert at.query_params["n"] == "20"
+    # and that URL, opened fresh, gives the same view
+    again = open_link("pages/optim.py", **at.query_params)
+    assert metric(again, "final loss") == metric(at, "final loss")
+
+
+@pytest.mark.parametrize("page", ["pages/tensors.py", "pages/dynamic_net.py", "pages/compare.py"])
+def test_hostile_links_give_messages_not_exceptions(page):
+    at = open_link(page, n="-5", d_in="1e9", hidden="NaN", lr="nan", optimizer="<script>alert(1)</script>",
+                   momentum="inf", steps="0", seed="x" * 500, dtype="float16", evil="__import__('os')")
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    for field in ("n=", "d_in=", "hidden=", "steps=", "seed=", "dtype="):
+        assert field in warnings
+    assert at.slider(key="n").value == 64          # the defaults stand in for what was refused
+    assert at.get("plotly_chart")
+
+
+def test_a_link_too_heavy_for_the_server_falls_back_to_the_defaults():
+    at = open_link("pages/tensors.py", n="1024", d_in="4096", hidden="1024", steps="2000")
+    assert any("too large" in w.value for w in at.warning)
+    assert at.slider(key="n").value == 64 and at.get("plotly_chart")
