@@ -9,7 +9,7 @@ import torch
 from torch.func import functional_call
 
 from lib.config import TrainConfig
-from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, TwoLayerNet, run_stage
+from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, TwoLayerNet, drawn_depth, run_stage
 
 # rel_error bounds that count as "the same gradient": a few ulps of a long sum in each precision
 TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
@@ -155,6 +155,24 @@ def manual_grads(stage, params, x, y, depth=0):
     return manual_linear(params, x, y, list(params)), {}
 
 
+def relu_ties(stage, params, x, depth=0) -> int:
+    """How many pre-activations are exactly 0, where ReLU's derivative is a convention.
+
+    The tutorial's backward (`grad_h[h < 0] = 0`) passes the gradient at 0; PyTorch's clamp and ReLU pass
+    none. In float32 an exact 0 does turn up now and then, and that entry then differs for a good reason.
+    """
+    if not STAGES[stage].has_bias:
+        pre = [x.mm(params["w1"])]
+    elif stage == "dynamic_net":
+        pre = [x.mm(params["input_linear.weight"].t()) + params["input_linear.bias"]]
+        for _ in range(depth):
+            pre.append(pre[-1].clamp(min=0).mm(params["middle_linear.weight"].t()) + params["middle_linear.bias"])
+    else:
+        w1, b1 = list(params.values())[:2]
+        pre = [x.mm(w1.t()) + b1]
+    return int(sum((p == 0).sum().item() for p in pre))
+
+
 def finite_difference(stage, cfg, params, x, y, depth=0, broken_relu=False, eps=FD_EPS):
     """Central differences (L(p + eps) - L(p - eps)) / 2 eps for every element of every parameter."""
     out = {}
@@ -213,7 +231,7 @@ def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_r
         raise ValueError(f"step={step} cannot be compared: training diverged at step {run.diverged_at} "
                          f"({run.divergence_reason})")
     if stage == "dynamic_net" and depth is None:
-        depth = run.depths[-1]           # the depth the forward of this step drew
+        depth = drawn_depth(config.seed, step)   # the depth the forward of this step drew
     depth = depth or 0
     params, x, y = run.params, run.x, run.y
 
@@ -232,8 +250,14 @@ def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_r
                      for u in manual_uses if u.split(" ")[0].endswith(kind)]
     table = pd.DataFrame(rows, columns=COLUMNS)
     gradcheck_passed = _gradcheck_relu(broken_relu) if stage == "custom_function" else None
+    notes = []
+    ties = relu_ties(stage, params, x, depth)
+    if ties:
+        notes.append(f"{ties} pre-activation value(s) are exactly 0 at this step. ReLU has no derivative at 0, so "
+                     f"it is a convention: the tutorial's backward (`grad_h[h < 0] = 0`) passes the gradient "
+                     f"there, PyTorch's `clamp` and `ReLU` pass none. A ✗ here can come from that alone.")
     return GradientComparison(table=table, manual={**manual, **manual_uses}, autograd={**auto, **auto_uses},
-                              depth=depth, step=step, gradcheck_passed=gradcheck_passed)
+                              depth=depth, step=step, gradcheck_passed=gradcheck_passed, notes=notes)
 
 
 def compare_gradients(stage: str, config: TrainConfig, step: int = 0, broken_relu: bool = False,

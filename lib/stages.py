@@ -324,7 +324,7 @@ def dynamic_net(cfg: TrainConfig, record: Recorder, rng: random.Random) -> dict:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return dict(x=x, y=y, model=model, depths=model.depths)
+    return dict(x=x, y=y, model=model, depths=model.depths[:len(record.losses)])
 
 
 # ---------------------------------------------------------------- the registry and the runner
@@ -394,12 +394,20 @@ class StageResult:
     params: dict[str, torch.Tensor]    # final parameters by name (w1, w2 or the module's state_dict names)
     x: torch.Tensor                    # (N, D_IN) the random input
     y: torch.Tensor                    # (N, D_OUT) the random target
-    depths: list[int] = field(default_factory=list)   # dynamic_net: middle_linear uses per step
+    depths: list[int] = field(default_factory=list)   # dynamic_net: middle_linear uses, one per completed step
     broken_relu: bool = False
 
     @property
     def final_loss(self) -> float:
         return self.losses[-1] if self.losses else math.nan
+
+
+def drawn_depth(seed: int, step: int) -> int:
+    """How many times DynamicNet's forward at `step` runs middle_linear, for a run seeded with `seed`."""
+    rng = random.Random(seed)
+    for _ in range(step):
+        rng.randint(0, 3)
+    return rng.randint(0, 3)
 
 
 def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], None] | None = None,

@@ -280,6 +280,8 @@ def gradient_section(stage: str, cfg: TrainConfig, result: StageResult, broken: 
                  f"(rel_error above {tol}).")
     else:
         st.success(f"✓ All {len(table)} rows agree: rel_error ≤ {tol} ({cfg.dtype}).")
+    for note in comparison.notes:
+        st.info(note, icon=":material/info:")
     if comparison.gradcheck_passed is not None:
         fn = "BrokenMyReLU" if broken else "MyReLU"
         verdict = "passes" if comparison.gradcheck_passed else "fails"
@@ -312,5 +314,5 @@ def gradient_section(stage: str, cfg: TrainConfig, result: StageResult, broken: 
         else:
             st.info("At this step the forward pass skipped `middle_linear` (0 uses), so its gradient is zero. "
                     "Pick another step or force a number of uses above.")
-        st.plotly_chart(plots.depth_histogram(result.depths[:len(result.losses)]), key="depth_chart",
+        st.plotly_chart(plots.depth_histogram(result.depths), key="depth_chart",
                         width="stretch")

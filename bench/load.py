@@ -1,0 +1,649 @@
+"""Load test: K students at once on the real Streamlit server, over loopback.
+
+For each K it starts a fresh server (`streamlit run app.py` on 127.0.0.1, a free port), so every K starts with
+cold caches and its own memory peak. K light clients then speak Streamlit's own websocket protocol
+(/_stcore/stream, protobuf BackMsg/ForwardMsg; one asyncio loop in this process, so the load generator leaves
+the cores to the server). Each client:
+
+  1. connects and asks for the stage page by its URL path, as a browser opening http://host/<page> does;
+  2. waits for the run to finish (script_finished) -- the page-load time;
+  3. once every client has loaded (a barrier: the whole class moves the slider at the same moment, the hard
+     case), moves the N slider to a value no other client uses (20 + its index, skipping the default 64), so
+     the server really trains instead of replaying st.cache_data;
+  4. waits for the script_finished of that rerun -- the time-to-result.
+
+A session fails if it errors, times out, or its final run shows an exception element, lacks the plotly chart,
+or does not show "N=<its value>" in the "Settings used" caption.
+
+Before the K sessions, one visitor opens /<page> on the fresh server and is reported on its own line: the
+first visitor of a server meets the app's pages/-directory start-up path (see pages/common.py). --no-warmup
+skips it, so the K sessions are themselves the first visitors.
+
+A browser cross-check (--browser K, default 10; 0 skips it) does the same with one headless chromium and K
+pages: goto /<page>, wait for the chart, focus the N slider (the sidebar's first range input), fill it with
+its value - 1 (which moves the thumb without sending anything) and press ArrowRight, which sends one rerun with
+the session's own value; the time runs from that key press to the script_finished of the run that shows
+N=<new value> (read from the page's own websocket frames, so the end of the run is the same event the light
+client waits for). One press, not i+1 presses: quick presses while a run is going send one rerun each,
+and the app can then show, and keep, an older N than the last key sent. Chromium shares the 2 cores with the server, so its times include
+the browser's own load; it gets its own budget (--browser-budget).
+
+The server's memory is sampled every 0.2 s (VmRSS of the server and any children, from /proc) and its VmHWM is
+read at the end. Everything stays on 127.0.0.1 and is bounded: each K at most --k-budget s (default 180), the
+whole run at most --total-budget s (default 600; the browser check at most --browser-budget s, default 300,
+within it); a K that would start past the total budget is skipped.
+
+Run from the repository root:
+    python bench/load.py                      # K = 1, 10, 30 light; browser at K = 10
+    python bench/load.py --k 30 --browser 0   # one K, no browser
+    python bench/load.py --page autograd --k 1 10
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE_PAGES = ["tensors", "autograd", "custom_function", "nn_module", "optim", "custom_module", "dynamic_net"]
+DEFAULT_N = 64
+TARGET_K, TARGET_P95_S, TARGET_RSS_MB = 30, 15.0, 3 * 1024
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+# protobuf classes, imported in main() (importing streamlit costs a second; --help should not)
+BackMsg = ForwardMsg = None
+FINISHED_OK = 0          # ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
+FINISHED_COMPILE_ERROR = 1
+
+
+# --------------------------------------------------------------------------- the server and its memory
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`streamlit run app.py` on 127.0.0.1:<free port>, with a thread sampling its memory every 0.2 s."""
+
+    def __init__(self, log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.peak_rss_kb = 0
+        self.hwm_kb = 0
+        self.cpu_s = 0.0
+        self.cpu_samples: list[tuple[float, float]] = []     # (monotonic time, server CPU seconds)
+        self._stop = threading.Event()
+        env = dict(os.environ)
+        data = ROOT.parent / "shared" / "data"
+        if data.is_dir():
+            env.setdefault("MNIST_ROOT", str(data))
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def wait_healthy(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"the server was not healthy after {timeout_s:.0f} s; see {self.log_path}")
+
+    def _tree(self) -> list[int]:
+        pids, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            try:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children") as f:
+                        todo.extend(int(c) for c in f.read().split())
+            except OSError:
+                pass
+        return pids
+
+    @staticmethod
+    def _status_kb(pid: int, field: str) -> int:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _cpu_s(self) -> float:
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime + stime
+        except OSError:
+            return self.cpu_s
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            rss = sum(self._status_kb(pid, "VmRSS") for pid in self._tree())
+            self.peak_rss_kb = max(self.peak_rss_kb, rss)
+            self.hwm_kb = max(self.hwm_kb, self._status_kb(self.proc.pid, "VmHWM"))
+            self.cpu_s = self._cpu_s()
+            self.cpu_samples.append((time.monotonic(), self.cpu_s))
+            self._stop.wait(0.2)
+
+    def cpu_at(self, t: float) -> float:
+        """Server CPU seconds used by monotonic time t (the last sample before it)."""
+        before = [cpu for when, cpu in self.cpu_samples if when <= t]
+        return before[-1] if before else 0.0
+
+    def stop(self) -> None:
+        self.hwm_kb = max(self.hwm_kb, self._status_kb(self.proc.pid, "VmHWM"))
+        self.cpu_s = self._cpu_s()
+        self._stop.set()
+        self._sampler.join(timeout=2)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)       # its own session: only the server and its children
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self._log.close()
+
+
+# --------------------------------------------------------------------------- one run of the page, as seen
+@dataclasses.dataclass
+class Run:
+    """What one script run put on the page (everything between its new_session and its script_finished)."""
+    status: int | None = None
+    exceptions: list[str] = dataclasses.field(default_factory=list)
+    captions: list[str] = dataclasses.field(default_factory=list)
+    charts: int = 0
+    n_slider_id: str | None = None
+    page_hash: str = ""
+
+    def feed(self, msg) -> None:
+        kind = msg.WhichOneof("type")
+        if kind == "navigation":
+            self.page_hash = msg.navigation.page_script_hash
+        if kind != "delta" or msg.delta.WhichOneof("type") != "new_element":
+            return
+        el = msg.delta.new_element
+        et = el.WhichOneof("type")
+        if et == "exception":
+            self.exceptions.append(f"{el.exception.type}: {el.exception.message}"[:300])
+        elif et == "markdown" and el.markdown.body.startswith("Settings used:"):
+            self.captions.append(el.markdown.body)
+        elif et == "plotly_chart":
+            self.charts += 1
+        elif et == "slider" and (el.slider.id.endswith("-n") or el.slider.label.startswith("N:")):
+            self.n_slider_id = el.slider.id
+
+    def problem(self, n: int) -> str | None:
+        """Why this finished run is not the page for N=n, or None if it is."""
+        if self.status != FINISHED_OK:
+            return f"script_finished status {self.status}"
+        if self.exceptions:
+            return "exception on the page: " + self.exceptions[0]
+        if not any(f"N={n}," in c for c in self.captions):
+            return f"caption does not show N={n}: {self.captions[-1][:80] if self.captions else 'no caption'}"
+        if self.charts == 0:
+            return "no plotly chart"
+        return None
+
+
+# --------------------------------------------------------------------------- the light client
+@dataclasses.dataclass
+class Result:
+    index: int
+    ok: bool = False
+    load_s: float | None = None
+    result_s: float | None = None
+    error: str = ""
+
+
+class LightSession:
+    """One student, in Streamlit's websocket protocol."""
+
+    def __init__(self, url: str, page: str, timeout_s: float):
+        self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+        self.page = page
+        self.timeout_s = timeout_s
+        self.ws = None
+        self.page_hash = ""
+        self.n_slider_id: str | None = None
+
+    async def connect(self):
+        import websockets
+        # A browser sends no websocket pings; the client's pings would fail sessions whose server event loop is
+        # merely busy. Subprotocols as the frontend sends them: ["streamlit", <xsrf token>, <session id>].
+        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
+                                           ping_interval=None, open_timeout=self.timeout_s)
+
+    async def rerun(self, *, page_name: str = "", page_hash: str = "", widget: tuple[str, int] | None = None):
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string = ""
+        cs.page_name = page_name
+        cs.page_script_hash = page_hash
+        if widget:
+            ws = cs.widget_states.widgets.add()
+            ws.id = widget[0]
+            ws.double_array_value.data.append(float(widget[1]))   # st.slider's value: a double array
+        await self.ws.send(msg.SerializeToString())
+
+    async def until_finished(self, deadline: float) -> Run:
+        """Read ForwardMsgs until a run finishes for good (not one that stopped early for a rerun)."""
+        run = Run()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no script_finished in time")
+            raw = await asyncio.wait_for(self.ws.recv(), left)
+            if isinstance(raw, str):
+                continue
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            if msg.HasField("ref_hash"):
+                # Only sent for hashes the client says it has cached (ClientState.cached_message_hashes); we send
+                # none, so this would be a protocol surprise worth failing on.
+                raise RuntimeError("server sent a cached-message reference to a client with no cache")
+            kind = msg.WhichOneof("type")
+            if kind == "new_session":
+                run = Run(page_hash=run.page_hash)
+                continue
+            run.feed(msg)
+            if kind == "script_finished":
+                run.status = msg.script_finished
+                if run.status in (FINISHED_OK, FINISHED_COMPILE_ERROR):
+                    if run.page_hash:
+                        self.page_hash = run.page_hash
+                    if run.n_slider_id:
+                        self.n_slider_id = run.n_slider_id
+                    return run
+
+    async def close(self):
+        if self.ws is not None:
+            try:
+                await asyncio.wait_for(self.ws.close(), 5)
+            except Exception:
+                pass
+
+
+async def light_session(i: int, n: int, url: str, page: str, timeout_s: float, loaded: asyncio.Event,
+                        on_loaded, result: Result) -> None:
+    s = LightSession(url, page, timeout_s)
+    try:
+        t0 = time.monotonic()
+        await s.connect()
+        await s.rerun(page_name=page)       # what the frontend sends for http://host/<page>
+        run = await s.until_finished(t0 + timeout_s)
+        bad = run.problem(DEFAULT_N)
+        result.load_s = time.monotonic() - t0
+        on_loaded()
+        if bad:
+            raise RuntimeError(f"page load: {bad}")
+        if not s.n_slider_id:
+            raise RuntimeError("page load: no N slider in the sidebar")
+        await loaded.wait()
+        t1 = time.monotonic()
+        await s.rerun(page_hash=s.page_hash, page_name="" if s.page_hash else page, widget=(s.n_slider_id, n))
+        run = await s.until_finished(t1 + timeout_s)
+        result.result_s = time.monotonic() - t1
+        bad = run.problem(n)
+        if bad:
+            raise RuntimeError(f"after moving N to {n}: {bad}")
+        result.ok = True
+    except BaseException as err:      # noqa: BLE001 -- every way a session can end is reported
+        on_loaded()
+        result.error = result.error or f"{type(err).__name__}: {err}"[:300]
+        if isinstance(err, asyncio.CancelledError):
+            result.error = "cancelled: over the K's time budget"
+    finally:
+        await s.close()
+
+
+def slider_values(k: int) -> list[int]:
+    values = [v for v in range(20, 1025) if v != DEFAULT_N]
+    if k > len(values):
+        raise SystemExit(f"K={k}: at most {len(values)} distinct N values")
+    return values[:k]
+
+
+async def run_light(url: str, page: str, k: int, timeout_s: float, budget_s: float, marks: dict) -> list[Result]:
+    results = [Result(i) for i in range(k)]
+    loaded = asyncio.Event()
+    pending = [k]
+
+    def on_loaded():
+        pending[0] -= 1
+        if pending[0] <= 0:
+            marks["barrier"] = time.monotonic()
+            loaded.set()
+
+    async def guarded(i, n):
+        done = [False]
+
+        def once():
+            if not done[0]:
+                done[0] = True
+                on_loaded()
+        await light_session(i, n, url, page, timeout_s, loaded, once, results[i])
+
+    tasks = [asyncio.create_task(guarded(i, n)) for i, n in enumerate(slider_values(k))]
+    _, late = await asyncio.wait(tasks, timeout=budget_s)
+    for t in late:
+        t.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+    return results
+
+
+async def first_visit(url: str, page: str, timeout_s: float) -> tuple[str, float]:
+    """One visitor opening /<page> directly on a fresh server: 'ok' or what went wrong, and the time."""
+    s = LightSession(url, page, timeout_s)
+    t0 = time.monotonic()
+    try:
+        await s.connect()
+        await s.rerun(page_name=page)
+        run = await s.until_finished(t0 + timeout_s)
+        return run.problem(DEFAULT_N) or "ok", time.monotonic() - t0
+    except Exception as err:      # noqa: BLE001
+        return f"{type(err).__name__}: {err}"[:300], time.monotonic() - t0
+    finally:
+        await s.close()
+
+
+# --------------------------------------------------------------------------- the browser cross-check
+async def run_browser(url: str, page: str, k: int, timeout_s: float, budget_s: float, marks: dict) -> list[Result]:
+    from playwright.async_api import async_playwright
+
+    results = [Result(i) for i in range(k)]
+    targets = slider_values(k)
+    loaded = asyncio.Event()
+    pending = [k]
+
+    def on_loaded(res):
+        if not getattr(res, "_counted", False):
+            res._counted = True
+            pending[0] -= 1
+            if pending[0] <= 0:
+                marks["barrier"] = time.monotonic()
+                loaded.set()
+
+    async def student(browser, i: int):
+        res = results[i]
+        target = targets[i]
+        finished: asyncio.Queue = asyncio.Queue()
+        current = [Run()]
+
+        def on_frame(payload):
+            if isinstance(payload, str):
+                return
+            msg = ForwardMsg()
+            try:
+                msg.ParseFromString(payload)
+            except Exception:     # noqa: BLE001
+                return
+            kind = msg.WhichOneof("type")
+            if kind == "new_session":
+                current[0] = Run()
+                return
+            current[0].feed(msg)
+            if kind == "script_finished":
+                current[0].status = msg.script_finished
+                if msg.script_finished in (FINISHED_OK, FINISHED_COMPILE_ERROR):
+                    finished.put_nowait(current[0])
+
+        def on_ws(ws):
+            if ws.url.endswith("/_stcore/stream"):
+                ws.on("framereceived", on_frame)
+
+        async def wait_run(n: int, deadline: float) -> Run:
+            while True:   # a run that finishes before the one showing N=n is skipped
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no finished run showing N={n}")
+                run = await asyncio.wait_for(finished.get(), left)
+                if run.exceptions or run.status != FINISHED_OK or any(f"N={n}," in c for c in run.captions):
+                    return run
+
+        ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            pg = await ctx.new_page()
+            pg.on("websocket", on_ws)
+            t0 = time.monotonic()
+            await pg.goto(f"{url}/{page}", timeout=timeout_s * 1000)
+            run = await wait_run(DEFAULT_N, t0 + timeout_s)
+            await pg.wait_for_selector("[data-testid='stPlotlyChart']", timeout=timeout_s * 1000)
+            res.load_s = time.monotonic() - t0
+            on_loaded(res)
+            bad = run.problem(DEFAULT_N)
+            if bad:
+                raise RuntimeError(f"page load: {bad}")
+            await loaded.wait()
+            # Streamlit's slider is react-aria's hidden <input type=range> (older frontends: a [role=slider] div)
+            slider = pg.locator("[data-testid='stSidebar'] input[type='range'], "
+                                "[data-testid='stSidebar'] [role='slider']").first
+            await slider.focus()
+            await slider.fill(str(target - 1))     # moves react-aria's thumb; Streamlit sends nothing yet
+            t1 = time.monotonic()
+            await slider.press("ArrowRight")       # commits target: one rerun_script
+            run = await wait_run(target, t1 + timeout_s)
+            res.result_s = time.monotonic() - t1
+            bad = run.problem(target)
+            if bad:
+                raise RuntimeError(f"after moving N to {target}: {bad}")
+            if await pg.locator("[data-testid='stException']").count():
+                raise RuntimeError("an stException element is on the page")
+            res.ok = True
+        except BaseException as err:     # noqa: BLE001
+            on_loaded(res)
+            res.error = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+            if isinstance(err, asyncio.CancelledError):
+                res.error = "cancelled: over the K's time budget"
+        finally:
+            try:
+                await asyncio.wait_for(ctx.close(), 10)
+            except BaseException:     # noqa: BLE001
+                pass
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            tasks = [asyncio.create_task(student(browser, i)) for i in range(k)]
+            _, late = await asyncio.wait(tasks, timeout=budget_s)
+            for t in late:
+                t.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        finally:
+            await browser.close()
+    return results
+
+
+# --------------------------------------------------------------------------- reporting
+def pct(values: list[float], q: float) -> float | None:
+    """The q-quantile by linear interpolation (q=0.5 is the median)."""
+    if not values:
+        return None
+    v = sorted(values)
+    pos = (len(v) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+@dataclasses.dataclass
+class Row:
+    k: int
+    client: str
+    results: list[Result]
+    peak_mb: float
+    hwm_mb: float
+    cpu_s: float
+    wall_s: float
+    first: str = ""
+    cpu_rerun_s: float | None = None     # server CPU from the barrier to the end, per session
+
+    @property
+    def completed(self) -> int:
+        return sum(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> int:
+        return len(self.results) - self.completed
+
+    def times(self) -> list[float]:
+        return [r.result_s for r in self.results if r.ok]
+
+    def loads(self) -> list[float]:
+        return [r.load_s for r in self.results if r.load_s is not None]
+
+
+def run_one(client: str, k: int, args, remaining_s: float) -> Row:
+    budget = min(args.k_budget if client == "light" else args.browser_budget, remaining_s)
+    marks: dict = {}
+    log = Path(args.log_dir) / f"load-server-{client}-k{k}.log"
+    started = time.monotonic()
+    server = Server(log)
+    try:
+        server.wait_healthy(min(60.0, budget))
+        first = ""
+        if args.warmup:
+            first, first_s = asyncio.run(first_visit(server.url, args.page, args.timeout))
+            first = f"{first} ({first_s:.1f} s)"
+        left = budget - (time.monotonic() - started)
+        if client == "light":
+            results = asyncio.run(run_light(server.url, args.page, k, args.timeout, left, marks))
+        else:
+            results = asyncio.run(run_browser(server.url, args.page, k, args.timeout, left, marks))
+        ended = time.monotonic()
+    finally:
+        server.stop()
+    row = Row(k, client, results, server.peak_rss_kb / 1024, server.hwm_kb / 1024, server.cpu_s,
+              time.monotonic() - started, first)
+    if "barrier" in marks:
+        row.cpu_rerun_s = (server.cpu_at(ended + 0.25) - server.cpu_at(marks["barrier"])) / k
+    errors = [f"    session {r.index}: {r.error}" for r in results if not r.ok]
+    print(f"  K={k} {client}: {row.completed}/{k} completed in {row.wall_s:.0f} s wall "
+          f"(server CPU {row.cpu_s:.0f} s, {fmt(row.cpu_rerun_s)} s per slider rerun; "
+          f"page load p50 {fmt(pct(row.loads(), .5))} s, max {fmt(max(row.loads(), default=None))} s)"
+          + (f"; first visitor on the fresh server: {first}" if first else ""), flush=True)
+    for line in errors[:10]:
+        print(line, flush=True)
+    if len(errors) > 10:
+        print(f"    ... and {len(errors) - 10} more", flush=True)
+    return row
+
+
+def report(rows: list[Row]) -> bool:
+    print()
+    print("| K | client | completed | failed | p50 s | p95 s | max s | load p50 s | server CPU s/rerun "
+          "| server peak RSS MB | VmHWM MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        t = r.times()
+        print(f"| {r.k} | {r.client} | {r.completed} | {r.failed} | {fmt(pct(t, .5))} | {fmt(pct(t, .95))} | "
+              f"{fmt(max(t, default=None))} | {fmt(pct(r.loads(), .5))} | {fmt(r.cpu_rerun_s)} | {r.peak_mb:.0f} | "
+              f"{r.hwm_mb:.0f} |")
+    print("\ntime-to-result = from sending the N-slider change (light) or the ArrowRight press (browser) to "
+          "script_finished of the run showing the new N; all K move the slider at the same moment.")
+    print()
+    ok = True
+    at_target = [r for r in rows if r.client == "light" and r.k == TARGET_K]
+    if not at_target:
+        print(f"(no light run at K={TARGET_K}: the K={TARGET_K} targets are not checked)")
+    for r in at_target:
+        p95 = pct(r.times(), .95)
+        checks = [
+            (f"K={r.k}: 0 failed sessions", r.failed == 0, f"{r.failed} failed"),
+            (f"K={r.k}: p95 time-to-result <= {TARGET_P95_S:.0f} s", p95 is not None and p95 <= TARGET_P95_S,
+             f"p95 {fmt(p95)} s"),
+            (f"K={r.k}: server peak memory <= {TARGET_RSS_MB / 1024:.0f} GB",
+             max(r.peak_mb, r.hwm_mb) <= TARGET_RSS_MB, f"peak {max(r.peak_mb, r.hwm_mb):.0f} MB"),
+        ]
+        for name, passed, got in checks:
+            ok &= passed
+            print(f"{'PASS' if passed else 'FAIL'}  {name} ({got})")
+    for r in rows:
+        if r.client != "light" or r.k != TARGET_K:
+            passed = r.failed == 0
+            ok &= passed
+            print(f"{'PASS' if passed else 'FAIL'}  K={r.k} {r.client}: 0 failed sessions ({r.failed} failed)")
+        if r.first and not r.first.startswith("ok"):
+            print(f"NOTE  K={r.k} {r.client}: the first visitor of the fresh server got: {r.first}")
+    return ok
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--k", type=int, nargs="+", default=[1, 10, 30], help="numbers of concurrent light sessions")
+    ap.add_argument("--page", default="tensors", choices=STAGE_PAGES, help="the stage page every session opens")
+    ap.add_argument("--browser", type=int, default=10, help="K for the chromium cross-check; 0 skips it")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds a session may wait for one run")
+    ap.add_argument("--k-budget", type=float, default=180.0, help="seconds for one K, server start included")
+    ap.add_argument("--browser-budget", type=float, default=300.0,
+                    help="seconds for the browser cross-check, server and chromium start included")
+    ap.add_argument("--total-budget", type=float, default=600.0, help="seconds for the whole benchmark")
+    ap.add_argument("--no-warmup", dest="warmup", action="store_false",
+                    help="no single first visitor before the K sessions: they are the server's first visitors")
+    ap.add_argument("--log-dir", default=os.environ.get("TMPDIR", "/tmp"), help="where the server logs go")
+    args = ap.parse_args(argv)
+    if any(k < 1 for k in args.k) or args.browser < 0:
+        ap.error("K must be at least 1")
+
+    global BackMsg, ForwardMsg
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    plan = [("light", k) for k in args.k]
+    if args.browser:
+        if Path(CHROMIUM).exists():
+            plan.append(("browser", args.browser))
+        else:
+            print(f"(no {CHROMIUM}: the browser cross-check is skipped)")
+    print(f"load benchmark: page /{args.page}, fresh server per K on 127.0.0.1, {os.cpu_count()} cores, "
+          f"load average before {os.getloadavg()[0]:.2f}, warm-up visitor: {'yes' if args.warmup else 'no'}",
+          flush=True)
+    start = time.monotonic()
+    rows = []
+    for client, k in plan:
+        remaining = args.total_budget - (time.monotonic() - start)
+        if remaining < 30:
+            print(f"  K={k} {client}: skipped, the total budget of {args.total_budget:.0f} s is spent", flush=True)
+            continue
+        rows.append(run_one(client, k, args, remaining))
+    print(f"\ntotal {time.monotonic() - start:.0f} s; load average after {os.getloadavg()[0]:.2f}")
+    return 0 if report(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
