@@ -62,7 +62,7 @@ class TrainConfig:
         if cost > COST_CAP:
             raise ValueError(
                 f"steps × N × (D_IN × H + H × D_OUT) is too large for a shared server: this run would take "
-                f"about {cost / COST_CAP * 2:.0f} s (cap ~2 s). Lower steps, N, D_IN or H")
+                f"about {cost / COST_CAP * 2:.1f} s (cap ~2 s). Lower steps, N, D_IN or H")
 
     @property
     def torch_dtype(self) -> torch.dtype:
@@ -98,6 +98,22 @@ def default_config(stage: str) -> TrainConfig:
 
 
 CONFIG_FIELDS = tuple(f.name for f in fields(TrainConfig))
+
+
+_LABELS = {"n": "N", "d_in": "D_IN", "hidden": "H", "d_out": "D_OUT"}
+
+
+def format_setting(name: str, value) -> str:
+    if name == "lr":
+        return f"lr={value:.0e}"
+    return f"{_LABELS.get(name, name)}={value:g}" if isinstance(value, float) else f"{_LABELS.get(name, name)}={value}"
+
+
+def difference_label(config: TrainConfig, reference: TrainConfig) -> str:
+    """The settings where `config` differs from `reference`, e.g. "lr=1e-05, N=32" (for a chart's legend)."""
+    changed = [format_setting(name, getattr(config, name)) for name in CONFIG_FIELDS
+               if getattr(config, name) != getattr(reference, name)]
+    return ", ".join(changed) if changed else "same settings"
 
 
 # ---------------------------------------------------------------- shareable links

@@ -324,7 +324,7 @@ def dynamic_net(cfg: TrainConfig, record: Recorder, rng: random.Random) -> dict:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return dict(x=x, y=y, model=model, depths=model.depths[:len(record.losses)])
+    return dict(x=x, y=y, model=model, depths=model.depths)
 
 
 # ---------------------------------------------------------------- the registry and the runner
@@ -436,4 +436,5 @@ def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], N
         params = out["params"]
     return StageResult(stage=stage, config=config, losses=record.losses, diverged_at=record.diverged_at,
                        divergence_reason=record.divergence_reason, elapsed_s=elapsed, params=params,
-                       x=out["x"], y=out["y"], depths=list(out.get("depths", [])), broken_relu=broken_relu)
+                       x=out["x"], y=out["y"], depths=out.get("depths", [])[:len(record.losses)],
+                       broken_relu=broken_relu)

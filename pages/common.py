@@ -11,7 +11,8 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from lib import plots
 from lib.config import (QUERY_KEYS, SEED_CAP, SIZE_CAPS, STEPS_CAP, TrainConfig, config_from_query, config_to_query,
-                        default_config)
+                        default_config, difference_label)
+from lib.export import losses_csv, stage_script
 from lib.gradients import GradientComparison, gradient_comparison
 from lib.optimizers import OPTIMIZERS
 from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, StageResult, TwoLayerNet, run_stage
@@ -215,8 +216,12 @@ def stage_page(stage: str) -> None:
         return
     broken = False
     if stage == "custom_function":
+        link = st.query_params.get("broken")
+        if link in ("0", "1") and link != st.session_state.get("broken_written"):
+            st.session_state["broken_relu"] = link == "1"
         broken = st.toggle("Break MyReLU's backward: forget the `input < 0` mask", key="broken_relu",
                            help="Training still runs with the wrong gradient; the comparison below turns red.")
+        st.session_state["broken_written"] = st.query_params["broken"] = "1" if broken else "0"
     st.caption("Settings used: " + describe(stage, cfg))
     sources = [info.train]
     if stage == "custom_function":
@@ -235,16 +240,77 @@ def stage_page(stage: str) -> None:
                    help=f"{len(result.losses)} of {cfg.steps} steps ran")
     if result.diverged_at is not None:
         st.warning(divergence_message(result), icon=":material/warning:")
-    log_y = st.toggle("Log-scale loss axis", value=True, key="log_y")
-    label = info.title + (" (broken MyReLU)" if broken else "")
-    diverged = {label: result.diverged_at} if result.diverged_at is not None else None
-    st.plotly_chart(plots.loss_curves([(label, result.losses)], log_y=log_y, diverged=diverged),
-                    key="loss_chart", width="stretch")
+    label = "this run" + (" (broken MyReLU)" if broken else "")
+    curves, diverged = [(label, result.losses)], {label: result.diverged_at}
+    earlier = remember_run(stage, result)
+    controls = st.columns([1, 3, 1], vertical_alignment="bottom")
+    log_y = controls[0].toggle("Log-scale loss axis", value=True, key="log_y")
+    if earlier:
+        labels = {i: run_label(run, result) for i, run in enumerate(earlier)}
+        chosen = controls[1].multiselect("Overlay earlier runs of this session", list(labels),
+                                         format_func=labels.get, key=f"{stage}_overlay",
+                                         placeholder="Choose runs to compare with this one")
+        for i in chosen:
+            curves.append((labels[i], earlier[i].losses))
+            diverged[labels[i]] = earlier[i].diverged_at
+        controls[2].button("Clear history", key=f"{stage}_clear", on_click=clear_history, args=(stage,))
+    st.plotly_chart(plots.loss_curves(curves, log_y=log_y, title=f"Training loss: {info.short_title}",
+                                      diverged={k: v for k, v in diverged.items() if v is not None}),
+                    key="loss_chart", width="stretch", config=png_config(stage))
 
-    gradient_section(stage, cfg, result, broken)
+    comparison = gradient_section(stage, cfg, result, broken)
+    downloads(stage, cfg, broken, curves, comparison)
 
 
-def gradient_section(stage: str, cfg: TrainConfig, result: StageResult, broken: bool) -> None:
+HISTORY_PER_PAGE = 8   # earlier runs a session keeps per page, oldest dropped first
+
+
+def remember_run(stage: str, result: StageResult) -> list[StageResult]:
+    """Add `result` to this session's history of `stage`; return the earlier runs (bounded), newest first."""
+    runs: list[StageResult] = st.session_state.setdefault("history", {}).setdefault(stage, [])
+    same = [r for r in runs if r.config == result.config and r.broken_relu == result.broken_relu]
+    for r in same:
+        runs.remove(r)
+    runs.insert(0, result)
+    del runs[HISTORY_PER_PAGE + 1:]
+    return runs[1:]
+
+
+def clear_history(stage: str) -> None:
+    st.session_state.setdefault("history", {})[stage] = []
+    st.session_state[f"{stage}_overlay"] = []
+
+
+def run_label(run: StageResult, current: StageResult) -> str:
+    label = difference_label(run.config, current.config)
+    if run.broken_relu != current.broken_relu:
+        extra = "broken MyReLU" if run.broken_relu else "correct MyReLU"
+        label = extra if label == "same settings" else f"{label}, {extra}"
+    return label
+
+
+def png_config(name: str) -> dict:
+    """Plotly's camera button saves the chart as a PNG, twice the screen's resolution."""
+    return {"toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}, "displaylogo": False}
+
+
+def downloads(stage: str, cfg: TrainConfig, broken: bool, curves, comparison) -> None:
+    st.subheader("Take it with you")
+    cols = st.columns(3)
+    cols[0].download_button("Loss curves (CSV)", losses_csv(dict(curves)), file_name=f"{stage}_losses.csv",
+                            mime="text/csv", key="dl_losses", icon=":material/download:")
+    if comparison is not None:
+        cols[1].download_button("Gradient table (CSV)", comparison.table.to_csv(index=False),
+                                file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
+                                key="dl_gradients", icon=":material/download:")
+    cols[2].download_button("This stage as a script (.py)", stage_script(stage, cfg, broken),
+                            file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
+                            icon=":material/code:")
+    st.caption("The script is this stage's code with these settings filled in; `python "
+               f"{stage}.py` reproduces these losses with plain PyTorch. Each chart's camera button saves a PNG.")
+
+
+def gradient_section(stage: str, cfg: TrainConfig, result: StageResult, broken: bool) -> GradientComparison | None:
     st.header("Hand-written vs autograd gradients")
     st.markdown(
         "The **hand-written** gradient is the chain rule written out as in stage 1 "
@@ -255,7 +321,7 @@ def gradient_section(stage: str, cfg: TrainConfig, result: StageResult, broken: 
     last = (result.diverged_at if result.diverged_at is not None else cfg.steps) - 1
     if last < 0:
         st.info("The loss was not finite at step 0, so there is no gradient to compare. Lower lr.")
-        return
+        return None
     key = f"{stage}_grad_step"
     if last == 0:
         step = 0
@@ -294,7 +360,7 @@ def gradient_section(stage: str, cfg: TrainConfig, result: StageResult, broken: 
     matrices = [name for name, g in comparison.manual.items() if g.dim() == 2]
     name = st.selectbox("Heatmap of", matrices, key=f"{stage}_heatmap") if len(matrices) > 1 else matrices[0]
     st.plotly_chart(plots.gradient_heatmaps(name, comparison.manual[name], comparison.autograd[name]),
-                    key="grad_heatmap", width="stretch")
+                    key="grad_heatmap", width="stretch", config=png_config(f"{stage}_gradient_{name}"))
 
     if stage == "dynamic_net":
         st.subheader("Weight sharing: one gradient term per use")
@@ -316,3 +382,4 @@ def gradient_section(stage: str, cfg: TrainConfig, result: StageResult, broken: 
                     "Pick another step or force a number of uses above.")
         st.plotly_chart(plots.depth_histogram(result.depths), key="depth_chart",
                         width="stretch")
+    return comparison

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from lib.config import default_config
+from lib.presets import PRESETS
 from lib.stages import STAGES
 from pages.common import ensure_app_frame
 
@@ -26,6 +27,14 @@ for name, info in STAGES.items():
 st.page_link("pages/compare.py", label="**Compare stages**: all seven on one chart", icon=":material/monitoring:")
 st.page_link("pages/mnist.py", label="**MNIST**: the same network on real handwritten digits (the tutorial's "
              "\"coming soon\", built)", icon=":material/draw:")
+
+st.subheader("Lesson presets")
+st.caption("Each opens a page with the settings of one lesson; the link in the page's sidebar shares it.")
+for preset in PRESETS:
+    left, right = st.columns([1, 2])
+    left.page_link(f"pages/{preset.page}.py", label=preset.title, query_params=preset.settings,
+                   icon=":material/school:")
+    right.caption(preset.notice)
 
 st.subheader("Using it in class")
 st.markdown(

@@ -1,10 +1,12 @@
 """Every page through Streamlit's AppTest: renders, trains, reacts to its widgets, never shows an exception."""
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.config import default_config
+from lib.presets import PRESETS
 from lib.stages import STAGE_NAMES, STAGES
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -193,3 +195,51 @@ def test_a_link_too_heavy_for_the_server_falls_back_to_the_defaults():
     at = open_link("pages/tensors.py", n="1024", d_in="4096", hidden="1024", steps="2000")
     assert any("too large" in w.value for w in at.warning)
     assert at.slider(key="n").value == 64 and at.get("plotly_chart")
+
+
+def test_run_history_overlays_earlier_runs_named_by_what_differs():
+    at = open_page("pages/tensors.py")
+    at.select_slider(key="lr").set_value(5e-7).run()
+    at.slider(key="n").set_value(32).run()
+    overlay = at.multiselect(key="tensors_overlay")
+    assert overlay.options == ["N=64", "N=64, lr=1e-06"]   # newest first, named by what differs from this run
+    overlay.set_value([0, 1]).run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [trace.get("name") for trace in spec["data"] if trace.get("name")]
+    assert names == ["this run", "N=64", "N=64, lr=1e-06"]
+    at.button(key="tensors_clear").click().run()
+    assert not at.exception
+    assert not at.multiselect                              # nothing earlier to overlay any more
+
+
+def test_history_is_bounded_per_page():
+    from pages.common import HISTORY_PER_PAGE
+    at = open_page("pages/tensors.py")
+    for steps in range(5, 5 + HISTORY_PER_PAGE + 4):
+        at.slider(key="steps").set_value(steps).run()
+    assert len(at.multiselect(key="tensors_overlay").options) == HISTORY_PER_PAGE
+
+
+def test_downloads_offer_csv_and_a_script():
+    at = open_page("pages/custom_function.py")
+    buttons = at.get("download_button")
+    assert [b.proto.label for b in buttons] == ["Loss curves (CSV)", "Gradient table (CSV)",
+                                                "This stage as a script (.py)"]
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.title)
+def test_every_preset_opens_its_page_with_its_settings(preset):
+    at = open_link(f"pages/{preset.page}.py", **preset.settings)
+    assert not at.warning or all("diverged" in w.value for w in at.warning)   # no refused setting
+    for name, value in preset.settings.items():
+        if name == "broken":
+            assert at.toggle(key="broken_relu").value is (value == "1")
+        else:
+            assert at.query_params[name] == value
+
+
+def test_home_links_every_preset():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert all(preset.title in labels for preset in PRESETS)

@@ -1,0 +1,76 @@
+"""Plotly figure builders for the Experiments page: lr sweep, train vs held-out loss, the sin(x) fit. No Streamlit."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from lib.experiments import HeldOutCurve, SineFit
+from lib.plots import PALETTE, _layout
+
+DIVERGED_COLOUR = "#d62728"
+
+
+def lr_sweep_figure(summary: pd.DataFrame, first_loss: float | None = None, title: str = "Final loss vs learning rate"
+                    ) -> go.Figure:
+    """Final (and best) loss per lr on log-log axes; diverged runs as red crosses along the top of the axis."""
+    drawable = summary["final loss"].map(lambda v: math.isfinite(v) and v > 0).astype(bool)
+    ok = summary[summary["diverged_at"].isna().to_numpy() & drawable.to_numpy()]
+    diverged = summary[summary["diverged_at"].notna()]
+    shown = [v for v in list(ok["final loss"]) + list(ok["best loss"]) + [first_loss or math.nan]
+             if math.isfinite(v) and v > 0]
+    low, high = (min(shown), max(shown)) if shown else (1e-3, 1.0)
+    # log10 axis range with room above the highest point for the row of crosses
+    y_low, y_top = math.log10(low) - 0.3, math.log10(high) + 0.8
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(ok["lr"]), y=list(ok["final loss"]), mode="lines+markers", name="final loss",
+                             line=dict(color=PALETTE[0], width=3), marker=dict(size=9),
+                             hovertemplate="lr %{x:.2e}<br>final loss %{y:.3e}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=list(ok["lr"]), y=list(ok["best loss"]), mode="lines", name="lowest loss on the way",
+                             line=dict(color=PALETTE[2], width=1.5, dash="dot"),
+                             hovertemplate="lr %{x:.2e}<br>lowest loss %{y:.3e}<extra></extra>"))
+    if len(diverged):
+        fig.add_trace(go.Scatter(x=list(diverged["lr"]), y=[10 ** (y_top - 0.25)] * len(diverged), mode="markers",
+                                 name="diverged", marker=dict(symbol="x", size=16, color=DIVERGED_COLOUR),
+                                 hovertext=[f"lr {lr:.2e}: diverged at step {int(k)}"
+                                            for lr, k in zip(diverged["lr"], diverged["diverged_at"])],
+                                 hoverinfo="text"))
+    if first_loss is not None and math.isfinite(first_loss) and first_loss > 0:
+        fig.add_hline(y=first_loss, line=dict(color="grey", dash="dash"), annotation_text="loss at step 0",
+                      annotation_position="bottom left")
+    fig.update_xaxes(title="learning rate (log scale)", type="log", exponentformat="power")
+    fig.update_yaxes(title="loss (log scale)", type="log", exponentformat="power", range=[y_low, y_top])
+    return _layout(fig, title)
+
+
+def held_out_figure(curve: HeldOutCurve, title: str = "Training loss vs held-out loss") -> go.Figure:
+    """Loss on the training data and on unseen random data after each number of steps; predicting 0 as a line."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=curve.steps, y=curve.train, mode="lines+markers", name="training data (x, y)",
+                             line=dict(color=PALETTE[0], width=3)))
+    fig.add_trace(go.Scatter(x=curve.steps, y=curve.held_out, mode="lines+markers",
+                             name="held-out data (x_test, y_test)", line=dict(color=PALETTE[1], width=3)))
+    fig.add_hline(y=curve.zero_loss, line=dict(color="grey", dash="dash"),
+                  annotation_text="predict 0 everywhere: Σ y_test²", annotation_position="bottom right")
+    fig.update_xaxes(title="training steps done")
+    fig.update_yaxes(title="summed squared error (log scale)", type="log", exponentformat="power")
+    return _layout(fig, title)
+
+
+def sine_fit_figure(fit: SineFit) -> go.Figure:
+    """sin(x) and the fitted cubic over [-pi, pi]."""
+    coeffs = fit.coefficients
+    y_true = [math.sin(v) for v in fit.x]
+    fitted = [v if math.isfinite(v) else None for v in fit.y_fit]   # a diverged fit has inf/nan: leave gaps
+    label = (f"{coeffs['a']:.3g} + {coeffs['b']:.3g} x + {coeffs['c']:.3g} x² + {coeffs['d']:.3g} x³"
+             if all(math.isfinite(v) for v in coeffs.values()) else "the cubic (diverged)")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=fit.x, y=y_true, mode="lines", name="sin(x)", line=dict(color="grey", width=6)))
+    fig.add_trace(go.Scatter(x=fit.x, y=fitted, mode="lines", name=label, line=dict(color=PALETTE[3], width=3)))
+    fig.update_xaxes(title="x", tickvals=[-math.pi, -math.pi / 2, 0, math.pi / 2, math.pi],
+                     ticktext=["−π", "−π/2", "0", "π/2", "π"])
+    reach = max([abs(v) for v in fitted if v is not None], default=1.0)
+    bound = min(max(1.6, 1.05 * reach), 10.0)   # an early or diverged fit can be far off: keep sin(x) readable
+    fig.update_yaxes(title="y", range=[-bound, bound])
+    return _layout(fig, "sin(x) and the fitted polynomial")

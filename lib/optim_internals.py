@@ -1,0 +1,237 @@
+"""Each optimizer's update step written by hand in raw tensors, trained beside torch.optim's on the optim stage."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+
+from lib.config import COST_CAP, TrainConfig, run_cost
+from lib.gradients import TOLERANCE, loss_at, rel_error
+from lib.optimizers import OPTIMIZERS, make_optimizer
+from lib.stages import run_stage
+
+K_MAX = 500   # steps compared at most; run_cost bounds the time as well
+
+# torch.optim's defaults, which make_optimizer leaves as they are
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+RMSPROP_ALPHA = 0.99
+RMSPROP_EPS = 1e-8
+ADAGRAD_EPS = 1e-10
+
+COLUMNS = ["parameter", "shape", "torch_norm", "manual_norm", "max_abs_diff", "rel_error", "allclose"]
+STATE_COLUMNS = ["parameter", "state", *COLUMNS[1:]]
+ALL = "all parameters"   # the key of the update size of all parameters together
+
+
+# ---------------------------------------------------------------- the hand-written steps
+# Every step has the same signature: update `p` in place from its gradient, keeping what the optimizer
+# remembers between steps in `state` (a dict per parameter, empty before the first step).
+def sgd(p, grad, state, lr, momentum):
+    p -= lr * grad
+
+
+def sgd_momentum(p, grad, state, lr, momentum):
+    if momentum == 0:                     # torch keeps no buffer then: the step is plain SGD
+        p -= lr * grad
+        return
+    if "momentum_buffer" not in state:
+        state["momentum_buffer"] = grad.clone()          # first step: buf = grad
+    else:
+        state["momentum_buffer"] = momentum * state["momentum_buffer"] + grad
+    p -= lr * state["momentum_buffer"]
+
+
+def adam(p, grad, state, lr, momentum, betas=ADAM_BETAS, eps=ADAM_EPS):
+    beta1, beta2 = betas
+    if not state:
+        state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+    state["step"] += 1
+    t = state["step"]
+    m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad              # mean of the gradient
+    v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad  # mean of its square
+    m_hat = m / (1 - beta1 ** t)          # bias correction: m and v start at 0
+    v_hat = v / (1 - beta2 ** t)
+    p -= lr * m_hat / (v_hat.sqrt() + eps)
+
+
+def rmsprop(p, grad, state, lr, momentum, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS):
+    if not state:
+        state["square_avg"] = torch.zeros_like(p)
+        if momentum > 0:
+            state["momentum_buffer"] = torch.zeros_like(p)
+    v = state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * grad * grad
+    avg = v.sqrt() + eps                  # eps outside the square root
+    if momentum > 0:
+        state["momentum_buffer"] = momentum * state["momentum_buffer"] + grad / avg
+        p -= lr * state["momentum_buffer"]
+    else:
+        p -= lr * grad / avg
+
+
+def adagrad(p, grad, state, lr, momentum, eps=ADAGRAD_EPS):
+    if not state:
+        state["sum"] = torch.zeros_like(p)
+    state["sum"] = state["sum"] + grad * grad                    # every squared gradient so far
+    p -= lr * grad / (state["sum"].sqrt() + eps)
+
+
+# looked up at every step, so a test can put a broken variant in
+HAND_WRITTEN = {"sgd": sgd, "sgd_momentum": sgd_momentum, "adam": adam, "rmsprop": rmsprop, "adagrad": adagrad}
+assert tuple(HAND_WRITTEN) == tuple(OPTIMIZERS)
+
+UPDATE_RULES = {
+    "sgd": "Plain gradient descent: every parameter moves against its gradient, scaled by the learning "
+           "rate.\n\n$$\\theta \\leftarrow \\theta - \\text{lr}\\cdot g$$\n\nIt keeps no state between steps.",
+    "sgd_momentum": "A velocity `buf` accumulates past gradients, so steps in a consistent direction grow and "
+                    "zig-zags cancel. torch starts the buffer at the first gradient and adds each new gradient "
+                    "undamped (dampening 0, not Nesterov):\n\n$$b \\leftarrow \\mu\\, b + g \\quad(b_1 = g_1),"
+                    "\\qquad \\theta \\leftarrow \\theta - \\text{lr}\\cdot b$$\n\nWith momentum 0 it is plain "
+                    "SGD and keeps no buffer. State: `momentum_buffer`.",
+    "adam": "Adam keeps running means of the gradient ($m$) and of its square ($v$), corrects both for "
+            "starting at zero, and divides: every entry gets its own step size, about lr in size whatever the "
+            "gradient's scale.\n\n$$m \\leftarrow \\beta_1 m + (1-\\beta_1) g,\\quad v \\leftarrow \\beta_2 v + "
+            "(1-\\beta_2) g^2,\\quad \\hat m = \\frac{m}{1-\\beta_1^t},\\quad \\hat v = \\frac{v}{1-\\beta_2^t},"
+            "\\quad \\theta \\leftarrow \\theta - \\text{lr}\\,\\frac{\\hat m}{\\sqrt{\\hat v} + \\epsilon}$$"
+            "\n\nwith torch's defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8. State: `exp_avg` ($m$), "
+            "`exp_avg_sq` ($v$) and the step count $t$.",
+    "rmsprop": "RMSprop divides each gradient by a running root-mean-square of its recent values, so large and "
+               "small gradients take similar steps:\n\n$$v \\leftarrow \\alpha v + (1-\\alpha) g^2,\\qquad "
+               "\\theta \\leftarrow \\theta - \\text{lr}\\,\\frac{g}{\\sqrt{v} + \\epsilon}$$\n\nwith α = 0.99, "
+               "ε = 1e-8 (outside the root). With momentum μ > 0, torch accumulates the scaled step instead: "
+               "$b \\leftarrow \\mu b + g/(\\sqrt{v}+\\epsilon)$, $\\theta \\leftarrow \\theta - \\text{lr}\\cdot b$. "
+               "State: `square_avg` ($v$), and `momentum_buffer` ($b$) when μ > 0.",
+    "adagrad": "Adagrad divides by the root of the sum of *every* squared gradient so far, so each entry's step "
+               "only shrinks: entries that got large gradients slow down first.\n\n$$s \\leftarrow s + g^2,"
+               "\\qquad \\theta \\leftarrow \\theta - \\text{lr}\\,\\frac{g}{\\sqrt{s} + \\epsilon}$$\n\nwith "
+               "ε = 1e-10 (lr_decay 0, initial accumulator 0). State: `sum` ($s$).",
+}
+
+
+# ---------------------------------------------------------------- side by side
+@dataclass
+class OptimizerComparison:
+    optimizer: str
+    k: int                                              # steps taken by each side (fewer if diverged)
+    table: pd.DataFrame                                 # parameters after the steps, one row per parameter
+    state_table: pd.DataFrame                           # optimizer state after the steps, one row per tensor
+    torch_state: dict[str, dict[str, torch.Tensor]]     # parameter name -> state name -> tensor
+    manual_state: dict[str, dict[str, torch.Tensor]]
+    torch_update_sizes: dict[str, list[float]]          # ALL or parameter name -> ‖Δθ‖ of each step
+    manual_update_sizes: dict[str, list[float]]
+    torch_losses: list[float]                           # loss before each step
+    manual_losses: list[float]
+    torch_params: dict[str, torch.Tensor]
+    manual_params: dict[str, torch.Tensor]
+    diverged_at: int | None = None                      # step whose loss was not finite; both stopped there
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def state_names(self) -> list[str]:
+        return sorted({name for states in self.torch_state.values() for name in states})
+
+
+def check_k(k, config: TrainConfig) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= K_MAX:
+        raise ValueError(f"k={k!r} is out of range: it must be a whole number with 1 <= k <= {K_MAX}")
+    cost = 2 * run_cost(config.n, config.d_in, config.hidden, config.d_out, k)   # two runs side by side
+    if cost > COST_CAP:
+        raise ValueError(f"k={k} steps twice at N={config.n}, D_IN={config.d_in}, H={config.hidden} would take "
+                         f"about {cost / COST_CAP * 2:.0f} s (cap ~2 s): lower k, N, D_IN or H")
+
+
+def compare_optimizer(config: TrainConfig, k: int) -> OptimizerComparison:
+    """Train the optim stage's model for k steps with torch.optim and with the hand-written step, side by side.
+
+    Both start from the stage's own initial weights, x and y (run_stage with stop_at=0), and each computes
+    its gradient by autograd on its own copy of the parameters every step.
+    """
+    check_k(k, config)
+    start = run_stage("optim", config, stop_at=0)
+    x, y = start.x, start.y
+    torch_params = {name: p.clone().requires_grad_(True) for name, p in start.params.items()}
+    manual_params = {name: p.clone().requires_grad_(True) for name, p in start.params.items()}
+    optimizer = make_optimizer(torch_params.values(), config)
+    manual_state = {name: {} for name in manual_params}
+    step_fn = HAND_WRITTEN[config.optimizer]
+    sizes = {"torch": _empty_sizes(torch_params), "manual": _empty_sizes(manual_params)}
+    losses = {"torch": [], "manual": []}
+    diverged_at = None
+
+    for t in range(k):
+        torch_loss = loss_at("optim", config, torch_params, x, y)
+        manual_loss = loss_at("optim", config, manual_params, x, y)
+        if not (math.isfinite(torch_loss.item()) and math.isfinite(manual_loss.item())):
+            diverged_at = t
+            break
+        losses["torch"].append(torch_loss.item())
+        losses["manual"].append(manual_loss.item())
+
+        before = {name: p.detach().clone() for name, p in torch_params.items()}
+        optimizer.zero_grad()
+        torch_loss.backward()
+        optimizer.step()
+        _record_sizes(sizes["torch"], before, torch_params)
+
+        before = {name: p.detach().clone() for name, p in manual_params.items()}
+        grads = torch.autograd.grad(manual_loss, list(manual_params.values()))
+        with torch.no_grad():
+            for (name, p), grad in zip(manual_params.items(), grads):
+                step_fn(p, grad, manual_state[name], config.lr, config.momentum)
+        _record_sizes(sizes["manual"], before, manual_params)
+
+    torch_state = {name: {key: value.detach().clone() for key, value in optimizer.state[p].items()
+                          if key != "step" and torch.is_tensor(value)}
+                   for name, p in torch_params.items()}
+    manual_state = {name: {key: value.clone() for key, value in state.items() if torch.is_tensor(value)}
+                    for name, state in manual_state.items()}
+    tol = TOLERANCE[config.dtype]
+    table = pd.DataFrame([_row({"parameter": name}, torch_params[name].detach(), manual_params[name].detach(), tol)
+                          for name in torch_params], columns=COLUMNS)
+    state_rows = [_row({"parameter": name, "state": key}, torch_state[name].get(key), manual_state[name].get(key), tol)
+                  for name in torch_params
+                  for key in sorted(set(torch_state[name]) | set(manual_state[name]))]
+    notes = []
+    if diverged_at is not None:
+        notes.append(f"The loss stopped being finite at step {diverged_at}, so both runs stopped there "
+                     f"and the comparison is after {diverged_at} steps. Lower lr.")
+    return OptimizerComparison(
+        optimizer=config.optimizer, k=len(losses["torch"]), table=table,
+        state_table=pd.DataFrame(state_rows, columns=STATE_COLUMNS),
+        torch_state=torch_state, manual_state=manual_state,
+        torch_update_sizes=sizes["torch"], manual_update_sizes=sizes["manual"],
+        torch_losses=losses["torch"], manual_losses=losses["manual"],
+        torch_params={name: p.detach() for name, p in torch_params.items()},
+        manual_params={name: p.detach() for name, p in manual_params.items()},
+        diverged_at=diverged_at, notes=notes)
+
+
+def _empty_sizes(params) -> dict[str, list[float]]:
+    return {ALL: [], **{name: [] for name in params}}
+
+
+def _record_sizes(sizes, before, params) -> None:
+    squares = 0.0
+    for name, p in params.items():
+        size = (p.detach() - before[name]).double().norm().item()
+        sizes[name].append(size)
+        squares += size ** 2
+    sizes[ALL].append(math.sqrt(squares))
+
+
+def _row(labels: dict, torch_value, manual_value, tol) -> dict:
+    """torch vs hand-written; a tensor missing on one side is a failed row."""
+    present = torch_value if torch_value is not None else manual_value
+    shape = "×".join(map(str, present.shape))
+    if torch_value is None or manual_value is None:
+        t_norm = torch_value.double().norm().item() if torch_value is not None else math.nan
+        m_norm = manual_value.double().norm().item() if manual_value is not None else math.nan
+        return {**labels, "shape": shape, "torch_norm": t_norm, "manual_norm": m_norm,
+                "max_abs_diff": math.nan, "rel_error": math.nan, "allclose": False}
+    t, m = torch_value.double(), manual_value.double()
+    rel = rel_error(m, t)
+    return {**labels, "shape": shape, "torch_norm": t.norm().item(), "manual_norm": m.norm().item(),
+            "max_abs_diff": (m - t).abs().max().item() if t.numel() else 0.0,
+            "rel_error": rel, "allclose": bool(rel <= tol)}

@@ -1,0 +1,80 @@
+"""The "Inside the optimizers" page through AppTest: every optimizer renders, agrees with torch.optim, reacts to k."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.optim_internals import UPDATE_RULES
+from lib.optimizers import OPTIMIZERS
+
+# The page file alone: ensure_app_frame only acts in Streamlit's legacy pages/ mode, which a script
+# opened by itself is not in, so this runs without app.py's navigation.
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "optimizers.py")
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def marks(at: AppTest, index: int = 0) -> list[str]:
+    return list(at.dataframe[index].value["match"])
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_every_optimizer_renders_and_agrees(optimizer):
+    at = open_page()
+    at.selectbox(key="optimizer").set_value(optimizer).run()
+    if OPTIMIZERS[optimizer].uses_momentum:
+        at.slider(key="momentum").set_value(0.9).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Inside the optimizers"
+    assert any(OPTIMIZERS[optimizer].label in h.value for h in at.header)
+    assert any(UPDATE_RULES[optimizer][:40] in m.value for m in at.markdown)
+    assert marks(at) == ["✓"] * 4
+    assert at.success and "agree" in at.success[0].value
+    assert not at.error
+    charts = at.get("plotly_chart")
+    assert charts                                                # the update-size curve
+    if optimizer == "sgd":
+        assert any("keeps no state" in i.value for i in at.info)
+    else:
+        assert len(charts) == 2                                  # and the state heatmap
+        assert set(marks(at, 1)) == {"✓"}
+
+
+def test_changing_k_changes_the_numbers():
+    at = open_page()
+    assert at.slider(key="opt_k").value == 20
+    before = at.dataframe[0].value["torch_norm"].tolist()
+    at.slider(key="opt_k").set_value(5).run()
+    assert not at.exception
+    after = at.dataframe[0].value["torch_norm"].tolist()
+    assert after != before
+    assert marks(at) == ["✓"] * 4
+    assert any("after 5 steps" in h.value for h in at.header)
+
+
+def test_state_selectboxes_pick_the_heatmap():
+    at = open_page()
+    at.selectbox(key="optimizer").set_value("adam").run()
+    assert at.selectbox(key="opt_state_name").options == ["exp_avg", "exp_avg_sq"]
+    at.selectbox(key="opt_state_name").set_value("exp_avg_sq").run()
+    at.selectbox(key="opt_state_param").set_value("2.weight").run()
+    at.selectbox(key="opt_update_param").set_value("0.bias").run()
+    assert not at.exception, [e.value for e in at.exception]
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("exp_avg_sq of 2.weight" in t for t in titles)
+    assert any("Size of each update step: 0.bias" in t for t in titles)
+
+
+def test_float64_and_a_momentum_optimizer():
+    at = open_page()
+    at.selectbox(key="optimizer").set_value("rmsprop").run()
+    at.slider(key="momentum").set_value(0.9).run()
+    at.radio(key="dtype").set_value("float64").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert marks(at) == ["✓"] * 4
+    assert "float64" in at.success[0].value
+    assert set(at.selectbox(key="opt_state_name").options) == {"momentum_buffer", "square_avg"}
