@@ -16,8 +16,10 @@ home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=Tr
 stages = [st.Page(f"pages/{name}.py", title=info.short_title, url_path=name) for name, info in STAGES.items()]
 compare = st.Page("pages/compare.py", title="Compare stages", icon=":material/monitoring:", url_path="compare")
 mnist = st.Page("pages/mnist.py", title="MNIST: real digits", icon=":material/draw:", url_path="mnist")
+optimizers = st.Page("pages/optimizers.py", title="Inside the optimizers", icon=":material/tune:",
+                     url_path="optimizers")
 page = st.navigation({"Start": [home], "The tutorial, stage by stage": stages,
-                      "Putting it together": [compare, mnist]})
+                      "Putting it together": [compare, optimizers, mnist]})
 
 st.sidebar.markdown("**Learning PyTorch with Examples** · an interactive companion to the tutorial")
 try:

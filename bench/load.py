@@ -25,8 +25,14 @@ its value - 1 (which moves the thumb without sending anything) and press ArrowRi
 the session's own value; the time runs from that key press to the script_finished of the run that shows
 N=<new value> (read from the page's own websocket frames, so the end of the run is the same event the light
 client waits for). One press, not i+1 presses: quick presses while a run is going send one rerun each,
-and the app can then show, and keep, an older N than the last key sent. Chromium shares the 2 cores with the server, so its times include
-the browser's own load; it gets its own budget (--browser-budget).
+and the app can then show, and keep, an older N than the last key sent. Chromium shares the 2 cores with the
+server, so its times include the browser's own load; it gets its own budget (--browser-budget).
+
+The server runs with --server.fileWatcherType none unless --watch: with the watcher on, saving a file under
+lib/ or pages/ while sessions run makes Streamlit drop those modules from sys.modules, and sessions that
+re-import them at the same moment fail with ImportError ("cannot import name 'STAGES' from 'lib.stages'") or
+"AttributeError: 'NoneType' object has no attribute '__dict__'" (dataclasses looking up a half-imported
+module) -- which measures whoever is editing the code, not the app under load.
 
 The server's memory is sampled every 0.2 s (VmRSS of the server and any children, from /proc) and its VmHWM is
 read at the end. Everything stays on 127.0.0.1 and is bounded: each K at most --k-budget s (default 180), the
@@ -78,7 +84,7 @@ def free_port() -> int:
 class Server:
     """`streamlit run app.py` on 127.0.0.1:<free port>, with a thread sampling its memory every 0.2 s."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, watch: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -95,7 +101,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false"] + ([] if watch else ["--server.fileWatcherType", "none"]),
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
@@ -223,6 +229,7 @@ class Result:
     ok: bool = False
     load_s: float | None = None
     result_s: float | None = None
+    result_kb: float | None = None     # ForwardMsg bytes the slider rerun sent this client (light client only)
     error: str = ""
 
 
@@ -236,6 +243,7 @@ class LightSession:
         self.ws = None
         self.page_hash = ""
         self.n_slider_id: str | None = None
+        self.received_bytes = 0
 
     async def connect(self):
         import websockets
@@ -266,6 +274,7 @@ class LightSession:
             raw = await asyncio.wait_for(self.ws.recv(), left)
             if isinstance(raw, str):
                 continue
+            self.received_bytes += len(raw)
             msg = ForwardMsg()
             msg.ParseFromString(raw)
             if msg.HasField("ref_hash"):
@@ -311,9 +320,11 @@ async def light_session(i: int, n: int, url: str, page: str, timeout_s: float, l
             raise RuntimeError("page load: no N slider in the sidebar")
         await loaded.wait()
         t1 = time.monotonic()
+        s.received_bytes = 0
         await s.rerun(page_hash=s.page_hash, page_name="" if s.page_hash else page, widget=(s.n_slider_id, n))
         run = await s.until_finished(t1 + timeout_s)
         result.result_s = time.monotonic() - t1
+        result.result_kb = s.received_bytes / 1024
         bad = run.problem(n)
         if bad:
             raise RuntimeError(f"after moving N to {n}: {bad}")
@@ -532,7 +543,7 @@ def run_one(client: str, k: int, args, remaining_s: float) -> Row:
     marks: dict = {}
     log = Path(args.log_dir) / f"load-server-{client}-k{k}.log"
     started = time.monotonic()
-    server = Server(log)
+    server = Server(log, watch=args.watch)
     try:
         server.wait_healthy(min(60.0, budget))
         first = ""
@@ -552,9 +563,11 @@ def run_one(client: str, k: int, args, remaining_s: float) -> Row:
     if "barrier" in marks:
         row.cpu_rerun_s = (server.cpu_at(ended + 0.25) - server.cpu_at(marks["barrier"])) / k
     errors = [f"    session {r.index}: {r.error}" for r in results if not r.ok]
+    kbs = [r.result_kb for r in results if r.result_kb is not None]
     print(f"  K={k} {client}: {row.completed}/{k} completed in {row.wall_s:.0f} s wall "
           f"(server CPU {row.cpu_s:.0f} s, {fmt(row.cpu_rerun_s)} s per slider rerun; "
-          f"page load p50 {fmt(pct(row.loads(), .5))} s, max {fmt(max(row.loads(), default=None))} s)"
+          + (f"{pct(kbs, .5):.0f} KB of ForwardMsgs per rerun; " if kbs else "")
+          + f"page load p50 {fmt(pct(row.loads(), .5))} s, max {fmt(max(row.loads(), default=None))} s)"
           + (f"; first visitor on the fresh server: {first}" if first else ""), flush=True)
     for line in errors[:10]:
         print(line, flush=True)
@@ -615,6 +628,8 @@ def main(argv=None) -> int:
     ap.add_argument("--total-budget", type=float, default=600.0, help="seconds for the whole benchmark")
     ap.add_argument("--no-warmup", dest="warmup", action="store_false",
                     help="no single first visitor before the K sessions: they are the server's first visitors")
+    ap.add_argument("--watch", action="store_true",
+                    help="keep Streamlit's file watcher on (its default); see the module docstring")
     ap.add_argument("--log-dir", default=os.environ.get("TMPDIR", "/tmp"), help="where the server logs go")
     args = ap.parse_args(argv)
     if any(k < 1 for k in args.k) or args.browser < 0:
@@ -631,7 +646,8 @@ def main(argv=None) -> int:
         else:
             print(f"(no {CHROMIUM}: the browser cross-check is skipped)")
     print(f"load benchmark: page /{args.page}, fresh server per K on 127.0.0.1, {os.cpu_count()} cores, "
-          f"load average before {os.getloadavg()[0]:.2f}, warm-up visitor: {'yes' if args.warmup else 'no'}",
+          f"load average before {os.getloadavg()[0]:.2f}, warm-up visitor: {'yes' if args.warmup else 'no'}, "
+          f"file watcher: {'on' if args.watch else 'off'}",
           flush=True)
     start = time.monotonic()
     rows = []

@@ -58,13 +58,21 @@ def held_out_figure(curve: HeldOutCurve, title: str = "Training loss vs held-out
     return _layout(fig, title)
 
 
+def polynomial_text(coeffs: dict[str, float]) -> str:
+    """'y = 0.0586 + 0.837 x − 0.0101 x² − 0.0906 x³' from {"a": ..., "b": ..., "c": ..., "d": ...}."""
+    text = f"y = {coeffs['a']:.3g}"
+    for name, power in (("b", " x"), ("c", " x²"), ("d", " x³")):
+        value = coeffs[name]
+        text += f" {'−' if value < 0 else '+'} {abs(value):.3g}{power}"
+    return text
+
+
 def sine_fit_figure(fit: SineFit) -> go.Figure:
     """sin(x) and the fitted cubic over [-pi, pi]."""
     coeffs = fit.coefficients
     y_true = [math.sin(v) for v in fit.x]
     fitted = [v if math.isfinite(v) else None for v in fit.y_fit]   # a diverged fit has inf/nan: leave gaps
-    label = (f"{coeffs['a']:.3g} + {coeffs['b']:.3g} x + {coeffs['c']:.3g} x² + {coeffs['d']:.3g} x³"
-             if all(math.isfinite(v) for v in coeffs.values()) else "the cubic (diverged)")
+    label = polynomial_text(coeffs) if all(math.isfinite(v) for v in coeffs.values()) else "the cubic (diverged)"
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=fit.x, y=y_true, mode="lines", name="sin(x)", line=dict(color="grey", width=6)))
     fig.add_trace(go.Scatter(x=fit.x, y=fitted, mode="lines", name=label, line=dict(color=PALETTE[3], width=3)))

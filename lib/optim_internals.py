@@ -53,7 +53,7 @@ def adam(p, grad, state, lr, momentum, betas=ADAM_BETAS, eps=ADAM_EPS):
     m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad              # mean of the gradient
     v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad  # mean of its square
     m_hat = m / (1 - beta1 ** t)          # bias correction: m and v start at 0
-    v_hat = v / (1 - beta2 ** t)
+    v_hat = v / (1 - beta2 ** t)         # torch divides √v by √(1 − β₂ᵗ) instead: the same number
     p -= lr * m_hat / (v_hat.sqrt() + eps)
 
 
@@ -93,8 +93,8 @@ UPDATE_RULES = {
     "adam": "Adam keeps running means of the gradient ($m$) and of its square ($v$), corrects both for "
             "starting at zero, and divides: every entry gets its own step size, about lr in size whatever the "
             "gradient's scale.\n\n$$m \\leftarrow \\beta_1 m + (1-\\beta_1) g,\\quad v \\leftarrow \\beta_2 v + "
-            "(1-\\beta_2) g^2,\\quad \\hat m = \\frac{m}{1-\\beta_1^t},\\quad \\hat v = \\frac{v}{1-\\beta_2^t},"
-            "\\quad \\theta \\leftarrow \\theta - \\text{lr}\\,\\frac{\\hat m}{\\sqrt{\\hat v} + \\epsilon}$$"
+            "(1-\\beta_2) g^2$$\n\n$$\\hat m = \\frac{m}{1-\\beta_1^t},\\quad \\hat v = \\frac{v}{1-\\beta_2^t},"
+            "\\qquad \\theta \\leftarrow \\theta - \\text{lr}\\,\\frac{\\hat m}{\\sqrt{\\hat v} + \\epsilon}$$"
             "\n\nwith torch's defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8. State: `exp_avg` ($m$), "
             "`exp_avg_sq` ($v$) and the step count $t$.",
     "rmsprop": "RMSprop divides each gradient by a running root-mean-square of its recent values, so large and "

@@ -13,7 +13,7 @@ import torch
 from lib.config import STAGE_NAMES, TrainConfig
 from lib.optimizers import OPTIMIZERS, make_optimizer
 
-__all__ = ["STAGE_NAMES", "STAGES", "StageInfo", "StageResult", "run_stage", "MyReLU", "BrokenMyReLU",
+__all__ = ["STAGE_NAMES", "STAGES", "StageInfo", "StageResult", "RunSummary", "run_stage", "MyReLU", "BrokenMyReLU",
            "TwoLayerNet", "DynamicNet", "GROWTH_LIMIT"]
 
 # A run stops when its loss is NaN/inf or has grown this many times over the first step's loss.
@@ -383,6 +383,23 @@ STAGES: dict[str, StageInfo] = {s.name: s for s in (
 assert tuple(STAGES) == STAGE_NAMES
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """A run without its tensors: what a page shows, light enough to cache for a class and keep in history."""
+    stage: str
+    config: TrainConfig
+    losses: tuple[float, ...]
+    diverged_at: int | None
+    divergence_reason: str | None
+    elapsed_s: float
+    depths: tuple[int, ...] = ()
+    broken_relu: bool = False
+
+    @property
+    def final_loss(self) -> float:
+        return self.losses[-1] if self.losses else math.nan
+
+
 @dataclass
 class StageResult:
     stage: str
@@ -400,6 +417,10 @@ class StageResult:
     @property
     def final_loss(self) -> float:
         return self.losses[-1] if self.losses else math.nan
+
+    def summary(self) -> RunSummary:
+        return RunSummary(self.stage, self.config, tuple(self.losses), self.diverged_at, self.divergence_reason,
+                          self.elapsed_s, tuple(self.depths), self.broken_relu)
 
 
 def drawn_depth(seed: int, step: int) -> int:

@@ -15,12 +15,16 @@ from lib.config import (QUERY_KEYS, SEED_CAP, SIZE_CAPS, STEPS_CAP, TrainConfig,
 from lib.export import losses_csv, stage_script
 from lib.gradients import GradientComparison, gradient_comparison
 from lib.optimizers import OPTIMIZERS
-from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, StageResult, TwoLayerNet, run_stage
+from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet, run_stage
 
 # lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
 FIELDS = ("n", "d_in", "hidden", "d_out", "lr", "optimizer", "momentum", "steps", "seed", "dtype")
-CACHE_ENTRIES = 64   # per cached function, shared by all sessions
+# Caches are shared by every session and bounded. A run summary is a few KB; a gradient comparison holds
+# full gradients (up to ~70 MB at the size caps), hence fewer of those.
+CACHE_ENTRIES = 256
+GRADIENT_CACHE_ENTRIES = 16
+CACHE_TTL_S = 3600
 
 
 def ensure_app_frame() -> None:
@@ -54,15 +58,17 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
     defaults = default_config(stage) if stage in STAGES else TrainConfig()
     configs: dict[str, TrainConfig] = st.session_state.setdefault("configs", {})
     link = {k: v for k, v in st.query_params.to_dict().items() if k in QUERY_KEYS}
-    if link and link != st.session_state.get("link_written"):
-        # opened from a link (or the URL was edited): the link wins over what this session had.
-        # What we wrote ourselves, still in the URL after a page switch, is not a link.
+    entering = st.session_state.get("sidebar_stage") != stage
+    if link and entering and link != st.session_state.get("link_written"):
+        # Opened from a link (a new visit, or a preset): the link wins over what this session had. Only on
+        # entering the page: later, the browser's URL can lag a fast slider by a rerun, and is no link.
+        # What we wrote ourselves, still in the URL after a page switch, is not a link either.
         cfg, problems = config_from_query(link, defaults)
         for problem in problems:
             st.warning(f"This link's setting {problem}.", icon=":material/link_off:")
         _load_into_widgets(cfg)
         st.session_state["sidebar_stage"] = stage
-    elif st.session_state.get("sidebar_stage") != stage:
+    elif entering:
         _load_into_widgets(configs.get(stage, defaults))
         st.session_state["sidebar_stage"] = stage
     info = STAGES.get(stage)
@@ -130,25 +136,25 @@ def describe(stage: str, cfg: TrainConfig) -> str:
 
 
 # --------------------------------------------------------------------------- cached training
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def cached_run(stage: str, config: TrainConfig, broken_relu: bool = False, _on_step=None) -> StageResult:
-    return run_stage(stage, config, on_step=_on_step, broken_relu=broken_relu)
+@st.cache_data(max_entries=CACHE_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
+def cached_run(stage: str, config: TrainConfig, broken_relu: bool = False, _on_step=None) -> RunSummary:
+    return run_stage(stage, config, on_step=_on_step, broken_relu=broken_relu).summary()
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=GRADIENT_CACHE_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
 def cached_gradients(stage: str, config: TrainConfig, step: int, broken_relu: bool,
                      depth: int | None) -> GradientComparison:
     return gradient_comparison(stage, config, step, broken_relu=broken_relu, depth=depth)
 
 
 def progress_callback(bar, steps: int, label: str, done: float = 0.0, share: float = 1.0):
-    """on_step for a progress bar, updated about 50 times per run; this run fills `share` of it after `done`.
+    """on_step for a progress bar, updated about 20 times per run; this run fills `share` of it after `done`.
 
     It runs inside a cached function; running the update in the page's own context keeps Streamlit from
     recording it as part of the cached result (the bar is gone when the result is replayed).
     """
     page_context = contextvars.copy_context()
-    every = max(1, steps // 50)
+    every = max(1, steps // 20)
 
     def on_step(t, loss):
         if t % every == 0 or t == steps - 1:
@@ -156,7 +162,7 @@ def progress_callback(bar, steps: int, label: str, done: float = 0.0, share: flo
     return on_step
 
 
-def train_with_progress(stage: str, cfg: TrainConfig, broken_relu: bool = False) -> StageResult:
+def train_with_progress(stage: str, cfg: TrainConfig, broken_relu: bool = False) -> RunSummary:
     bar = st.empty()
     result = cached_run(stage, cfg, broken_relu, _on_step=progress_callback(bar, cfg.steps, "Training"))
     bar.empty()
@@ -183,7 +189,7 @@ def gradient_table(table: pd.DataFrame):
     return shown.style.apply(colour, axis=1)
 
 
-def divergence_message(result: StageResult) -> str:
+def divergence_message(result: RunSummary) -> str:
     cfg = result.config
     return (f"Training diverged at step {result.diverged_at}: {result.divergence_reason}. Training stopped "
             f"there; the curve shows the steps before it. The loss is a *sum* of squared errors over "
@@ -265,9 +271,9 @@ def stage_page(stage: str) -> None:
 HISTORY_PER_PAGE = 8   # earlier runs a session keeps per page, oldest dropped first
 
 
-def remember_run(stage: str, result: StageResult) -> list[StageResult]:
+def remember_run(stage: str, result: RunSummary) -> list[RunSummary]:
     """Add `result` to this session's history of `stage`; return the earlier runs (bounded), newest first."""
-    runs: list[StageResult] = st.session_state.setdefault("history", {}).setdefault(stage, [])
+    runs: list[RunSummary] = st.session_state.setdefault("history", {}).setdefault(stage, [])
     same = [r for r in runs if r.config == result.config and r.broken_relu == result.broken_relu]
     for r in same:
         runs.remove(r)
@@ -281,7 +287,7 @@ def clear_history(stage: str) -> None:
     st.session_state[f"{stage}_overlay"] = []
 
 
-def run_label(run: StageResult, current: StageResult) -> str:
+def run_label(run: RunSummary, current: RunSummary) -> str:
     label = difference_label(run.config, current.config)
     if run.broken_relu != current.broken_relu:
         extra = "broken MyReLU" if run.broken_relu else "correct MyReLU"
@@ -310,7 +316,7 @@ def downloads(stage: str, cfg: TrainConfig, broken: bool, curves, comparison) ->
                f"{stage}.py` reproduces these losses with plain PyTorch. Each chart's camera button saves a PNG.")
 
 
-def gradient_section(stage: str, cfg: TrainConfig, result: StageResult, broken: bool) -> GradientComparison | None:
+def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool) -> GradientComparison | None:
     st.header("Hand-written vs autograd gradients")
     st.markdown(
         "The **hand-written** gradient is the chain rule written out as in stage 1 "

@@ -56,7 +56,7 @@ def sweep_tab(stage: str, cfg: TrainConfig) -> None:
                                 format_func=lambda v: f"{v:.0e}")
     high = cols[1].select_slider("highest lr", options=LR_CHOICES, value=1e-1, key="sweep_high",
                                  format_func=lambda v: f"{v:.0e}")
-    per_decade = cols[2].slider("points per decade", 1, 4, value=2, key="sweep_density")
+    per_decade = cols[2].slider("points per decade", 1, 4, value=1, key="sweep_density")
     if low > high:
         st.warning("The lowest lr is above the highest: move the sliders so that lowest ≤ highest.")
         return
@@ -171,10 +171,11 @@ def sine_tab() -> None:
     bar.empty()
 
     coeffs = fit.coefficients
-    cols = st.columns(6)
-    cols[0].metric("first loss", _fmt(fit.losses[0]) if fit.losses else "—")
-    cols[1].metric("final loss", _fmt(fit.losses[-1]) if fit.losses else "—")
-    for col, name in zip(cols[2:], "abcd"):
+    cols = st.columns(2)
+    cols[0].metric("first loss", f"{fit.losses[0]:.4g}" if fit.losses else "—")
+    cols[1].metric("final loss", f"{fit.losses[-1]:.4g}" if fit.losses else "—")
+    cols = st.columns(4)
+    for col, name in zip(cols, "abcd"):
         col.metric(name, f"{coeffs[name]:.4f}" if math.isfinite(coeffs[name]) else "—")
     if fit.diverged_at is not None:
         st.warning(f"The fit diverged at step {fit.diverged_at}: {fit.divergence_reason}. lr = {lr:.0e} is above "
@@ -183,10 +184,9 @@ def sine_tab() -> None:
     diverged = {"sin(x) fit": fit.diverged_at} if fit.diverged_at is not None else None
     st.plotly_chart(plots.loss_curves([("sin(x) fit", fit.losses)], diverged=diverged,
                                       title="Training loss of the cubic"), key="sine_loss_chart", width="stretch")
-    st.caption("The tutorial's answer is close to sin's Taylor series only near 0: b ≈ 0.85 and d ≈ −0.09 rather "
-               "than 1 and −1/6, because the least-squares cubic over all of [−π, π] trades accuracy at 0 for "
-               "accuracy at the ends. Unlike the random data, this curve would also fit new points drawn from "
-               "sin(x).")
+    st.caption("The tutorial ends near y ≈ 0.06 + 0.84 x − 0.01 x² − 0.09 x³. That is not sin's Taylor series "
+               "(b = 1, d = −1/6 ≈ −0.17): the least-squares cubic over all of [−π, π] gives up some accuracy near 0 "
+               "for accuracy at the ends. Unlike the random data, this curve also fits new points drawn from sin(x).")
     with st.expander("The exact code that ran (from lib/, via inspect.getsource)"):
         st.code(inspect.getsource(fit_sine), language="python")
 

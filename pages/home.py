@@ -25,6 +25,8 @@ for name, info in STAGES.items():
         right.caption(f"tutorial settings: lr {cfg.lr:.0e}, update {update}"
                       + (f" ({cfg.optimizer})" if info.uses_optimizer else ""))
 st.page_link("pages/compare.py", label="**Compare stages**: all seven on one chart", icon=":material/monitoring:")
+st.page_link("pages/optimizers.py", label="**Inside the optimizers**: SGD, momentum, Adam, RMSprop and "
+             "Adagrad written by hand beside torch.optim", icon=":material/tune:")
 st.page_link("pages/mnist.py", label="**MNIST**: the same network on real handwritten digits (the tutorial's "
              "\"coming soon\", built)", icon=":material/draw:")
 

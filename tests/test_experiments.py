@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lib.config import default_config
-from lib.experiment_plots import held_out_figure, lr_sweep_figure, sine_fit_figure
+from lib.experiment_plots import held_out_figure, lr_sweep_figure, polynomial_text, sine_fit_figure
 from lib.experiments import (SWEEP_MAX_RUNS, best_lr, checkpoints, fit_sine, held_out_curve, held_out_set, lr_grid,
                              lr_sweep, sine_stable_lr, sweep_summary)
 from lib.stages import run_stage
@@ -205,3 +205,8 @@ def test_held_out_figure_has_both_curves():
     curve = held_out_curve("nn_module", default_config("nn_module").with_(**{**SMALL, "steps": 20}))
     fig = held_out_figure(curve)
     assert [list(t.y) for t in fig.data] == [curve.train, curve.held_out]
+
+
+def test_polynomial_text_writes_signs_once():
+    assert polynomial_text({"a": 0.0586, "b": 0.837, "c": -0.0101, "d": -0.0906}) == \
+        "y = 0.0586 + 0.837 x − 0.0101 x² − 0.0906 x³"

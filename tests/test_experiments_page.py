@@ -45,7 +45,7 @@ def test_sweep_tab_marks_diverged_runs():
     assert any("50 steps" in c.value for c in at.caption)
     assert metric(at, "best lr") != "—"
     table = at.dataframe[0].value
-    assert len(table) == 15 and (table["diverged"] != "—").sum() == len(crosses["x"])
+    assert len(table) == 8 and (table["diverged"] != "—").sum() == len(crosses["x"])
 
 
 def test_memorising_noise_tab():
@@ -70,13 +70,13 @@ def test_sine_tab_reproduces_the_tutorial_fit():
 
 @pytest.mark.parametrize("stage", [s for s in STAGE_NAMES if s != "tensors"])
 def test_every_stage_sweeps_and_memorises(stage):
-    at = open_page(steps=None)
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["exp_tab"] = "Fitting sin(x)"   # tabs run lazily: nothing trains while the settings change
+    at.run()
     at.selectbox(key="exp_stage").set_value(stage).run()
     at.slider(key="steps").set_value(20).run()
-    at.select_slider(key="sweep_low").set_value(1e-4).run()
-    at.select_slider(key="sweep_high").set_value(1e-1).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert len(figures(at)) >= 1
+    open_tab(at, "Learning-rate sweep")
+    assert len(figures(at)) == 2   # the sweep and, in the expander, every run's curve
     open_tab(at, "Memorising noise")
     assert len(figures(at)) == 1
 

@@ -4,7 +4,7 @@ import torch
 
 import lib.optim_internals as oi
 from lib.config import default_config
-from lib.optim_internals import ALL, COLUMNS, HAND_WRITTEN, UPDATE_RULES, K_MAX, check_k, compare_optimizer
+from lib.optim_internals import ALL, COLUMNS, HAND_WRITTEN, K_MAX, UPDATE_RULES, check_k, compare_optimizer
 from lib.optimizers import OPTIMIZERS
 from lib.stages import run_stage
 

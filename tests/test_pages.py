@@ -29,7 +29,7 @@ def test_home_lists_every_stage():
     assert not at.exception
     assert at.title[0].value.startswith("Learning PyTorch")
     links = at.get("page_link")
-    assert len(links) == len(STAGE_NAMES) + 2   # and Compare, MNIST
+    assert len(links) == len(STAGE_NAMES) + 3 + len(PRESETS)   # and Compare, optimizers, MNIST
     labels = " ".join(link.proto.label for link in links)
     for info in STAGES.values():
         assert info.title in labels
@@ -179,16 +179,27 @@ def test_a_link_restores_its_settings_and_the_url_follows_the_widgets():
     assert metric(again, "final loss") == metric(at, "final loss")
 
 
-@pytest.mark.parametrize("page", ["pages/tensors.py", "pages/dynamic_net.py", "pages/compare.py"])
+HOSTILE = dict(n="-5", d_in="1e9", hidden="NaN", lr="nan", optimizer="<script>alert(1)</script>", momentum="inf",
+               steps="0", seed="x" * 500, dtype="float16", broken="maybe", evil="__import__('os')")
+
+
+@pytest.mark.parametrize("page", [f"pages/{s}.py" for s in STAGE_NAMES] + ["pages/compare.py", "pages/optimizers.py"])
 def test_hostile_links_give_messages_not_exceptions(page):
-    at = open_link(page, n="-5", d_in="1e9", hidden="NaN", lr="nan", optimizer="<script>alert(1)</script>",
-                   momentum="inf", steps="0", seed="x" * 500, dtype="float16", evil="__import__('os')")
+    at = open_link(page, **HOSTILE)
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     for field in ("n=", "d_in=", "hidden=", "steps=", "seed=", "dtype="):
         assert field in warnings
     assert at.slider(key="n").value == 64          # the defaults stand in for what was refused
     assert at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/mnist.py"])
+def test_pages_without_settings_ignore_hostile_links(page, monkeypatch):
+    monkeypatch.setenv("MNIST_ROOT", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    monkeypatch.setenv("MNIST_DOWNLOAD", "0")
+    at = open_link(page, **HOSTILE)
+    assert not at.exception and at.title
 
 
 def test_a_link_too_heavy_for_the_server_falls_back_to_the_defaults():
