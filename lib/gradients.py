@@ -107,19 +107,23 @@ def _module(stage, cfg: TrainConfig, depth):
         return DynamicNet(cfg.d_in, cfg.hidden, cfg.d_out, rng=_FixedDepth(depth))
 
 
-def forward(stage, cfg, params, x, depth=0, broken_relu=False):
-    """y_pred of `stage` at `params`, through the same code the stage trains with (MyReLU, nn modules)."""
+def forward(stage, cfg, params, x, depth=0, broken_relu=False, module=None):
+    """y_pred of `stage` at `params`, through the same code the stage trains with (MyReLU, nn modules).
+
+    `module` reuses a structure from _module() across many calls (one caller at a time: functional_call
+    swaps the parameters in and out).
+    """
     if not STAGES[stage].has_bias:
         if stage == "custom_function":
             relu = (BrokenMyReLU if broken_relu else MyReLU).apply
         else:
             relu = lambda t: t.clamp(min=0)  # noqa: E731
         return relu(x.mm(params["w1"])).mm(params["w2"])
-    return functional_call(_module(stage, cfg, depth), params, (x,))
+    return functional_call(module or _module(stage, cfg, depth), params, (x,))
 
 
-def loss_at(stage, cfg, params, x, y, depth=0, broken_relu=False):
-    return (forward(stage, cfg, params, x, depth, broken_relu) - y).pow(2).sum()
+def loss_at(stage, cfg, params, x, y, depth=0, broken_relu=False, module=None):
+    return (forward(stage, cfg, params, x, depth, broken_relu, module) - y).pow(2).sum()
 
 
 def autograd_grads(stage, cfg, params, x, y, depth=0, broken_relu=False):
@@ -176,6 +180,7 @@ def relu_ties(stage, params, x, depth=0) -> int:
 def finite_difference(stage, cfg, params, x, y, depth=0, broken_relu=False, eps=FD_EPS):
     """Central differences (L(p + eps) - L(p - eps)) / 2 eps for every element of every parameter."""
     out = {}
+    module = _module(stage, cfg, depth) if STAGES[stage].has_bias else None
     with torch.no_grad():
         for name, p in params.items():
             grad = torch.empty_like(p)
@@ -183,9 +188,9 @@ def finite_difference(stage, cfg, params, x, y, depth=0, broken_relu=False, eps=
             for i in range(flat.numel()):
                 orig = flat[i].item()
                 flat[i] = orig + eps
-                up = loss_at(stage, cfg, params, x, y, depth, broken_relu).item()
+                up = loss_at(stage, cfg, params, x, y, depth, broken_relu, module).item()
                 flat[i] = orig - eps
-                down = loss_at(stage, cfg, params, x, y, depth, broken_relu).item()
+                down = loss_at(stage, cfg, params, x, y, depth, broken_relu, module).item()
                 flat[i] = orig
                 gflat[i] = (up - down) / (2 * eps)
             out[name] = grad
