@@ -105,3 +105,16 @@ def test_moving_a_slider_retrains(server, page):
     assert page.locator("[data-testid='stMetricValue']").nth(1).inner_text() != final_before
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(ARTIFACTS / "slider-moved.png"))
+
+
+def test_a_shared_link_opens_with_its_settings(server, page):
+    page.goto(f"{server}/optim?n=32&hidden=50&lr=0.001&optimizer=rmsprop&momentum=0.5&steps=40&seed=7")
+    _settle(page)
+    page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
+    _settle(page)
+    captions = " ".join(page.locator("[data-testid='stCaptionContainer']").all_inner_texts())
+    assert "N=32, D_IN=1000, H=50" in captions and "lr=1e-03" in captions and "RMSprop, momentum 0.5" in captions
+    sliders = page.locator("[data-testid='stSidebar'] input[type='range']")
+    assert sliders.first.input_value() == "32"
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "n=32" in page.url and "optimizer=rmsprop" in page.url
