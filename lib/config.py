@@ -109,11 +109,14 @@ def format_setting(name: str, value) -> str:
     return f"{_LABELS.get(name, name)}={value:g}" if isinstance(value, float) else f"{_LABELS.get(name, name)}={value}"
 
 
+SAME_SETTINGS = "same settings"   # difference_label of two equal configs
+
+
 def difference_label(config: TrainConfig, reference: TrainConfig) -> str:
     """The settings where `config` differs from `reference`, e.g. "lr=1e-05, N=32" (for a chart's legend)."""
     changed = [format_setting(name, getattr(config, name)) for name in CONFIG_FIELDS
                if getattr(config, name) != getattr(reference, name)]
-    return ", ".join(changed) if changed else "same settings"
+    return ", ".join(changed) if changed else SAME_SETTINGS
 
 
 # ---------------------------------------------------------------- shareable links

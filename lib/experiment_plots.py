@@ -37,8 +37,10 @@ def lr_sweep_figure(summary: pd.DataFrame, first_loss: float | None = None, titl
                                             for lr, k in zip(diverged["lr"], diverged["diverged_at"])],
                                  hoverinfo="text"))
     if first_loss is not None and math.isfinite(first_loss) and first_loss > 0:
-        fig.add_hline(y=first_loss, line=dict(color="grey", dash="dash"), annotation_text="loss at step 0",
-                      annotation_position="bottom left")
+        # a trace, not add_hline: hline annotations land off the chart on a log axis
+        lrs = list(summary["lr"])
+        fig.add_trace(go.Scatter(x=[min(lrs), max(lrs)], y=[first_loss] * 2, mode="lines", name="loss at step 0",
+                                 line=dict(color="grey", dash="dash"), hoverinfo="skip"))
     fig.update_xaxes(title="learning rate (log scale)", type="log", exponentformat="power")
     fig.update_yaxes(title="loss (log scale)", type="log", exponentformat="power", range=[y_low, y_top])
     return _layout(fig, title)
@@ -51,8 +53,9 @@ def held_out_figure(curve: HeldOutCurve, title: str = "Training loss vs held-out
                              line=dict(color=PALETTE[0], width=3)))
     fig.add_trace(go.Scatter(x=curve.steps, y=curve.held_out, mode="lines+markers",
                              name="held-out data (x_test, y_test)", line=dict(color=PALETTE[1], width=3)))
-    fig.add_hline(y=curve.zero_loss, line=dict(color="grey", dash="dash"),
-                  annotation_text="predict 0 everywhere: Σ y_test²", annotation_position="bottom right")
+    fig.add_trace(go.Scatter(x=[curve.steps[0], curve.steps[-1]], y=[curve.zero_loss] * 2, mode="lines",
+                             name="predicting 0 everywhere: Σ y_test²", line=dict(color="grey", dash="dash"),
+                             hoverinfo="skip"))
     fig.update_xaxes(title="training steps done")
     fig.update_yaxes(title="summed squared error (log scale)", type="log", exponentformat="power")
     return _layout(fig, title)

@@ -224,6 +224,13 @@ class GradientComparison:
     step: int = 0
     gradcheck_passed: bool | None = None     # custom_function: torch.autograd.gradcheck on the ReLU Function
     notes: list[str] = field(default_factory=list)
+    relu_ties: int = 0                       # pre-activations exactly 0 at this step (the first note says why it matters)
+
+
+# The page shows this note in the reader's language (lib/i18n.py); this is its English text.
+RELU_TIES_NOTE = ("{ties} pre-activation value(s) are exactly 0 at this step. ReLU has no derivative at 0, so it is "
+                  "a convention: the tutorial's backward (`grad_h[h < 0] = 0`) passes the gradient there, "
+                  "PyTorch's `clamp` and `ReLU` pass none. A ✗ here can come from that alone.")
 
 
 def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_relu: bool = False,
@@ -258,11 +265,10 @@ def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_r
     notes = []
     ties = relu_ties(stage, params, x, depth)
     if ties:
-        notes.append(f"{ties} pre-activation value(s) are exactly 0 at this step. ReLU has no derivative at 0, so "
-                     f"it is a convention: the tutorial's backward (`grad_h[h < 0] = 0`) passes the gradient "
-                     f"there, PyTorch's `clamp` and `ReLU` pass none. A ✗ here can come from that alone.")
+        notes.append(RELU_TIES_NOTE.format(ties=ties))
     return GradientComparison(table=table, manual={**manual, **manual_uses}, autograd={**auto, **auto_uses},
-                              depth=depth, step=step, gradcheck_passed=gradcheck_passed, notes=notes)
+                              depth=depth, step=step, gradcheck_passed=gradcheck_passed, notes=notes,
+                              relu_ties=ties)
 
 
 def compare_gradients(stage: str, config: TrainConfig, step: int = 0, broken_relu: bool = False,

@@ -51,6 +51,14 @@ class MnistDataError(RuntimeError):
     """The MNIST files are missing, truncated or not MNIST; the message names the folder and the files."""
 
 
+# by MnistData.source; the page shows them in the reader's language (lib/i18n.py)
+DESCRIPTIONS = {
+    "full": "full MNIST set: {n_train:,} training / {n_test:,} test digits",
+    "offline-subset": "offline subset: {n_train:,} training / {n_test:,} held-out digits of the real MNIST test set "
+                      "(the 60,000-digit training file is not on this server)",
+}
+
+
 @dataclass(frozen=True)
 class MnistData:
     source: str                        # "full" (60k/10k) or "offline-subset" (the real test set, split)
@@ -63,11 +71,7 @@ class MnistData:
 
     @property
     def description(self) -> str:
-        n_train, n_test = len(self.train_labels), len(self.test_labels)
-        if self.source == "full":
-            return f"full MNIST set: {n_train:,} training / {n_test:,} test digits"
-        return (f"offline subset: {n_train:,} training / {n_test:,} held-out digits of the real MNIST test set "
-                f"(the 60,000-digit training file is not on this server)")
+        return DESCRIPTIONS[self.source].format(n_train=len(self.train_labels), n_test=len(self.test_labels))
 
 
 def data_root() -> Path:

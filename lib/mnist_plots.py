@@ -9,49 +9,54 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from lib.i18n import t
 from lib.mnist import CLASSES, MnistResult
 
 DIGITS = [str(d) for d in range(CLASSES)]
 
 
-def loss_curves(result: MnistResult) -> go.Figure:
+def loss_curves(result: MnistResult, lang: str = "en") -> go.Figure:
     """Every batch's training loss, and the held-out loss after each epoch, against epochs."""
     steps = len(result.batch_losses)
     per_epoch = steps / max(len(result.history), 1) if result.history else max(steps, 1)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[(i + 1) / per_epoch for i in range(steps)], y=result.batch_losses,
-                             mode="lines", name="training loss (per batch)", line=dict(width=1)))
+                             mode="lines", name=t("mnist_plot.train_loss", lang), line=dict(width=1)))
     fig.add_trace(go.Scatter(x=[h["epoch"] for h in result.history], y=[h["test_loss"] for h in result.history],
-                             mode="lines+markers", name="held-out loss (per epoch)"))
-    fig.update_layout(title="Cross-entropy loss", xaxis_title="epoch", yaxis_title="loss", yaxis_type="log",
+                             mode="lines+markers", name=t("mnist_plot.test_loss", lang)))
+    fig.update_layout(title=t("mnist_plot.loss_title", lang), xaxis_title=t("mnist_plot.epoch", lang),
+                      yaxis_title=t("plot.loss", lang), yaxis_type="log",
                       legend=dict(orientation="h", y=-0.25), margin=dict(t=50))
     return fig
 
 
-def accuracy_curve(result: MnistResult) -> go.Figure:
+def accuracy_curve(result: MnistResult, lang: str = "en") -> go.Figure:
     fig = go.Figure(go.Scatter(x=[h["epoch"] for h in result.history],
                                y=[h["test_accuracy"] for h in result.history], mode="lines+markers",
-                               name="held-out accuracy"))
-    fig.update_layout(title="Held-out accuracy after each epoch", xaxis_title="epoch", yaxis_title="accuracy",
+                               name=t("mnist_plot.accuracy_name", lang)))
+    fig.update_layout(title=t("mnist_plot.accuracy_title", lang), xaxis_title=t("mnist_plot.epoch", lang),
+                      yaxis_title=t("mnist_plot.accuracy", lang),
                       yaxis_tickformat=".0%", xaxis_dtick=1, margin=dict(t=50))
     return fig
 
 
-def confusion_heatmap(confusion: torch.Tensor) -> go.Figure:
+def confusion_heatmap(confusion: torch.Tensor, lang: str = "en") -> go.Figure:
     """(10, 10) counts, rows true digit, columns predicted digit."""
     fig = go.Figure(go.Heatmap(z=confusion.tolist(), x=DIGITS, y=DIGITS, colorscale="Blues",
                                text=confusion.tolist(), texttemplate="%{text}",
-                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
-    fig.update_layout(title="Confusion matrix (held-out digits)", xaxis_title="predicted", yaxis_title="true",
+                               hovertemplate=t("mnist_plot.confusion_hover", lang) + "<extra></extra>"))
+    fig.update_layout(title=t("mnist_plot.confusion_title", lang), xaxis_title=t("mnist_plot.predicted", lang),
+                      yaxis_title=t("mnist_plot.true", lang),
                       yaxis_autorange="reversed", xaxis_type="category", yaxis_type="category", margin=dict(t=50))
     return fig
 
 
-def per_class_bar(per_class: torch.Tensor) -> go.Figure:
+def per_class_bar(per_class: torch.Tensor, lang: str = "en") -> go.Figure:
     values = [None if math.isnan(v) else v for v in per_class.tolist()]
     fig = go.Figure(go.Bar(x=DIGITS, y=values, text=[f"{v:.1%}" if v is not None else "–" for v in values],
                            textposition="outside"))
-    fig.update_layout(title="Accuracy per digit", xaxis_title="true digit", yaxis_title="accuracy",
+    fig.update_layout(title=t("mnist_plot.per_class_title", lang), xaxis_title=t("mnist_plot.true_digit", lang),
+                      yaxis_title=t("mnist_plot.accuracy", lang),
                       yaxis_tickformat=".0%", yaxis_range=[0, 1.08], xaxis_type="category", margin=dict(t=50))
     return fig
 
@@ -75,7 +80,8 @@ def digit_grid(images: torch.Tensor, titles: list[str], columns: int = 8) -> go.
     return fig
 
 
-def digit_image(digit: torch.Tensor, title: str = "what the model sees (28×28)") -> go.Figure:
+def digit_image(digit: torch.Tensor, title: str | None = None, lang: str = "en") -> go.Figure:
+    title = t("mnist_plot.model_sees", lang) if title is None else title
     fig = px.imshow(digit.tolist(), color_continuous_scale="gray", zmin=0, zmax=1)
     fig.update_layout(title=title, coloraxis_showscale=False, margin=dict(t=40, l=0, r=0, b=0), height=300)
     fig.update_xaxes(visible=False)
@@ -83,12 +89,13 @@ def digit_image(digit: torch.Tensor, title: str = "what the model sees (28×28)"
     return fig
 
 
-def probability_bar(probabilities: torch.Tensor) -> go.Figure:
+def probability_bar(probabilities: torch.Tensor, lang: str = "en") -> go.Figure:
     values = probabilities.tolist()
     best = max(range(CLASSES), key=values.__getitem__)
     fig = go.Figure(go.Bar(x=DIGITS, y=values, text=[f"{v:.1%}" for v in values], textposition="outside",
                            marker_color=["crimson" if d == best else "steelblue" for d in range(CLASSES)]))
-    fig.update_layout(title=f"Predicted probabilities: {best}", xaxis_title="digit", yaxis_title="probability",
+    fig.update_layout(title=t("mnist_plot.probabilities_title", lang, best=best), xaxis_title=t("mnist_plot.digit", lang),
+                      yaxis_title=t("mnist_plot.probability", lang),
                       yaxis_tickformat=".0%", yaxis_range=[0, 1.1], xaxis_type="category", height=300,
                       margin=dict(t=40))
     return fig

@@ -24,6 +24,8 @@ ADAGRAD_EPS = 1e-10
 COLUMNS = ["parameter", "shape", "torch_norm", "manual_norm", "max_abs_diff", "rel_error", "allclose"]
 STATE_COLUMNS = ["parameter", "state", *COLUMNS[1:]]
 ALL = "all parameters"   # the key of the update size of all parameters together
+DIVERGED_NOTE = ("The loss stopped being finite at step {step}, so both runs stopped there and the comparison is "
+                 "after {step} steps. Lower lr.")
 
 
 # ---------------------------------------------------------------- the hand-written steps
@@ -195,8 +197,7 @@ def compare_optimizer(config: TrainConfig, k: int) -> OptimizerComparison:
                   for key in sorted(set(torch_state[name]) | set(manual_state[name]))]
     notes = []
     if diverged_at is not None:
-        notes.append(f"The loss stopped being finite at step {diverged_at}, so both runs stopped there "
-                     f"and the comparison is after {diverged_at} steps. Lower lr.")
+        notes.append(DIVERGED_NOTE.format(step=diverged_at))
     return OptimizerComparison(
         optimizer=config.optimizer, k=len(losses["torch"]), table=table,
         state_table=pd.DataFrame(state_rows, columns=STATE_COLUMNS),

@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from lib import plots
-from lib.config import (QUERY_KEYS, SEED_CAP, SIZE_CAPS, STEPS_CAP, TrainConfig, config_from_query, config_to_query,
-                        default_config, difference_label)
+from lib import i18n, plots
+from lib.config import (QUERY_KEYS, SAME_SETTINGS, SEED_CAP, SIZE_CAPS, STEPS_CAP, TrainConfig, config_from_query,
+                        config_to_query, default_config, difference_label)
 from lib.export import losses_csv, stage_script
 from lib.gradients import GradientComparison, gradient_comparison
 from lib.optimizers import OPTIMIZERS
@@ -25,6 +25,28 @@ FIELDS = ("n", "d_in", "hidden", "d_out", "lr", "optimizer", "momentum", "steps"
 CACHE_ENTRIES = 256
 GRADIENT_CACHE_ENTRIES = 16
 CACHE_TTL_S = 3600
+
+
+def language_from_link() -> str:
+    """The session's language: what the sidebar switch holds, else ?lang= through the allow-list, else English.
+
+    app.py calls it first thing, so the navigation's page titles are in that language from the first run.
+    """
+    if st.session_state.get("lang") not in i18n.LANGUAGES:
+        link = st.query_params.get("lang")
+        st.session_state["lang"] = link if link in i18n.LANGUAGES else i18n.DEFAULT
+    return st.session_state["lang"]
+
+
+def lang() -> str:
+    """The language the page is drawn in ("en" when the page runs without app.py's switch)."""
+    chosen = st.session_state.get("lang")
+    return chosen if chosen in i18n.LANGUAGES else i18n.DEFAULT
+
+
+def t(key: str, **values) -> str:
+    """The text `key` in this session's language (lib/i18n.py holds the texts)."""
+    return i18n.t(key, lang(), **values)
 
 
 def ensure_app_frame() -> None:
@@ -65,7 +87,7 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         # What we wrote ourselves, still in the URL after a page switch, is not a link either.
         cfg, problems = config_from_query(link, defaults)
         for problem in problems:
-            st.warning(f"This link's setting {problem}.", icon=":material/link_off:")
+            st.warning(t("settings.link_problem", problem=problem), icon=":material/link_off:")
         _load_into_widgets(cfg)
         st.session_state["sidebar_stage"] = stage
     elif entering:
@@ -73,37 +95,37 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         st.session_state["sidebar_stage"] = stage
     info = STAGES.get(stage)
     sb = st.sidebar
-    sb.header("Settings")
+    sb.header(t("settings.header"))
 
     def reset():
         configs.pop(stage, None)
         _load_into_widgets(defaults)
 
-    sb.button("Reset to the tutorial's values", on_click=reset, key="reset", width="stretch")
-    sb.slider("N: batch size", 1, SIZE_CAPS["n"], key="n")
-    sb.slider("D_IN: input size", 1, SIZE_CAPS["d_in"], key="d_in")
-    sb.slider("H: hidden size", 1, SIZE_CAPS["hidden"], key="hidden")
-    sb.slider("D_OUT: output size", 1, SIZE_CAPS["d_out"], key="d_out")
-    sb.slider("steps", 1, STEPS_CAP, key="steps")
+    sb.button(t("settings.reset"), on_click=reset, key="reset", width="stretch")
+    sb.slider(t("settings.n"), 1, SIZE_CAPS["n"], key="n")
+    sb.slider(t("settings.d_in"), 1, SIZE_CAPS["d_in"], key="d_in")
+    sb.slider(t("settings.hidden"), 1, SIZE_CAPS["hidden"], key="hidden")
+    sb.slider(t("settings.d_out"), 1, SIZE_CAPS["d_out"], key="d_out")
+    sb.slider(t("settings.steps"), 1, STEPS_CAP, key="steps")
     shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
     if not sizes_only:
         shown += ["lr", "optimizer", "momentum"]
-        sb.select_slider("lr: learning rate (log scale)", options=LR_CHOICES, key="lr",
+        sb.select_slider(t("settings.lr"), options=LR_CHOICES, key="lr",
                          format_func=lambda v: f"{v:.0e}")
         uses_optimizer = info is not None and info.uses_optimizer
-        sb.selectbox("optimizer", list(OPTIMIZERS), key="optimizer", disabled=not uses_optimizer,
-                     format_func=lambda k: OPTIMIZERS[k].label)
+        # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
+        sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer", disabled=not uses_optimizer,
+                     format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get)
         if not uses_optimizer:
-            sb.caption("This stage updates the weights by hand (`w -= lr * grad`): the optimizer does not apply.")
+            sb.caption(t("settings.no_optimizer"))
         takes_momentum = uses_optimizer and OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
-        sb.slider("momentum", 0.0, 0.99, step=0.01, key="momentum", disabled=not takes_momentum)
-    sb.number_input("seed", 0, SEED_CAP, step=1, key="seed")
-    sb.radio("dtype", ["float32", "float64"], key="dtype", horizontal=True,
-             help="float64 makes hand-written and autograd gradients agree to ~1e-15 instead of ~1e-7.")
+        sb.slider(t("settings.momentum"), 0.0, 0.99, step=0.01, key="momentum", disabled=not takes_momentum)
+    sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="seed")
+    sb.radio("dtype", ["float32", "float64"], key="dtype", horizontal=True, help=t("settings.dtype_help"))
     try:
         cfg = defaults.with_(**{name: st.session_state[name] for name in shown})
     except ValueError as err:
-        sb.error(f"These settings can't run: {err}")
+        sb.error(t("settings.cant_run", err=err))
         return None
     configs[stage] = cfg
     link = {k: v for k, v in config_to_query(cfg).items() if k in shown}
@@ -118,21 +140,26 @@ def share_link(container) -> None:
     base = st.context.url
     if base:
         query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
-        with container.expander("Link to this setup", icon=":material/link:"):
+        with container.expander(t("settings.link"), icon=":material/link:"):
             st.code(f"{base}?{query}", language=None, wrap_lines=True)
-            st.caption("Anyone who opens it sees this page with these settings.")
+            st.caption(t("settings.link_caption"))
+
+
+def optimizer_label(name: str) -> str:
+    return t(f"optimizer.{name}")
 
 
 def describe(stage: str, cfg: TrainConfig) -> str:
     """The settings a stage really uses, in one line."""
     info = STAGES[stage]
     if info.uses_optimizer:
-        opt = OPTIMIZERS[cfg.optimizer]
-        update = f"{opt.label}" + (f", momentum {cfg.momentum:g}" if opt.uses_momentum else "")
+        update = optimizer_label(cfg.optimizer)
+        if OPTIMIZERS[cfg.optimizer].uses_momentum:
+            update += t("describe.momentum", momentum=cfg.momentum)
     else:
-        update = "by hand: w -= lr · grad"
-    return (f"N={cfg.n}, D_IN={cfg.d_in}, H={cfg.hidden}, D_OUT={cfg.d_out} · lr={cfg.lr:.0e} · "
-            f"{cfg.steps} steps · seed {cfg.seed} · {cfg.dtype} · update {update}")
+        update = t("describe.by_hand")
+    return t("describe.settings", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=cfg.lr,
+             steps=cfg.steps, seed=cfg.seed, dtype=cfg.dtype, update=update)
 
 
 # --------------------------------------------------------------------------- cached training
@@ -155,16 +182,18 @@ def progress_callback(bar, steps: int, label: str, done: float = 0.0, share: flo
     """
     page_context = contextvars.copy_context()
     every = max(1, steps // 20)
+    text = t("progress.step")
 
-    def on_step(t, loss):
-        if t % every == 0 or t == steps - 1:
-            page_context.run(bar.progress, done + share * (t + 1) / steps, text=f"{label}: step {t + 1}/{steps}, loss {loss:.3g}")
+    def on_step(step, loss):
+        if step % every == 0 or step == steps - 1:
+            page_context.run(bar.progress, done + share * (step + 1) / steps,
+                             text=text.format(label=label, step=step + 1, steps=steps, loss=loss))
     return on_step
 
 
 def train_with_progress(stage: str, cfg: TrainConfig, broken_relu: bool = False) -> RunSummary:
     bar = st.empty()
-    result = cached_run(stage, cfg, broken_relu, _on_step=progress_callback(bar, cfg.steps, "Training"))
+    result = cached_run(stage, cfg, broken_relu, _on_step=progress_callback(bar, cfg.steps, t("progress.training")))
     bar.empty()
     return result
 
@@ -174,9 +203,10 @@ def gradient_table(table: pd.DataFrame):
     """The comparison table for reading: scientific notation, ✓/✗, failures in red."""
     def sci(v, digits=3):
         return "—" if pd.isna(v) else f"{v:.{digits}e}"
+    match = t("column.match")
     shown = pd.DataFrame({
-        "match": table["allclose"].map({True: "✓", False: "✗"}),
-        "parameter": table["parameter"], "shape": table["shape"],
+        match: table["allclose"].map({True: "✓", False: "✗"}),
+        t("column.parameter"): table["parameter"], t("column.shape"): table["shape"],
         "manual_norm": table["manual_norm"].map(sci), "autograd_norm": table["autograd_norm"].map(sci),
         "max_abs_diff": table["max_abs_diff"].map(sci), "rel_error": table["rel_error"].map(sci),
         "cosine": table["cosine"].map(lambda v: f"{v:.9f}"),
@@ -184,22 +214,19 @@ def gradient_table(table: pd.DataFrame):
     })
 
     def colour(row):
-        bad = row["match"] == "✗"
+        bad = row[match] == "✗"
         return ["background-color: #ffd6d6; color: #8b0000" if bad else "" for _ in row]
     return shown.style.apply(colour, axis=1)
 
 
 def divergence_message(result: RunSummary) -> str:
     cfg = result.config
-    return (f"Training diverged at step {result.diverged_at}: {result.divergence_reason}. Training stopped "
-            f"there; the curve shows the steps before it. The loss is a *sum* of squared errors over "
-            f"N×D_OUT = {cfg.n * cfg.d_out} numbers, so its gradient grows with N and with the size of the "
-            f"weights; lr = {cfg.lr:.0e} is too large a step here. Try a smaller lr, a smaller N, or "
-            f"press \"Reset to the tutorial's values\".")
+    return t("divergence.message", step=result.diverged_at, reason=result.divergence_reason,
+             numbers=cfg.n * cfg.d_out, lr=cfg.lr, reset=t("settings.reset"))
 
 
 def show_source(objects) -> None:
-    with st.expander("The exact code that ran (from lib/, via inspect.getsource)"):
+    with st.expander(t("source.expander")):
         for obj in objects:
             st.code(inspect.getsource(obj), language="python")
 
@@ -213,22 +240,20 @@ def stage_page(stage: str) -> None:
     """Everything a stage page shows: what is new, the code, the live loss curve, the gradient comparison."""
     ensure_app_frame()
     info = STAGES[stage]
-    st.title(info.title)
-    st.markdown(info.whats_new)
+    st.title(t(f"stage.{stage}.title"))
+    st.markdown(t(f"stage.{stage}.whats_new"))
     cfg = settings_sidebar(stage)
     if cfg is None:
-        st.warning("The settings in the sidebar can't run (the message there says why). "
-                   "Change them, or press \"Reset to the tutorial's values\".")
+        st.warning(t("settings.cant_run_page", reset=t("settings.reset")))
         return
     broken = False
     if stage == "custom_function":
         link = st.query_params.get("broken")
         if link in ("0", "1") and link != st.session_state.get("broken_written"):
             st.session_state["broken_relu"] = link == "1"
-        broken = st.toggle("Break MyReLU's backward: forget the `input < 0` mask", key="broken_relu",
-                           help="Training still runs with the wrong gradient; the comparison below turns red.")
+        broken = st.toggle(t("stage_page.break_relu"), key="broken_relu", help=t("stage_page.break_relu_help"))
         st.session_state["broken_written"] = st.query_params["broken"] = "1" if broken else "0"
-    st.caption("Settings used: " + describe(stage, cfg))
+    st.caption(t("stage_page.settings_used", settings=describe(stage, cfg)))
     sources = [info.train]
     if stage == "custom_function":
         sources = [BrokenMyReLU if broken else MyReLU, info.train]
@@ -239,29 +264,29 @@ def stage_page(stage: str) -> None:
     result = train_with_progress(stage, cfg, broken)
     first = result.losses[0] if result.losses else math.nan
     cols = st.columns(4)
-    cols[0].metric("first loss", _fmt_loss(first))
-    cols[1].metric("final loss", _fmt_loss(result.final_loss))
-    cols[2].metric("final / first", f"{result.final_loss / first:.1e}" if result.losses and first > 0 else "—")
-    cols[3].metric("training time", f"{result.elapsed_s:.2f} s",
-                   help=f"{len(result.losses)} of {cfg.steps} steps ran")
+    cols[0].metric(t("metric.first_loss"), _fmt_loss(first))
+    cols[1].metric(t("metric.final_loss"), _fmt_loss(result.final_loss))
+    cols[2].metric(t("metric.ratio"), f"{result.final_loss / first:.1e}" if result.losses and first > 0 else "—")
+    cols[3].metric(t("metric.time"), f"{result.elapsed_s:.2f} s",
+                   help=t("metric.time_help", ran=len(result.losses), steps=cfg.steps))
     if result.diverged_at is not None:
         st.warning(divergence_message(result), icon=":material/warning:")
-    label = "this run" + (" (broken MyReLU)" if broken else "")
+    label = t("history.this_run") + (t("history.broken_suffix") if broken else "")
     curves, diverged = [(label, result.losses)], {label: result.diverged_at}
     earlier = remember_run(stage, result)
     controls = st.columns([1, 3, 1], vertical_alignment="bottom")
-    log_y = controls[0].toggle("Log-scale loss axis", value=True, key="log_y")
+    log_y = controls[0].toggle(t("chart.log_y"), value=True, key="log_y")
     if earlier:
         labels = {i: run_label(run, result) for i, run in enumerate(earlier)}
-        chosen = controls[1].multiselect("Overlay earlier runs of this session", list(labels),
-                                         format_func=labels.get, key=f"{stage}_overlay",
-                                         placeholder="Choose runs to compare with this one")
+        chosen = controls[1].multiselect(t("history.overlay"), list(labels), format_func=labels.get,
+                                         key=f"{stage}_overlay", placeholder=t("history.overlay_placeholder"))
         for i in chosen:
             curves.append((labels[i], earlier[i].losses))
             diverged[labels[i]] = earlier[i].diverged_at
-        controls[2].button("Clear history", key=f"{stage}_clear", on_click=clear_history, args=(stage,))
-    st.plotly_chart(plots.loss_curves(curves, log_y=log_y, title=f"Training loss: {info.short_title}",
-                                      diverged={k: v for k, v in diverged.items() if v is not None}),
+        controls[2].button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
+    st.plotly_chart(plots.loss_curves(curves, log_y=log_y,
+                                      title=t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title")),
+                                      diverged={k: v for k, v in diverged.items() if v is not None}, lang=lang()),
                     key="loss_chart", width="stretch", config=png_config(stage))
 
     comparison = gradient_section(stage, cfg, result, broken)
@@ -290,9 +315,9 @@ def clear_history(stage: str) -> None:
 def run_label(run: RunSummary, current: RunSummary) -> str:
     label = difference_label(run.config, current.config)
     if run.broken_relu != current.broken_relu:
-        extra = "broken MyReLU" if run.broken_relu else "correct MyReLU"
-        label = extra if label == "same settings" else f"{label}, {extra}"
-    return label
+        extra = t("history.broken" if run.broken_relu else "history.correct")
+        return extra if label == SAME_SETTINGS else f"{label}, {extra}"
+    return t("history.same_settings") if label == SAME_SETTINGS else label
 
 
 def png_config(name: str) -> dict:
@@ -301,91 +326,77 @@ def png_config(name: str) -> dict:
 
 
 def downloads(stage: str, cfg: TrainConfig, broken: bool, curves, comparison) -> None:
-    st.subheader("Take it with you")
+    st.subheader(t("downloads.header"))
     cols = st.columns(3)
-    cols[0].download_button("Loss curves (CSV)", losses_csv(dict(curves)), file_name=f"{stage}_losses.csv",
+    cols[0].download_button(t("downloads.losses"), losses_csv(dict(curves)), file_name=f"{stage}_losses.csv",
                             mime="text/csv", key="dl_losses", icon=":material/download:")
     if comparison is not None:
-        cols[1].download_button("Gradient table (CSV)", comparison.table.to_csv(index=False),
+        cols[1].download_button(t("downloads.gradients"), comparison.table.to_csv(index=False),
                                 file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
                                 key="dl_gradients", icon=":material/download:")
-    cols[2].download_button("This stage as a script (.py)", stage_script(stage, cfg, broken),
+    cols[2].download_button(t("downloads.script"), stage_script(stage, cfg, broken),
                             file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
                             icon=":material/code:")
-    st.caption("The script is this stage's code with these settings filled in; `python "
-               f"{stage}.py` reproduces these losses with plain PyTorch. Each chart's camera button saves a PNG.")
+    st.caption(t("downloads.caption", stage=stage))
 
 
 def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool) -> GradientComparison | None:
-    st.header("Hand-written vs autograd gradients")
-    st.markdown(
-        "The **hand-written** gradient is the chain rule written out as in stage 1 "
-        "(for `nn.Linear`: `grad_W = grad_out.T @ input`, `grad_b = grad_out.sum(0)`); **autograd** is "
-        "`loss.backward()` through this stage's own code. `rel_error` = ‖manual − autograd‖ / max(‖manual‖, "
-        "‖autograd‖). A third check, `fd_rel_error`, compares autograd with central finite differences "
-        "on a small float64 copy of the problem (N=4, D_IN=5, H=3, D_OUT=2).")
+    st.header(t("grad.header"))
+    st.markdown(t("grad.intro"))
     last = (result.diverged_at if result.diverged_at is not None else cfg.steps) - 1
     if last < 0:
-        st.info("The loss was not finite at step 0, so there is no gradient to compare. Lower lr.")
+        st.info(t("grad.no_gradient"))
         return None
     key = f"{stage}_grad_step"
     if last == 0:
         step = 0
-        st.caption("Compared at step 0 (the run has one step).")
+        st.caption(t("grad.step_zero"))
     else:
         st.session_state[key] = min(st.session_state.get(key, 0), last)
-        step = st.slider("Compare at training step", 0, last, key=key,
-                         help="The parameters reached after this many updates.")
+        step = st.slider(t("grad.step"), 0, last, key=key, help=t("grad.step_help"))
     depth = None
     if stage == "dynamic_net":
-        choice = st.radio("Times middle_linear runs in this forward pass", ["as in training", 0, 1, 2, 3],
-                          horizontal=True, key="dyn_depth")
+        choices = {"as in training": t("grad.as_in_training"), **{n: str(n) for n in range(4)}}
+        choice = st.radio(t("grad.depth"), list(choices), horizontal=True, key="dyn_depth", format_func=choices.get)
         depth = None if choice == "as in training" else int(choice)
-    with st.spinner("Computing gradients…"):
+    with st.spinner(t("grad.computing")):
         comparison = cached_gradients(stage, cfg, step, broken, depth)
     table = comparison.table
     st.dataframe(gradient_table(table), hide_index=True, width="stretch")
     failed = table.loc[~table["allclose"], "parameter"].tolist()
     tol = "1e-5" if cfg.dtype == "float32" else "1e-10"
     if failed:
-        st.error(f"✗ {', '.join(failed)}: the hand-written and autograd gradients disagree "
-                 f"(rel_error above {tol}).")
+        st.error(t("grad.disagree", names=", ".join(failed), tol=tol))
     else:
-        st.success(f"✓ All {len(table)} rows agree: rel_error ≤ {tol} ({cfg.dtype}).")
-    for note in comparison.notes:
-        st.info(note, icon=":material/info:")
+        st.success(t("grad.agree", rows=len(table), tol=tol, dtype=cfg.dtype))
+    if comparison.relu_ties:
+        st.info(t("gradients.relu_ties", ties=comparison.relu_ties), icon=":material/info:")
     if comparison.gradcheck_passed is not None:
         fn = "BrokenMyReLU" if broken else "MyReLU"
-        verdict = "passes" if comparison.gradcheck_passed else "fails"
-        st.caption(f"`torch.autograd.gradcheck({fn}.apply, …)` in float64 {verdict}.")
+        st.caption(t("grad.gradcheck_passes" if comparison.gradcheck_passed else "grad.gradcheck_fails", fn=fn))
     if broken:
-        st.info("Only the w1 row fails: w2's gradient `h_relu.t() @ grad_y_pred` never passes through "
-                "MyReLU's backward, while w1's does. The finite-difference column agrees: autograd is the one "
-                "that is wrong, because the backward we gave it is wrong.")
+        st.info(t("grad.broken_explained"))
 
     matrices = [name for name, g in comparison.manual.items() if g.dim() == 2]
-    name = st.selectbox("Heatmap of", matrices, key=f"{stage}_heatmap") if len(matrices) > 1 else matrices[0]
-    st.plotly_chart(plots.gradient_heatmaps(name, comparison.manual[name], comparison.autograd[name]),
+    name = st.selectbox(t("grad.heatmap_of"), matrices, key=f"{stage}_heatmap") if len(matrices) > 1 else matrices[0]
+    st.plotly_chart(plots.gradient_heatmaps(name, comparison.manual[name], comparison.autograd[name], lang=lang()),
                     key="grad_heatmap", width="stretch", config=png_config(f"{stage}_gradient_{name}"))
 
     if stage == "dynamic_net":
-        st.subheader("Weight sharing: one gradient term per use")
+        st.subheader(t("grad.sharing_header"))
         uses = [n for n in comparison.manual if n.startswith("middle_linear.weight (use")]
         if uses:
             total = comparison.manual["middle_linear.weight"]
-            st.markdown(f"At step {step} the forward pass ran `middle_linear` **{comparison.depth}** times. "
-                        "Each use adds its own term; their sum is what autograd stores in "
-                        "`middle_linear.weight.grad`.")
+            st.markdown(t("grad.sharing_text", step=step, depth=comparison.depth))
             st.plotly_chart(plots.shared_layer_uses(uses, [comparison.manual[u].norm().item() for u in uses],
-                                                    comparison.autograd["middle_linear.weight"].norm().item()),
+                                                    comparison.autograd["middle_linear.weight"].norm().item(),
+                                                    lang=lang()),
                             key="uses_chart", width="stretch")
             summed = sum(comparison.manual[u] for u in uses)
-            st.caption(f"‖sum of per-use terms − autograd's .grad‖ = "
-                       f"{(summed - comparison.autograd['middle_linear.weight']).norm().item():.2e}; "
-                       f"‖hand-written total‖ = {total.norm().item():.3e}")
+            st.caption(t("grad.sharing_sum", diff=(summed - comparison.autograd["middle_linear.weight"]).norm().item(),
+                         total=total.norm().item()))
         else:
-            st.info("At this step the forward pass skipped `middle_linear` (0 uses), so its gradient is zero. "
-                    "Pick another step or force a number of uses above.")
-        st.plotly_chart(plots.depth_histogram(result.depths), key="depth_chart",
+            st.info(t("grad.no_uses"))
+        st.plotly_chart(plots.depth_histogram(result.depths, lang=lang()), key="depth_chart",
                         width="stretch")
     return comparison

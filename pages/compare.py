@@ -6,58 +6,58 @@ import streamlit as st
 
 from lib import plots
 from lib.config import default_config
-from lib.optimizers import OPTIMIZERS
 from lib.stages import STAGES
-from pages.common import (LR_CHOICES, cached_run, divergence_message, ensure_app_frame, progress_callback,
-                          settings_sidebar)
+from pages.common import (LR_CHOICES, cached_run, divergence_message, ensure_app_frame, lang, optimizer_label,
+                          progress_callback, settings_sidebar, t)
 
 ensure_app_frame()
-st.title("Compare stages")
-st.markdown("All seven stages trained with the same seed, sizes and number of steps. Each uses its own "
-            "tutorial learning rate and update rule unless you choose one lr for all in the sidebar.")
+st.title(t("compare.title"))
+st.markdown(t("compare.intro"))
 base = settings_sidebar("compare", sizes_only=True)
-same_lr = st.sidebar.toggle("One lr for every stage", key="compare_same_lr")
+same_lr = st.sidebar.toggle(t("compare.same_lr"), key="compare_same_lr")
 if same_lr:
-    st.sidebar.select_slider("lr for every stage", options=LR_CHOICES, value=1e-6, key="compare_lr",
+    st.sidebar.select_slider(t("compare.lr"), options=LR_CHOICES, value=1e-6, key="compare_lr",
                              format_func=lambda v: f"{v:.0e}")
 if base is None:
-    st.warning("The settings in the sidebar can't run (the message there says why).")
+    st.warning(t("compare.cant_run"))
     st.stop()
 
+titles = {name: t(f"stage.{name}.title") for name in STAGES}
 bar = st.empty()
 results = {}
-for i, (name, info) in enumerate(STAGES.items()):
+for i, name in enumerate(STAGES):
     cfg = default_config(name).with_(n=base.n, d_in=base.d_in, hidden=base.hidden, d_out=base.d_out,
                                      steps=base.steps, seed=base.seed, dtype=base.dtype)
     if same_lr:
         cfg = cfg.with_(lr=st.session_state["compare_lr"])
-    on_step = progress_callback(bar, cfg.steps, f"{info.title}", done=i / len(STAGES), share=1 / len(STAGES))
+    on_step = progress_callback(bar, cfg.steps, titles[name], done=i / len(STAGES), share=1 / len(STAGES))
     results[name] = cached_run(name, cfg, _on_step=on_step)
 bar.empty()
 
-log_y = st.toggle("Log-scale loss axis", value=True, key="log_y")
-curves = [(STAGES[name].title, r.losses) for name, r in results.items()]
-diverged = {STAGES[name].title: r.diverged_at for name, r in results.items() if r.diverged_at is not None}
-st.plotly_chart(plots.loss_curves(curves, log_y=log_y, title="All stages, same seed", diverged=diverged),
+log_y = st.toggle(t("chart.log_y"), value=True, key="log_y")
+curves = [(titles[name], r.losses) for name, r in results.items()]
+diverged = {titles[name]: r.diverged_at for name, r in results.items() if r.diverged_at is not None}
+st.plotly_chart(plots.loss_curves(curves, log_y=log_y, title=t("compare.chart_title"), diverged=diverged,
+                                  lang=lang()),
                 key="compare_chart", width="stretch")
-st.info("**Stages 1, 2 and 3 lie on top of each other.** That is the lesson: the hand-written backward, "
-        "`loss.backward()` and the custom `MyReLU` compute the same gradients from the same weights, so "
-        "they take the same steps. Stages 4–7 start lower because `nn.Linear` draws small initial "
-        "weights (uniform in ±1/√fan_in) where stages 1–3 draw `torch.randn`.")
+st.info(t("compare.lesson"))
 
+# column headers as the reader sees them; "lr" is a code name in both languages
+stage_col, update_col, first_col, final_col, to_1pct_col, time_col, diverged_col = (
+    t(f"compare.column.{c}") for c in ("stage", "update", "first_loss", "final_loss", "to_1pct", "time", "diverged"))
 rows = []
 for name, r in results.items():
     cfg = r.config
-    update = OPTIMIZERS[cfg.optimizer].label if STAGES[name].uses_optimizer else "by hand"
+    update = optimizer_label(cfg.optimizer) if STAGES[name].uses_optimizer else t("compare.by_hand")
     to_1pct = plots.first_step_below(r.losses, 0.01)
-    rows.append({"stage": STAGES[name].title, "lr": f"{cfg.lr:.0e}", "update": update,
-                 "first loss": r.losses[0] if r.losses else math.nan, "final loss": r.final_loss,
-                 "steps to 1% of first loss": "never" if to_1pct is None else str(to_1pct),
-                 "time (s)": round(r.elapsed_s, 3),
-                 "diverged": "—" if r.diverged_at is None else f"at step {r.diverged_at}"})
+    rows.append({stage_col: titles[name], "lr": f"{cfg.lr:.0e}", update_col: update,
+                 first_col: r.losses[0] if r.losses else math.nan, final_col: r.final_loss,
+                 to_1pct_col: t("compare.never") if to_1pct is None else str(to_1pct),
+                 time_col: round(r.elapsed_s, 3),
+                 diverged_col: "—" if r.diverged_at is None else t("compare.at_step", step=r.diverged_at)})
 table = pd.DataFrame(rows)
-st.dataframe(table.style.format({"first loss": "{:.3e}", "final loss": "{:.3e}", "time (s)": "{:.3f}"}),
+st.dataframe(table.style.format({first_col: "{:.3e}", final_col: "{:.3e}", time_col: "{:.3f}"}),
              hide_index=True, width="stretch")
 for name, r in results.items():
     if r.diverged_at is not None:
-        st.warning(f"**{STAGES[name].title}** — " + divergence_message(r), icon=":material/warning:")
+        st.warning(f"**{titles[name]}** — " + divergence_message(r), icon=":material/warning:")

@@ -7,9 +7,9 @@ import streamlit as st
 from lib import optim_plots
 from lib.config import TrainConfig
 from lib.gradients import TOLERANCE
-from lib.optim_internals import ALL, HAND_WRITTEN, UPDATE_RULES, OptimizerComparison, compare_optimizer
+from lib.optim_internals import ALL, HAND_WRITTEN, OptimizerComparison, compare_optimizer
 from lib.optimizers import OPTIMIZERS
-from pages.common import ensure_app_frame, settings_sidebar
+from pages.common import ensure_app_frame, lang, optimizer_label, settings_sidebar, t
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -22,83 +22,78 @@ def comparison_table(table: pd.DataFrame):
     def sci(v):
         return "—" if pd.isna(v) else f"{v:.3e}"
     labels = [c for c in ("parameter", "state", "shape") if c in table]
-    shown = pd.DataFrame({"match": table["allclose"].map({True: "✓", False: "✗"}),
-                          **{c: table[c] for c in labels},
+    match = t("column.match")
+    shown = pd.DataFrame({match: table["allclose"].map({True: "✓", False: "✗"}),
+                          **{t(f"column.{c}"): table[c] for c in labels},
                           **{c: table[c].map(sci) for c in ("torch_norm", "manual_norm", "max_abs_diff", "rel_error")}})
 
     def colour(row):
-        return ["background-color: #ffd6d6; color: #8b0000" if row["match"] == "✗" else "" for _ in row]
+        return ["background-color: #ffd6d6; color: #8b0000" if row[match] == "✗" else "" for _ in row]
     return shown.style.apply(colour, axis=1)
 
 
 ensure_app_frame()
-st.title("Inside the optimizers")
-st.markdown("`optimizer.step()` is a few lines of tensor arithmetic. Here each optimizer's update is written by "
-            "hand in raw tensors and trained beside `torch.optim`'s on stage 5's network, from the same "
-            "weights, each side computing its own gradients by autograd. After k steps the two sets of "
-            "weights, and what each optimizer remembers between steps, are compared.")
+st.title(t("optim.title"))
+st.markdown(t("optim.intro"))
 cfg = settings_sidebar("optim")
 if cfg is None:
-    st.warning("The settings in the sidebar can't run (the message there says why). "
-               "Change them, or press \"Reset to the tutorial's values\".")
+    st.warning(t("settings.cant_run_page", reset=t("settings.reset")))
     st.stop()
-k = st.slider("k: training steps compared", 1, 200, value=20, key="opt_k",
-              help="Both sides take this many steps; the sidebar's `steps` is not used here.")
-st.caption(f"Settings used: N={cfg.n}, D_IN={cfg.d_in}, H={cfg.hidden}, D_OUT={cfg.d_out} · lr={cfg.lr:.0e} · "
-           f"{k} steps · seed {cfg.seed} · {cfg.dtype}")
+k = st.slider(t("optim.k"), 1, 200, value=20, key="opt_k", help=t("optim.k_help"))
+st.caption(t("optim.settings_used", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=cfg.lr, k=k,
+             seed=cfg.seed, dtype=cfg.dtype))
 
 spec = OPTIMIZERS[cfg.optimizer]
-st.header(f"{spec.label}: the update rule")
+label = optimizer_label(cfg.optimizer)
+st.header(t("optim.rule_header", label=label))
 if spec.uses_momentum:
-    st.caption(f"momentum μ = {cfg.momentum:g} (from the sidebar)")
-st.markdown(UPDATE_RULES[cfg.optimizer])
-with st.expander("The hand-written step (from lib/optim_internals.py, via inspect.getsource)"):
+    st.caption(t("optim.momentum", momentum=cfg.momentum))
+st.markdown(t(f"rule.{cfg.optimizer}"))
+with st.expander(t("optim.source")):
     st.code(inspect.getsource(HAND_WRITTEN[cfg.optimizer]), language="python")
 
 try:
-    with st.spinner("Training both side by side…"):
+    with st.spinner(t("optim.training")):
         comparison = cached_comparison(cfg, k)
 except ValueError as err:
-    st.error(f"This can't run: {err}")
+    st.error(t("optim.cant_run", err=err))
     st.stop()
-for note in comparison.notes:
-    st.warning(note, icon=":material/warning:")
+if comparison.diverged_at is not None:
+    st.warning(t("optim.diverged_note", step=comparison.diverged_at), icon=":material/warning:")
 if comparison.k == 0:
     st.stop()
 
-st.header(f"Weights after {comparison.k} steps: hand-written vs torch.optim")
-st.markdown("`rel_error` = ‖hand-written − torch‖ / max(‖hand-written‖, ‖torch‖), over each parameter.")
+st.header(t("optim.weights_header", k=comparison.k))
+st.markdown(t("optim.rel_error"))
 table = comparison.table
 st.dataframe(comparison_table(table), hide_index=True, width="stretch")
 tol = TOLERANCE[cfg.dtype]
 failed = table.loc[~table["allclose"], "parameter"].tolist()
 if failed:
-    st.error(f"✗ {', '.join(failed)}: the hand-written and torch.optim weights differ (rel_error above {tol:.0e}).")
+    st.error(t("optim.differ", names=", ".join(failed), tol=tol))
 else:
-    st.success(f"✓ All {len(table)} parameters agree after {comparison.k} steps: rel_error ≤ {tol:.0e} ({cfg.dtype}).")
+    st.success(t("optim.agree", rows=len(table), k=comparison.k, tol=tol, dtype=cfg.dtype))
 if cfg.dtype == "float32":
-    st.info("In float32 the two sides round differently (torch fuses a multiply and an add into one rounding), "
-            "and training carries those last-bit differences from step to step, so they grow with k. Switch the "
-            "dtype to float64 to see agreement to ~1e-15.", icon=":material/info:")
+    st.info(t("optim.float32"), icon=":material/info:")
 
-st.header("What the optimizer remembers")
+st.header(t("optim.state_header"))
 if not comparison.state_names:
-    st.info(f"{spec.label}" + (" with momentum 0" if spec.uses_momentum else "") +
-            " keeps no state between steps: each update uses only the current gradient.")
+    st.info(t("optim.no_state_momentum0" if spec.uses_momentum else "optim.no_state", label=label))
 else:
     st.dataframe(comparison_table(comparison.state_table), hide_index=True, width="stretch")
     matrices = [name for name, p in comparison.torch_params.items() if p.dim() == 2]
     cols = st.columns(2)
-    parameter = cols[0].selectbox("Parameter", matrices, key="opt_state_param")
-    state = cols[1].selectbox("State", comparison.state_names, key="opt_state_name")
+    parameter = cols[0].selectbox(t("optim.parameter"), matrices, key="opt_state_param")
+    state = cols[1].selectbox(t("optim.state"), comparison.state_names, key="opt_state_name")
     st.plotly_chart(optim_plots.state_heatmaps(parameter, state, comparison.manual_state[parameter][state],
-                                               comparison.torch_state[parameter][state]),
+                                               comparison.torch_state[parameter][state], lang=lang()),
                     key="state_heatmap", width="stretch")
 
-st.header("How big each step is")
-target = st.selectbox("Update size of", [ALL, *comparison.torch_params], key="opt_update_param")
+st.header(t("optim.step_header"))
+targets = {ALL: t("optim.all_parameters"), **{name: name for name in comparison.torch_params}}
+target = st.selectbox(t("optim.update_of"), list(targets), key="opt_update_param", format_func=targets.get)
 st.plotly_chart(optim_plots.update_size_curve(comparison.torch_update_sizes[target],
-                                              comparison.manual_update_sizes[target], target),
+                                              comparison.manual_update_sizes[target], targets[target],
+                                              lang=lang()),
                 key="update_chart", width="stretch")
-st.caption("‖Δθ‖ is the norm of how far one step moved the weights"
-           + (", all parameters together." if target == ALL else f" of {target}."))
+st.caption(t("optim.update_all") if target == ALL else t("optim.update_one", target=target))

@@ -204,7 +204,8 @@ def test_sweep_figure_marks_diverged_runs_at_the_top():
 def test_held_out_figure_has_both_curves():
     curve = held_out_curve("nn_module", default_config("nn_module").with_(**{**SMALL, "steps": 20}))
     fig = held_out_figure(curve)
-    assert [list(t.y) for t in fig.data] == [curve.train, curve.held_out]
+    assert [list(t.y) for t in fig.data][:2] == [curve.train, curve.held_out]
+    assert list(fig.data[2].y) == [curve.zero_loss] * 2
 
 
 def test_polynomial_text_writes_signs_once():

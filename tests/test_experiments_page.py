@@ -52,7 +52,7 @@ def test_memorising_noise_tab():
     at = open_tab(open_page(), "Memorising noise")
     assert len(figures(at)) == 1
     names = [trace["name"] for trace in figures(at)[0]["data"]]
-    assert names == ["training data (x, y)", "held-out data (x_test, y_test)"]
+    assert names == ["training data (x, y)", "held-out data (x_test, y_test)", "predicting 0 everywhere: Σ y_test²"]
     assert float(metric(at, "held-out loss")) > float(metric(at, "predicting 0 everywhere"))
     assert float(metric(at, "training loss")) < float(metric(at, "held-out loss"))
 
