@@ -9,7 +9,7 @@ from lib.stages import STAGES
 from pages.common import language_from_link, t
 
 # Sessions are threads of one process on a small machine: one intra-op thread per run keeps concurrent
-# runs from fighting over the cores (bench/threads.py measures it). TORCH_THREADS overrides.
+# runs from fighting over the cores (README: bench/load.py with TORCH_THREADS=1 vs 2). TORCH_THREADS overrides.
 torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
 
 lang = language_from_link()   # before the navigation: its page titles are in this language
@@ -21,8 +21,10 @@ compare = st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/mo
 mnist = st.Page("pages/mnist.py", title=t("nav.mnist"), icon=":material/draw:", url_path="mnist")
 optimizers = st.Page("pages/optimizers.py", title=t("nav.optimizers"), icon=":material/tune:",
                      url_path="optimizers")
+experiments = st.Page("pages/experiments.py", title=t("nav.experiments"), icon=":material/science:",
+                      url_path="experiments")
 page = st.navigation({t("nav.start"): [home], t("nav.stages"): stages,
-                      t("nav.together"): [compare, optimizers, mnist]})
+                      t("nav.together"): [compare, optimizers, mnist, experiments]})
 
 st.sidebar.markdown(t("app.heading"))
 st.sidebar.radio(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)

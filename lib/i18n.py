@@ -40,6 +40,7 @@ EN: dict[str, str] = {
     "nav.compare": "Compare stages",
     "nav.optimizers": "Inside the optimizers",
     "nav.mnist": "MNIST: real digits",
+    "nav.experiments": "Experiments",
 
     # the settings sidebar
     "settings.header": "Settings",
@@ -145,6 +146,8 @@ EN: dict[str, str] = {
                             "beside torch.optim",
     "home.link_mnist": "**MNIST**: the same network on real handwritten digits (the tutorial's \"coming soon\", "
                        "built)",
+    "home.link_experiments": "**Experiments**: a learning-rate sweep, a network memorising random data, and the "
+                             "current tutorial's sin(x) fit",
     "home.presets": "Lesson presets",
     "home.presets_caption": "Each opens a page with the settings of one lesson; the link in the page's sidebar "
                             "shares it.",
@@ -271,7 +274,90 @@ EN: dict[str, str] = {
     "mnist.upload_too_big": "the file is {size:.1f} MB; the limit is {limit:.0f} MB",
     "mnist.upload_error": "This upload cannot be read as a digit: {err}.",
 
-    # figures (lib/plots.py, lib/optim_plots.py, lib/mnist_plots.py)
+    # experiments
+    "experiments.title": "Experiments",
+    "experiments.stage": "Stage",
+    "experiments.stage_help": "The stage trained in the first two tabs, with the settings in the sidebar.",
+    "experiments.tab.sweep": "Learning-rate sweep",
+    "experiments.tab.noise": "Memorising noise",
+    "experiments.tab.sine": "Fitting sin(x)",
+    "experiments.sweep.intro": "The same training, from the same seed, once per learning rate. Too small an lr and "
+                               "the loss barely moves in the steps given; too large and it blows up; the good values "
+                               "sit in between, at the bottom of the **U**.",
+    "experiments.sweep.low": "lowest lr",
+    "experiments.sweep.high": "highest lr",
+    "experiments.sweep.density": "points per decade",
+    "experiments.sweep.low_above_high": "The lowest lr is above the highest: move the sliders so that lowest ≤ "
+                                        "highest.",
+    "experiments.sweep.runs": "{runs} runs (at most {max_runs}). Each run is the sidebar's config, steps included, "
+                              "with the sweep's lr in place of the sidebar's: {settings}.",
+    "experiments.sweep.loss_note": "The loss is a *sum* of squared errors over N×D_OUT numbers, so its gradient "
+                                   "grows with N and with the size of the weights: the safe lr depends on N and on "
+                                   "the weight scale (stages 1–3 draw `torch.randn` weights, stages 4–7 "
+                                   "`nn.Linear`'s small ones), not on the stage's code alone.",
+    "experiments.sweep.progress": "lr {lr:.1e} (run {run} of {runs})",
+    "experiments.sweep.best_lr": "best lr",
+    "experiments.sweep.best_lr_help": "The lr whose run ended with the lowest loss, among runs that did not "
+                                      "diverge.",
+    "experiments.sweep.lowest_final": "lowest final loss",
+    "experiments.sweep.diverged_runs": "runs that diverged",
+    "experiments.sweep.diverged_count": "{diverged} of {runs}",
+    "experiments.sweep.all_diverged": "Every run diverged: lower the lr range, or N, in the sidebar.",
+    "experiments.sweep.chart_title": "{stage}: final loss vs lr",
+    "experiments.sweep.chart_caption": "Red crosses along the top: runs that diverged (hover for the step). The "
+                                       "dotted line is the lowest loss each run reached on the way, which can be "
+                                       "below its final loss when the lr is close to the edge.",
+    "experiments.column.final_loss": "final loss",
+    "experiments.column.best_loss": "best loss",
+    "experiments.column.diverged": "diverged",
+    "experiments.sweep.curves": "Loss curves of every run",
+    "experiments.sweep.curves_title": "Every run of the sweep",
+    "experiments.noise.intro": "Every stage of the original tutorial trains on `x = torch.randn(N, D_IN)` and "
+                               "`y = torch.randn(N, D_OUT)`: y has nothing to do with x. The loss still falls to "
+                               "almost zero, because a network with {weights:,} weights can **memorise** "
+                               "{numbers:,} random numbers. Here a second random set `(x_test, y_test)` of the same "
+                               "size, never trained on, is scored along the way.",
+    "experiments.noise.caption": "Settings from the sidebar: {settings}. The held-out set comes from a generator of "
+                                 "its own (seed {seed} + 1), so training is exactly the run of the stage page. The "
+                                 "loss after k steps comes from re-running the stage for k steps, at about 20 "
+                                 "values of k.",
+    "experiments.noise.progress": "training {k} steps (run {run} of {runs})",
+    "experiments.noise.train_loss": "training loss",
+    "experiments.noise.held_out_loss": "held-out loss",
+    "experiments.noise.after": "after {steps} steps; it started at {first}",
+    "experiments.noise.zero": "predicting 0 everywhere",
+    "experiments.noise.zero_help": "Σ y_test²: the held-out loss of a model that outputs 0",
+    "experiments.noise.diverged": "Training diverged at step {step}; the curves stop before it. Lower lr in the "
+                                  "sidebar.",
+    "experiments.noise.chart_title": "{stage}: memorising random data",
+    "experiments.noise.lesson": "**Training loss falls; held-out loss does not.** Because y_test is independent of "
+                                "x_test, no model can do better on it than predicting 0, on average: the grey line. "
+                                "Stages 1–3 start far above it (their `torch.randn` weights give huge outputs) and "
+                                "training only partly shrinks them; stages 4–7 start near it and drift *above* it as "
+                                "the network memorises the training set. Nothing was learnt that carries over. That "
+                                "is why pytorch.org's current version of this tutorial fits **sin(x)** instead: data "
+                                "with a pattern in it (next tab).",
+    "experiments.sine.intro": "The current pytorch.org tutorial starts from a problem with something to learn: fit "
+                              "**y = sin(x)** on 2000 points in [−π, π] with a cubic **y = a + b x + c x² + d x³**, "
+                              "using raw tensors and gradients written by hand (the same summed squared error and "
+                              "`w -= lr * grad` as stage 1), lr 1e-6, 2000 steps.",
+    "experiments.sine.steps": "steps",
+    "experiments.sine.lr": "lr",
+    "experiments.sine.seed": "seed",
+    "experiments.sine.stable": "Gradient descent on this loss is stable below lr ≈ {limit:.2e} (2 / the largest "
+                               "curvature of the loss, which the sum over 2000 points of x⁶ dominates); above it "
+                               "the fit blows up.",
+    "experiments.sine.progress": "Fitting",
+    "experiments.sine.diverged": "The fit diverged at step {step}: {reason}. lr = {lr:.0e} is above the stable "
+                                 "limit ≈ {limit:.1e}; lower it.",
+    "experiments.sine.curve": "sin(x) fit",
+    "experiments.sine.loss_title": "Training loss of the cubic",
+    "experiments.sine.ending": "The tutorial ends near y ≈ 0.06 + 0.84 x − 0.01 x² − 0.09 x³. That is not sin's "
+                               "Taylor series (b = 1, d = −1/6 ≈ −0.17): the least-squares cubic over all of "
+                               "[−π, π] gives up some accuracy near 0 for accuracy at the ends. Unlike the random "
+                               "data, this curve also fits new points drawn from sin(x).",
+
+    # figures (lib/plots.py, lib/optim_plots.py, lib/mnist_plots.py, lib/experiment_plots.py)
     "plot.training_loss": "Training loss",
     "plot.step": "step",
     "plot.loss": "loss",
@@ -308,6 +394,23 @@ EN: dict[str, str] = {
     "mnist_plot.probabilities_title": "Predicted probabilities: {best}",
     "mnist_plot.digit": "digit",
     "mnist_plot.probability": "probability",
+    "exp_plot.sweep_title": "Final loss vs learning rate",
+    "exp_plot.final_loss": "final loss",
+    "exp_plot.final_loss_hover": "lr %{x:.2e}<br>final loss %{y:.3e}<extra></extra>",
+    "exp_plot.best_loss": "lowest loss on the way",
+    "exp_plot.best_loss_hover": "lr %{x:.2e}<br>lowest loss %{y:.3e}<extra></extra>",
+    "exp_plot.diverged": "diverged",
+    "exp_plot.diverged_hover": "lr {lr:.2e}: diverged at step {step}",
+    "exp_plot.first_loss": "loss at step 0",
+    "exp_plot.lr_axis": "learning rate (log scale)",
+    "exp_plot.held_out_title": "Training loss vs held-out loss",
+    "exp_plot.train_data": "training data (x, y)",
+    "exp_plot.held_out_data": "held-out data (x_test, y_test)",
+    "exp_plot.zero_line": "predicting 0 everywhere: Σ y_test²",
+    "exp_plot.steps_done": "training steps done",
+    "exp_plot.sse_log": "summed squared error (log scale)",
+    "exp_plot.cubic_diverged": "the cubic (diverged)",
+    "exp_plot.sine_title": "sin(x) and the fitted polynomial",
 
     # texts whose English lives beside the code that uses them, in lib/
     "history.same_settings": SAME_SETTINGS,
@@ -339,6 +442,7 @@ KO: dict[str, str] = {
     "nav.compare": "단계 비교",
     "nav.optimizers": "최적화 알고리즘 들여다보기",
     "nav.mnist": "MNIST: 실제 손글씨 숫자",
+    "nav.experiments": "실험",
 
     # the settings sidebar
     "settings.header": "설정",
@@ -444,6 +548,8 @@ KO: dict[str, str] = {
     "home.link_optimizers": "**최적화 알고리즘 들여다보기**: SGD, 모멘텀, Adam, RMSprop, Adagrad를 직접 구현해 "
                             "torch.optim과 나란히",
     "home.link_mnist": "**MNIST**: 같은 신경망을 실제 손글씨 숫자에 (튜토리얼의 \"Coming Soon\"을 완성)",
+    "home.link_experiments": "**실험**: 학습률 탐색, 무작위 데이터를 암기하는 신경망, 그리고 현재 튜토리얼의 "
+                             "sin(x) 근사",
     "home.presets": "수업용 프리셋",
     "home.presets_caption": "각 프리셋은 한 수업의 설정으로 페이지를 엽니다. 페이지 사이드바의 링크로 공유할 수 "
                             "있습니다.",
@@ -566,6 +672,87 @@ KO: dict[str, str] = {
     "mnist.upload_too_big": "파일이 {size:.1f} MB입니다. 한도는 {limit:.0f} MB입니다",
     "mnist.upload_error": "올린 파일을 숫자로 읽을 수 없습니다: {err}.",
 
+    # experiments
+    "experiments.title": "실험",
+    "experiments.stage": "단계",
+    "experiments.stage_help": "처음 두 탭에서 사이드바의 설정으로 학습하는 단계입니다.",
+    "experiments.tab.sweep": "학습률 탐색",
+    "experiments.tab.noise": "무작위 데이터 암기",
+    "experiments.tab.sine": "sin(x) 근사",
+    "experiments.sweep.intro": "같은 학습을 같은 시드로, 학습률마다 한 번씩 실행합니다. lr이 너무 작으면 주어진 "
+                               "스텝 안에서 손실이 거의 움직이지 않고, 너무 크면 발산합니다. 좋은 값은 그 사이, "
+                               "**U**자의 바닥에 있습니다.",
+    "experiments.sweep.low": "가장 작은 lr",
+    "experiments.sweep.high": "가장 큰 lr",
+    "experiments.sweep.density": "10배 구간마다의 점 개수",
+    "experiments.sweep.low_above_high": "가장 작은 lr이 가장 큰 lr보다 큽니다. 가장 작은 lr ≤ 가장 큰 lr이 되도록 "
+                                        "슬라이더를 옮기세요.",
+    "experiments.sweep.runs": "실행 {runs}번 (최대 {max_runs}번). 각 실행은 스텝 수를 포함해 사이드바의 설정을 "
+                              "그대로 쓰고, lr만 사이드바의 값 대신 탐색하는 값을 씁니다: {settings}.",
+    "experiments.sweep.loss_note": "손실은 N×D_OUT개 수에 대한 제곱 오차의 *합*이므로, 기울기는 N과 가중치의 "
+                                   "크기에 따라 커집니다. 그래서 안전한 lr은 단계의 코드만이 아니라 N과 가중치의 "
+                                   "스케일에 달려 있습니다 (1–3단계는 `torch.randn` 가중치를, 4–7단계는 "
+                                   "`nn.Linear`의 작은 가중치를 씁니다).",
+    "experiments.sweep.progress": "lr {lr:.1e} (실행 {run}/{runs})",
+    "experiments.sweep.best_lr": "가장 좋은 lr",
+    "experiments.sweep.best_lr_help": "발산하지 않은 실행 가운데 마지막 손실이 가장 낮은 실행의 lr입니다.",
+    "experiments.sweep.lowest_final": "가장 낮은 마지막 손실",
+    "experiments.sweep.diverged_runs": "발산한 실행",
+    "experiments.sweep.diverged_count": "{runs}번 중 {diverged}번",
+    "experiments.sweep.all_diverged": "모든 실행이 발산했습니다. 사이드바에서 lr 범위나 N을 낮추세요.",
+    "experiments.sweep.chart_title": "{stage}: lr에 따른 마지막 손실",
+    "experiments.sweep.chart_caption": "위쪽을 따라 놓인 빨간 X는 발산한 실행입니다 (마우스를 올리면 발산한 "
+                                       "스텝이 보입니다). 점선은 각 실행이 도중에 도달한 가장 낮은 손실로, lr이 "
+                                       "한계에 가까우면 마지막 손실보다 낮을 수 있습니다.",
+    "experiments.column.final_loss": "마지막 손실",
+    "experiments.column.best_loss": "가장 낮은 손실",
+    "experiments.column.diverged": "발산",
+    "experiments.sweep.curves": "모든 실행의 손실 곡선",
+    "experiments.sweep.curves_title": "탐색한 모든 실행",
+    "experiments.noise.intro": "원래 튜토리얼의 모든 단계는 `x = torch.randn(N, D_IN)`과 "
+                               "`y = torch.randn(N, D_OUT)`으로 학습합니다. y는 x와 아무 관계가 없습니다. 그래도 "
+                               "손실은 거의 0까지 떨어집니다. 가중치가 {weights:,}개인 신경망은 무작위 수 "
+                               "{numbers:,}개를 **암기**할 수 있기 때문입니다. 여기서는 같은 크기의 두 번째 무작위 "
+                               "데이터 `(x_test, y_test)`를 학습에는 전혀 쓰지 않고, 학습 도중에 평가합니다.",
+    "experiments.noise.caption": "사이드바의 설정: {settings}. 평가 데이터는 별도의 생성기(시드 {seed} + 1)에서 "
+                                 "만들므로, 학습은 단계 페이지의 실행과 정확히 같습니다. k 스텝 후의 손실은 단계를 "
+                                 "k 스텝 다시 실행해 얻으며, k는 약 20가지 값입니다.",
+    "experiments.noise.progress": "{k} 스텝 학습 (실행 {run}/{runs})",
+    "experiments.noise.train_loss": "학습 손실",
+    "experiments.noise.held_out_loss": "평가 손실",
+    "experiments.noise.after": "{steps} 스텝 후; 처음 값은 {first}",
+    "experiments.noise.zero": "모든 곳에서 0을 예측",
+    "experiments.noise.zero_help": "Σ y_test²: 0만 출력하는 모델의 평가 손실",
+    "experiments.noise.diverged": "{step}번째 스텝에서 학습이 발산했습니다. 곡선은 그 앞에서 끝납니다. 사이드바에서 "
+                                  "lr을 낮추세요.",
+    "experiments.noise.chart_title": "{stage}: 무작위 데이터 암기",
+    "experiments.noise.lesson": "**학습 손실은 떨어지지만 평가 손실은 떨어지지 않습니다.** y_test는 x_test와 "
+                                "독립이므로, 평균적으로 어떤 모델도 0을 예측하는 것(회색 선)보다 잘할 수 없습니다. "
+                                "1–3단계는 그보다 훨씬 위에서 시작하고(`torch.randn` 가중치는 출력이 매우 큽니다) "
+                                "학습은 그 출력을 일부만 줄입니다. 4–7단계는 그 근처에서 시작해, 신경망이 학습 "
+                                "데이터를 암기하면서 오히려 그 *위로* 올라갑니다. 새 데이터에 통하는 것은 아무것도 "
+                                "배우지 못했습니다. 그래서 pytorch.org의 현재 튜토리얼은 대신 패턴이 있는 데이터를 "
+                                "근사합니다: **sin(x)** (다음 탭).",
+    "experiments.sine.intro": "현재 pytorch.org 튜토리얼은 배울 것이 있는 문제에서 시작합니다. 목표는 "
+                              "**y = sin(x)**, 모델은 3차 다항식 **y = a + b x + c x² + d x³**, 데이터는 [−π, π]의 "
+                              "점 2000개입니다. 원시 텐서와 직접 작성한 기울기로(1단계와 같은 제곱 오차의 합과 "
+                              "`w -= lr * grad`), lr 1e-6으로 2000 스텝 학습합니다.",
+    "experiments.sine.steps": "스텝 수",
+    "experiments.sine.lr": "lr (학습률)",
+    "experiments.sine.seed": "시드(seed)",
+    "experiments.sine.stable": "이 손실에서 경사 하강법은 lr ≈ {limit:.2e} 아래에서 안정적입니다 (2 / 손실의 가장 "
+                               "큰 곡률이며, 이 곡률은 2000개 점에 대한 x⁶의 합이 좌우합니다). 그보다 크면 근사가 "
+                               "발산합니다.",
+    "experiments.sine.progress": "근사 중",
+    "experiments.sine.diverged": "{step}번째 스텝에서 근사가 발산했습니다: {reason}. lr = {lr:.0e} 값은 안정 "
+                                 "한계 ≈ {limit:.1e}보다 큽니다. lr을 낮추세요.",
+    "experiments.sine.curve": "sin(x) 근사",
+    "experiments.sine.loss_title": "3차 다항식의 학습 손실",
+    "experiments.sine.ending": "튜토리얼은 y ≈ 0.06 + 0.84 x − 0.01 x² − 0.09 x³ 근처에서 끝납니다. 이것은 sin의 "
+                               "테일러 급수(b = 1, d = −1/6 ≈ −0.17)가 아닙니다. [−π, π] 전체에 대한 최소제곱 3차 "
+                               "다항식은 양 끝의 정확도를 위해 0 근처의 정확도를 조금 포기합니다. 무작위 데이터와 "
+                               "달리, 이 곡선은 sin(x)에서 새로 뽑은 점에도 잘 맞습니다.",
+
     # figures
     "plot.training_loss": "학습 손실",
     "plot.step": "스텝",
@@ -603,6 +790,23 @@ KO: dict[str, str] = {
     "mnist_plot.probabilities_title": "예측 확률: {best}",
     "mnist_plot.digit": "숫자",
     "mnist_plot.probability": "확률",
+    "exp_plot.sweep_title": "학습률에 따른 마지막 손실",
+    "exp_plot.final_loss": "마지막 손실",
+    "exp_plot.final_loss_hover": "lr %{x:.2e}<br>마지막 손실 %{y:.3e}<extra></extra>",
+    "exp_plot.best_loss": "도중에 도달한 가장 낮은 손실",
+    "exp_plot.best_loss_hover": "lr %{x:.2e}<br>가장 낮은 손실 %{y:.3e}<extra></extra>",
+    "exp_plot.diverged": "발산",
+    "exp_plot.diverged_hover": "lr {lr:.2e}: {step}번째 스텝에서 발산",
+    "exp_plot.first_loss": "0번째 스텝의 손실",
+    "exp_plot.lr_axis": "학습률 (로그 눈금)",
+    "exp_plot.held_out_title": "학습 손실 vs 평가 손실",
+    "exp_plot.train_data": "학습 데이터 (x, y)",
+    "exp_plot.held_out_data": "평가 데이터 (x_test, y_test)",
+    "exp_plot.zero_line": "모든 곳에서 0을 예측: Σ y_test²",
+    "exp_plot.steps_done": "진행한 학습 스텝 수",
+    "exp_plot.sse_log": "제곱 오차의 합 (로그 눈금)",
+    "exp_plot.cubic_diverged": "3차 다항식 (발산)",
+    "exp_plot.sine_title": "sin(x)와 근사한 다항식",
 
     # the Korean of texts whose English lives in lib/
     "history.same_settings": "같은 설정",

@@ -24,6 +24,7 @@ for name, info in STAGES.items():
 st.page_link("pages/compare.py", label=t("home.link_compare"), icon=":material/monitoring:")
 st.page_link("pages/optimizers.py", label=t("home.link_optimizers"), icon=":material/tune:")
 st.page_link("pages/mnist.py", label=t("home.link_mnist"), icon=":material/draw:")
+st.page_link("pages/experiments.py", label=t("home.link_experiments"), icon=":material/science:")
 
 st.subheader(t("home.presets"))
 st.caption(t("home.presets_caption"))

@@ -73,7 +73,7 @@ def _settle(pg, timeout_ms=60_000):
 
 
 PAGES = ["", "tensors", "autograd", "custom_function", "nn_module", "optim", "custom_module", "dynamic_net",
-         "compare", "optimizers", "mnist"]
+         "compare", "optimizers", "mnist", "experiments"]
 
 
 @pytest.mark.parametrize("path", PAGES)

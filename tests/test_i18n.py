@@ -14,9 +14,8 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # {name}, {name:.0e}, {name:,}: the fields a template fills (LaTeX braces count too, and must match as well)
 PLACEHOLDER = re.compile(r"\{(\w[\w.-]*)[^{}]*\}")
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([^"'{}]+)["']""")
-# pages/experiments.py is still being written and is not converted yet
-SOURCES = [ROOT / "app.py", *sorted(p for p in (ROOT / "pages").glob("*.py") if p.name != "experiments.py"),
-           ROOT / "lib" / "plots.py", ROOT / "lib" / "optim_plots.py", ROOT / "lib" / "mnist_plots.py"]
+SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), ROOT / "lib" / "plots.py",
+           ROOT / "lib" / "optim_plots.py", ROOT / "lib" / "mnist_plots.py", ROOT / "lib" / "experiment_plots.py"]
 
 
 def test_both_languages_have_the_same_keys():
@@ -60,7 +59,7 @@ def open_in(lang: str, page: str, monkeypatch) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("page", ["home", *STAGE_NAMES, "compare", "optimizers", "mnist"])
+@pytest.mark.parametrize("page", ["home", *STAGE_NAMES, "compare", "optimizers", "mnist", "experiments"])
 def test_every_page_renders_in_korean(page, monkeypatch):
     at = open_in("ko", f"pages/{page}.py", monkeypatch)
     assert HANGUL.search(at.title[0].value), at.title[0].value

@@ -29,7 +29,7 @@ def test_home_lists_every_stage():
     assert not at.exception
     assert at.title[0].value.startswith("Learning PyTorch")
     links = at.get("page_link")
-    assert len(links) == len(STAGE_NAMES) + 3 + len(PRESETS)   # and Compare, optimizers, MNIST
+    assert len(links) == len(STAGE_NAMES) + 4 + len(PRESETS)   # and Compare, optimizers, MNIST, experiments
     labels = " ".join(link.proto.label for link in links)
     for info in STAGES.values():
         assert info.title in labels
