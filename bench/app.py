@@ -5,6 +5,7 @@ Run from the repository root: python bench/app.py [--repeats 3]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -55,6 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))   # what app.py sets on its first run
     # a server that has been up a while: torch's kernels and optimizers are loaded once
     for stage in STAGE_NAMES:
         run_stage(stage, TrainConfig(n=2, d_in=3, hidden=2, d_out=1, steps=2, optimizer="adam"))

@@ -12,7 +12,7 @@ from lib.gradients import TOLERANCE, loss_at, rel_error
 from lib.optimizers import OPTIMIZERS, make_optimizer
 from lib.stages import run_stage
 
-K_MAX = 500   # steps compared at most; run_cost bounds the time as well
+K_MAX = 300   # steps compared at most: both runs at the tutorial's sizes fit the cost cap; run_cost bounds bigger ones
 
 # torch.optim's defaults, which make_optimizer leaves as they are
 ADAM_BETAS = (0.9, 0.999)
@@ -141,7 +141,7 @@ def check_k(k, config: TrainConfig) -> None:
     cost = 2 * run_cost(config.n, config.d_in, config.hidden, config.d_out, k)   # two runs side by side
     if cost > COST_CAP:
         raise ValueError(f"k={k} steps twice at N={config.n}, D_IN={config.d_in}, H={config.hidden} would take "
-                         f"about {cost / COST_CAP * 2:.0f} s (cap ~2 s): lower k, N, D_IN or H")
+                         f"about {cost / COST_CAP * 2:.1f} s (cap ~2 s): lower k, N, D_IN or H")
 
 
 def compare_optimizer(config: TrainConfig, k: int) -> OptimizerComparison:

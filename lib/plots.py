@@ -16,7 +16,7 @@ HEATMAP_MAX = 100   # a heatmap shows at most this many rows and columns
 
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=60, b=50),
-                      font=dict(size=15), legend=dict(orientation="h", y=-0.2), template="plotly_white")
+                      font=dict(size=15), legend=dict(orientation="h", y=-0.2))
     return fig
 
 

@@ -137,7 +137,7 @@ def test_k_out_of_range_is_refused_by_name(k):
 
 
 def test_k_that_would_take_too_long_is_refused():
-    big = default_config("optim").with_(n=1024, d_in=4096, hidden=1024, steps=1)
+    big = default_config("optim").with_(n=1024, d_in=2048, hidden=1024, steps=1)
     with pytest.raises(ValueError, match=r"^k=200 .*lower k"):
         check_k(200, big)
     check_k(1, default_config("optim"))

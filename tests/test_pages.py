@@ -93,7 +93,7 @@ def test_divergent_lr_warns_instead_of_raising():
 def test_settings_too_heavy_for_the_server_give_a_message():
     at = open_page("pages/nn_module.py")
     at.slider(key="n").set_value(1024)
-    at.slider(key="d_in").set_value(4096)
+    at.slider(key="d_in").set_value(2048)
     at.slider(key="hidden").set_value(1024)
     at.slider(key="steps").set_value(2000).run()
     assert not at.exception
@@ -203,7 +203,7 @@ def test_pages_without_settings_ignore_hostile_links(page, monkeypatch):
 
 
 def test_a_link_too_heavy_for_the_server_falls_back_to_the_defaults():
-    at = open_link("pages/tensors.py", n="1024", d_in="4096", hidden="1024", steps="2000")
+    at = open_link("pages/tensors.py", n="1024", d_in="2048", hidden="1024", steps="2000")
     assert any("too large" in w.value for w in at.warning)
     assert at.slider(key="n").value == 64 and at.get("plotly_chart")
 
