@@ -267,6 +267,11 @@ EN: dict[str, str] = {
     "mnist.backward_source": "The hand-written backward that ran",
     "mnist.loop_source": "The training loop that ran",
     "mnist.upload_header": "Try your own digit",
+    "mnist.draw_tab": "Draw",
+    "mnist.upload_tab": "Upload",
+    "mnist.draw_intro": "Draw one digit with the mouse (or a finger), big and in the middle, as MNIST's are. It "
+                        "goes through the same conversion as an upload: grey, 28×28, centred by its mass.",
+    "mnist.draw_error": "This drawing cannot be read as a digit yet: {err}.",
     "mnist.upload_intro": "Upload a photo or drawing of one digit (PNG or JPEG, at most 2 MB). It is turned into "
                           "what MNIST looks like: grey, light ink on black, the digit's box scaled to 20 pixels and "
                           "centred in 28×28 by its centre of mass. Nothing is stored.",
@@ -665,6 +670,11 @@ KO: dict[str, str] = {
     "mnist.backward_source": "실제로 실행된 직접 구현 역전파",
     "mnist.loop_source": "실제로 실행된 학습 루프",
     "mnist.upload_header": "내 숫자로 해 보기",
+    "mnist.draw_tab": "그리기",
+    "mnist.upload_tab": "올리기",
+    "mnist.draw_intro": "마우스(또는 손가락)로 숫자 하나를 MNIST처럼 크게, 가운데에 그리세요. 올린 이미지와 같은 "
+                        "변환을 거칩니다: 회색조, 28×28, 무게중심으로 가운데 정렬.",
+    "mnist.draw_error": "이 그림은 아직 숫자로 읽을 수 없습니다: {err}.",
     "mnist.upload_intro": "숫자 하나를 찍은 사진이나 그림을 올리세요(PNG 또는 JPEG, 최대 2 MB). MNIST처럼 "
                           "바뀝니다: 회색조, 검은 바탕에 밝은 글씨, 숫자를 둘러싼 상자를 20픽셀로 맞추고 무게중심을 "
                           "기준으로 28×28 가운데에 놓습니다. 아무것도 저장하지 않습니다.",

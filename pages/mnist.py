@@ -3,6 +3,7 @@ import inspect
 
 import pandas as pd
 import streamlit as st
+from streamlit_drawable_canvas import st_canvas
 import torch
 
 from lib import mnist
@@ -152,23 +153,42 @@ with st.expander(t("mnist.loop_source")):
     st.code(inspect.getsource(mnist.train_mnist), language="python")
 
 # ---------------------------------------------------------------- your own digit
+def show_prediction(digit, key: str) -> None:
+    """The 28×28 digit the model sees and its predicted probabilities."""
+    probabilities = mnist.predict_digit(result.model, digit)
+    left, right = st.columns(2)
+    left.plotly_chart(plots.digit_image(digit, lang=lang()), key=f"{key}_digit")
+    right.plotly_chart(plots.probability_bar(probabilities, lang=lang()), key=f"{key}_probabilities")
+    digit_col, probability_col = t("mnist_plot.digit"), t("mnist_plot.probability")
+    st.dataframe(pd.DataFrame({digit_col: range(mnist.CLASSES), probability_col: probabilities.tolist()})
+                 .style.format({probability_col: "{:.2%}"}), hide_index=True, key=f"{key}_table")
+
+
 st.subheader(t("mnist.upload_header"))
-st.write(t("mnist.upload_intro"))
-upload = st.file_uploader(t("mnist.upload"), type=["png", "jpg", "jpeg"], key="mnist_upload",
-                          max_upload_size=mnist.MAX_UPLOAD_BYTES // 2**20)
-if upload is not None:
-    try:
-        if upload.size > mnist.MAX_UPLOAD_BYTES:
-            raise mnist.UploadError(t("mnist.upload_too_big", size=upload.size / 2**20,
-                                      limit=mnist.MAX_UPLOAD_BYTES / 2**20))
-        digit = mnist.digit_from_upload(upload.getvalue())
-    except mnist.UploadError as err:
-        st.error(t("mnist.upload_error", err=err))
-    else:
-        probabilities = mnist.predict_digit(result.model, digit)
-        left, right = st.columns(2)
-        left.plotly_chart(plots.digit_image(digit, lang=lang()), key="mnist_upload_digit")
-        right.plotly_chart(plots.probability_bar(probabilities, lang=lang()), key="mnist_upload_probabilities")
-        digit_col, probability_col = t("mnist_plot.digit"), t("mnist_plot.probability")
-        st.dataframe(pd.DataFrame({digit_col: range(mnist.CLASSES), probability_col: probabilities.tolist()})
-                     .style.format({probability_col: "{:.2%}"}), hide_index=True)
+draw_tab, upload_tab = st.tabs([t("mnist.draw_tab"), t("mnist.upload_tab")])
+with draw_tab:
+    st.write(t("mnist.draw_intro"))
+    drawing = st_canvas(stroke_width=18, stroke_color="#000000", background_color="#FFFFFF", height=280,
+                        width=280, drawing_mode="freedraw", return_image_data=True, key="mnist_canvas")
+    strokes = (drawing.json_data or {}).get("objects") if drawing is not None else None
+    if strokes and drawing.image_bytes:
+        try:   # the drawing goes through the same checks and conversion as an upload
+            digit = mnist.digit_from_upload(drawing.image_bytes)
+        except mnist.UploadError as err:
+            st.warning(t("mnist.draw_error", err=err))
+        else:
+            show_prediction(digit, "mnist_drawn")
+with upload_tab:
+    st.write(t("mnist.upload_intro"))
+    upload = st.file_uploader(t("mnist.upload"), type=["png", "jpg", "jpeg"], key="mnist_upload",
+                              max_upload_size=mnist.MAX_UPLOAD_BYTES // 2**20)
+    if upload is not None:
+        try:
+            if upload.size > mnist.MAX_UPLOAD_BYTES:
+                raise mnist.UploadError(t("mnist.upload_too_big", size=upload.size / 2**20,
+                                          limit=mnist.MAX_UPLOAD_BYTES / 2**20))
+            digit = mnist.digit_from_upload(upload.getvalue())
+        except mnist.UploadError as err:
+            st.error(t("mnist.upload_error", err=err))
+        else:
+            show_prediction(digit, "mnist_upload")

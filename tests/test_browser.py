@@ -118,3 +118,29 @@ def test_a_shared_link_opens_with_its_settings(server, page):
     assert sliders.first.input_value() == "32"
     assert page.locator("[data-testid='stException']").count() == 0
     assert "n=32" in page.url and "optimizer=rmsprop" in page.url
+
+
+def test_mnist_trains_and_reads_a_drawn_digit(server, page):
+    page.goto(f"{server}/mnist")
+    _settle(page)
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_selector("[data-testid='stMetric']", timeout=120_000)
+    _settle(page)
+    tables_before = page.locator("[data-testid='stDataFrame']").count()
+    canvas = page.locator("canvas").last           # the drawing canvas (fabric.js draws on its upper canvas)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + 40
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, 21):                          # a vertical stroke: a "1"
+        page.mouse.move(x, y + i * 10)
+    page.mouse.up()
+    # the drawing is read as a digit: its probabilities table appears
+    page.wait_for_function(
+        "n => document.querySelectorAll(\"[data-testid='stDataFrame']\").length > n", arg=tables_before,
+        timeout=60_000)
+    _settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("Predicted probabilities: 1").count() == 1   # a straight stroke reads as a one
+    page.screenshot(path=str(ARTIFACTS / "mnist-drawn-digit.png"))
