@@ -10,8 +10,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from lib import i18n, plots
-from lib.config import (QUERY_KEYS, SAME_SETTINGS, SEED_CAP, SIZE_CAPS, STEPS_CAP, TrainConfig, config_from_query,
-                        config_to_query, default_config, difference_label)
+from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SAME_SETTINGS, SEED_CAP, SIZE_CAPS, STEPS_CAP, TrainConfig,
+                        config_from_query, config_to_query, default_config, difference_label)
 from lib.export import losses_csv, stage_script
 from lib.gradients import GradientComparison, gradient_comparison
 from lib.optimizers import OPTIMIZERS
@@ -19,7 +19,6 @@ from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, Two
 
 # lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
-FIELDS = ("n", "d_in", "hidden", "d_out", "lr", "optimizer", "momentum", "steps", "seed", "dtype")
 # Caches are shared by every session and bounded. A run summary is a few KB; a gradient comparison holds
 # full gradients (up to ~70 MB at the size caps), hence fewer of those.
 CACHE_ENTRIES = 256
@@ -67,7 +66,7 @@ def nearest_lr(lr: float) -> float:
 
 
 def _load_into_widgets(cfg: TrainConfig) -> None:
-    for name in FIELDS:
+    for name in CONFIG_FIELDS:
         st.session_state[name] = getattr(cfg, name)
     st.session_state["lr"] = nearest_lr(cfg.lr)
 
