@@ -46,19 +46,11 @@ class TrainConfig:
 
     def __post_init__(self):
         for name, cap in SIZE_CAPS.items():
-            _check_int(name, getattr(self, name), 1, cap)
-        _check_int("steps", self.steps, 1, STEPS_CAP)
-        _check_int("seed", self.seed, 0, SEED_CAP)
-        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) \
-                or not 0 < self.lr <= LR_CAP:
-            raise ValueError(f"lr={self.lr!r} is out of range: it must be a finite number with 0 < lr <= {LR_CAP}")
-        if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) \
-                or not math.isfinite(self.momentum) or not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum={self.momentum!r} is out of range: it must be a number with 0 <= momentum < 1")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer={self.optimizer!r} is not allowed: choose one of {', '.join(OPTIMIZERS)}")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype={self.dtype!r} is not allowed: choose one of {', '.join(DTYPES)}")
+            check_int(name, getattr(self, name), 1, cap)
+        check_int("steps", self.steps, 1, STEPS_CAP)
+        check_int("seed", self.seed, 0, SEED_CAP)
+        check_training(self.lr, self.momentum, self.optimizer, LR_CAP)
+        check_choice("dtype", self.dtype, DTYPES)
         cost = run_cost(self.n, self.d_in, self.hidden, self.d_out, self.steps)
         if cost > COST_CAP:
             raise ValueError(
@@ -74,9 +66,24 @@ class TrainConfig:
         return replace(self, **changes)
 
 
-def _check_int(name: str, value, low: int, high: int) -> None:
+def check_int(name: str, value, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{name}={value!r} is out of range: it must be a whole number with {low} <= {name} <= {high}")
+
+
+def check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not allowed: choose one of {', '.join(allowed)}")
+
+
+def check_training(lr, momentum, optimizer, lr_cap: float) -> None:
+    """The fields every training config shares (TrainConfig, MnistConfig)."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= lr_cap:
+        raise ValueError(f"lr={lr!r} is out of range: it must be a finite number with 0 < lr <= {lr_cap}")
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not math.isfinite(momentum) \
+            or not 0 <= momentum < 1:
+        raise ValueError(f"momentum={momentum!r} is out of range: it must be a number with 0 <= momentum < 1")
+    check_choice("optimizer", optimizer, OPTIMIZERS)
 
 
 # The tutorial's own settings: raw-tensor stages use lr 1e-6, nn stages 1e-4.

@@ -10,7 +10,7 @@ import torch
 
 from lib.config import LR_CAP, TrainConfig
 from lib.gradients import forward
-from lib.stages import _RNG_LOCK, STAGES, Recorder, StageResult, drawn_depth, run_stage
+from lib.stages import RNG_LOCK, STAGES, Recorder, StageResult, drawn_depth, run_stage
 
 SWEEP_MAX_RUNS = 30       # one sweep trains at most this many times; each run is capped by TrainConfig
 HELD_OUT_CHECKPOINTS = 20  # held-out loss is measured after this many (log-spaced) numbers of steps
@@ -152,7 +152,7 @@ def fit_sine(steps: int = 2000, lr: float = 1e-6, seed: int = 0,
         raise ValueError(f"lr={lr!r} is out of range: it must be a finite number with 0 < lr <= {LR_CAP}")
     record = Recorder(on_step)
     dtype = torch.float
-    with _RNG_LOCK:   # the tutorial draws from torch's global generator
+    with RNG_LOCK:   # the tutorial draws from torch's global generator
         torch.manual_seed(seed)
 
         x = torch.linspace(-math.pi, math.pi, SINE_POINTS, dtype=dtype)   # (2000,)

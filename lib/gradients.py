@@ -204,7 +204,7 @@ def rel_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return 0.0 if scale == 0 else (a - b).norm().item() / scale
 
 
-def _row(name, manual, auto, tol, fd_rel):
+def comparison_row(name, manual, auto, tol, fd_rel):
     m, a = manual.double(), auto.double()
     denom = m.norm() * a.norm()
     cosine = (m.flatten() @ a.flatten() / denom).item() if denom > 0 else (1.0 if torch.equal(m, a) else 0.0)
@@ -255,10 +255,10 @@ def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_r
     tol = TOLERANCE[config.dtype]
     rows = []
     for name in params:                  # the model's own order
-        rows.append(_row(name, manual[name], auto[name], tol, fd_rel[name]))
+        rows.append(comparison_row(name, manual[name], auto[name], tol, fd_rel[name]))
         if name.startswith("middle_linear"):
             kind = name.split(".")[1]
-            rows += [_row(u, manual_uses[u], auto_uses[u], tol, math.nan)
+            rows += [comparison_row(u, manual_uses[u], auto_uses[u], tol, math.nan)
                      for u in manual_uses if u.split(" ")[0].endswith(kind)]
     table = pd.DataFrame(rows, columns=COLUMNS)
     gradcheck_passed = _gradcheck_relu(broken_relu) if stage == "custom_function" else None

@@ -23,10 +23,10 @@ from torch.func import functional_call
 from torchvision.datasets import MNIST
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-from lib.config import SEED_CAP, _check_int
-from lib.gradients import COLUMNS, TOLERANCE, _row, rel_error
+from lib.config import SEED_CAP, check_choice, check_int, check_training
+from lib.gradients import COLUMNS, TOLERANCE, comparison_row, rel_error
 from lib.optimizers import OPTIMIZERS, make_optimizer
-from lib.stages import _RNG_LOCK, TwoLayerNet
+from lib.stages import RNG_LOCK, TwoLayerNet
 
 # ---------------------------------------------------------------- data
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -255,20 +255,12 @@ class MnistConfig:
     seed: int = 1                # torch.manual_seed for the weights and the shuffling generator (pytorch/examples' 1)
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"model={self.model!r} is not allowed: choose one of {', '.join(MODELS)}")
-        _check_int("hidden", self.hidden, 1, HIDDEN_CAP)
-        _check_int("batch_size", self.batch_size, *BATCH_RANGE)
-        _check_int("epochs", self.epochs, 1, EPOCHS_CAP)
-        _check_int("seed", self.seed, 0, SEED_CAP)
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer={self.optimizer!r} is not allowed: choose one of {', '.join(OPTIMIZERS)}")
-        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) \
-                or not 0 < self.lr <= LR_CAP:
-            raise ValueError(f"lr={self.lr!r} is out of range: it must be a finite number with 0 < lr <= {LR_CAP}")
-        if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) \
-                or not math.isfinite(self.momentum) or not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum={self.momentum!r} is out of range: it must be a number with 0 <= momentum < 1")
+        check_choice("model", self.model, MODELS)
+        check_int("hidden", self.hidden, 1, HIDDEN_CAP)
+        check_int("batch_size", self.batch_size, *BATCH_RANGE)
+        check_int("epochs", self.epochs, 1, EPOCHS_CAP)
+        check_int("seed", self.seed, 0, SEED_CAP)
+        check_training(self.lr, self.momentum, self.optimizer, LR_CAP)
         work = 3 * forward_macs(self.model, self.hidden) * FULL_TRAIN * self.epochs
         if work > WORK_CAP:
             raise ValueError(f"epochs x hidden is too large for a shared server ({work:.2g} multiply-adds on the "
@@ -277,7 +269,7 @@ class MnistConfig:
 
 def build_model(config: MnistConfig) -> torch.nn.Module:
     """The chosen model, its weights drawn from torch.manual_seed(config.seed) under the shared lock."""
-    with _RNG_LOCK:
+    with RNG_LOCK:
         torch.manual_seed(config.seed)
         return MnistMLP(config.hidden) if config.model == "mlp" else MnistCNN(config.hidden)
 
@@ -475,7 +467,8 @@ def mlp_gradient_table(model: torch.nn.Module, images: torch.Tensor, labels: tor
     manual = manual_mlp_grads(params, x, labels, broken)
     auto = autograd_mlp_grads(model, params, x, labels)
     fd = _sampled_fd_rel_error(model, params, x, labels)
-    return pd.DataFrame([_row(k, manual[k], auto[k], TOLERANCE[dtype], fd[k]) for k in MLP_NAMES], columns=COLUMNS)
+    return pd.DataFrame([comparison_row(k, manual[k], auto[k], TOLERANCE[dtype], fd[k]) for k in MLP_NAMES],
+                        columns=COLUMNS)
 
 
 def _sampled_fd_rel_error(module, params, x, labels) -> dict:

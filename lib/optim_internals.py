@@ -190,9 +190,11 @@ def compare_optimizer(config: TrainConfig, k: int) -> OptimizerComparison:
     manual_state = {name: {key: value.clone() for key, value in state.items() if torch.is_tensor(value)}
                     for name, state in manual_state.items()}
     tol = TOLERANCE[config.dtype]
-    table = pd.DataFrame([_row({"parameter": name}, torch_params[name].detach(), manual_params[name].detach(), tol)
+    table = pd.DataFrame([optimizer_row({"parameter": name}, torch_params[name].detach(),
+                                        manual_params[name].detach(), tol)
                           for name in torch_params], columns=COLUMNS)
-    state_rows = [_row({"parameter": name, "state": key}, torch_state[name].get(key), manual_state[name].get(key), tol)
+    state_rows = [optimizer_row({"parameter": name, "state": key}, torch_state[name].get(key),
+                                manual_state[name].get(key), tol)
                   for name in torch_params
                   for key in sorted(set(torch_state[name]) | set(manual_state[name]))]
     notes = []
@@ -222,7 +224,7 @@ def _record_sizes(sizes, before, params) -> None:
     sizes[ALL].append(math.sqrt(squares))
 
 
-def _row(labels: dict, torch_value, manual_value, tol) -> dict:
+def optimizer_row(labels: dict, torch_value, manual_value, tol) -> dict:
     """torch vs hand-written; a tensor missing on one side is a failed row."""
     present = torch_value if torch_value is not None else manual_value
     shape = "×".join(map(str, present.shape))

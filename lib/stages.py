@@ -21,7 +21,7 @@ GROWTH_LIMIT = 1e6
 
 # torch's default generator and `random` are process-wide, and Streamlit runs every session as a
 # thread of one process: seeding and drawing must not interleave between sessions.
-_RNG_LOCK = threading.Lock()
+RNG_LOCK = threading.Lock()
 
 
 class Recorder:
@@ -444,7 +444,7 @@ def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], N
     record = Recorder(on_step, stop_at)
     train = info.train
     kwargs = {"relu_fn": BrokenMyReLU if broken_relu else MyReLU} if stage == "custom_function" else {}
-    with _RNG_LOCK:
+    with RNG_LOCK:
         torch.manual_seed(config.seed)
         random.seed(config.seed)
         rng = random.Random(config.seed)   # same sequence as the seeded `random` module, but ours alone
