@@ -140,7 +140,8 @@ class SineFit:
     x: list[float]                   # the 2000 points in [-pi, pi]
     y_fit: list[float]               # the polynomial at x after training
     diverged_at: int | None
-    divergence_reason: str | None
+    divergence_reason: str | None   # a message code (lib.stages.Recorder)
+    stop_loss: float | None = None  # the loss that stopped the fit
 
 
 def fit_sine(steps: int = 2000, lr: float = 1e-6, seed: int = 0,
@@ -188,7 +189,7 @@ def fit_sine(steps: int = 2000, lr: float = 1e-6, seed: int = 0,
     y_fit = a + b * x + c * x ** 2 + d * x ** 3
     return SineFit(losses=record.losses, coefficients={"a": a.item(), "b": b.item(), "c": c.item(), "d": d.item()},
                    x=x.tolist(), y_fit=y_fit.tolist(), diverged_at=record.diverged_at,
-                   divergence_reason=record.divergence_reason)
+                   divergence_reason=record.divergence_reason, stop_loss=record.stop_loss)
 
 
 def sine_stable_lr() -> float:

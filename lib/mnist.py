@@ -294,7 +294,8 @@ class MnistResult:
     model: torch.nn.Module
     elapsed_s: float
     diverged_at: int | None = None     # batch where the loss became NaN/inf, if it did
-    divergence_reason: str | None = None
+    divergence_reason: str | None = None   # a message code, rendered with stop_loss (locales/*.toml)
+    stop_loss: float | None = None
 
     @property
     def final_accuracy(self) -> float:
@@ -316,7 +317,7 @@ def train_mnist(data: MnistData, config: MnistConfig,
     steps_per_epoch = math.ceil(n / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     history, batch_losses = [], []
-    diverged_at = reason = None
+    diverged_at = reason = stop_loss = None
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -332,7 +333,7 @@ def train_mnist(data: MnistData, config: MnistConfig,
             optimizer.step()
             value = loss.item()
             if not math.isfinite(value):
-                diverged_at, reason = len(batch_losses), f"the loss became {value}; lower lr"
+                diverged_at, reason, stop_loss = len(batch_losses), "diverged.not_finite", value
                 break
             batch_losses.append(value)
             epoch_losses.append(value)
@@ -346,7 +347,8 @@ def train_mnist(data: MnistData, config: MnistConfig,
         if on_progress is not None:
             on_progress(Progress(len(batch_losses), total_steps, epoch, config.epochs, batch_losses[-1], test_accuracy))
     return MnistResult(config=config, source=data.source, history=history, batch_losses=batch_losses, model=model,
-                       elapsed_s=time.perf_counter() - start, diverged_at=diverged_at, divergence_reason=reason)
+                       elapsed_s=time.perf_counter() - start, diverged_at=diverged_at, divergence_reason=reason,
+                       stop_loss=stop_loss)
 
 
 def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,

@@ -25,24 +25,35 @@ RNG_LOCK = threading.Lock()
 
 
 class Recorder:
-    """Keeps one loss per step, reports it, and says when training must stop (NaN/inf or blow-up)."""
+    """Keeps one loss per step, reports it, and says when training must stop.
 
-    def __init__(self, on_step: Callable[[int, float], None] | None, stop_at: int | None = None):
+    It stops on a NaN/inf loss or a blow-up (`divergence_reason` holds a message code, `stop_loss` the value that
+    stopped it, never kept in `losses`), at `stop_at`, or once `time_limit_s` of wall-clock time has passed
+    (`time_limited_at` holds the step that was not run).
+    """
+
+    def __init__(self, on_step: Callable[[int, float], None] | None, stop_at: int | None = None,
+                 time_limit_s: float | None = None):
         self.losses: list[float] = []
         self.stop_at = stop_at
         self.diverged_at: int | None = None
-        self.divergence_reason: str | None = None
+        self.divergence_reason: str | None = None    # "diverged.not_finite" or "diverged.grew" (locales/*.toml)
+        self.stop_loss: float | None = None
+        self.time_limited_at: int | None = None
+        self._deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
         self._on_step = on_step
 
     def __call__(self, t: int, loss: float) -> bool:
         if self.stop_at is not None and t >= self.stop_at:
             return True
         if not math.isfinite(loss):
-            self.diverged_at, self.divergence_reason = t, f"the loss became {loss}"
+            self.diverged_at, self.divergence_reason, self.stop_loss = t, "diverged.not_finite", loss
             return True
         if self.losses and loss > GROWTH_LIMIT * self.losses[0]:
-            self.diverged_at = t
-            self.divergence_reason = f"the loss grew over {GROWTH_LIMIT:.0e} times its first value"
+            self.diverged_at, self.divergence_reason, self.stop_loss = t, "diverged.grew", loss
+            return True
+        if self._deadline is not None and time.perf_counter() > self._deadline:
+            self.time_limited_at = t
             return True
         self.losses.append(loss)
         if self._on_step is not None:
@@ -394,6 +405,8 @@ class RunSummary:
     elapsed_s: float
     depths: tuple[int, ...] = ()
     broken_relu: bool = False
+    stop_loss: float | None = None         # the loss that stopped training (diverged), never in `losses`
+    time_limited_at: int | None = None     # the step the server's time limit stopped training before
 
     @property
     def final_loss(self) -> float:
@@ -413,6 +426,8 @@ class StageResult:
     y: torch.Tensor                    # (N, D_OUT) the random target
     depths: list[int] = field(default_factory=list)   # dynamic_net: middle_linear uses, one per completed step
     broken_relu: bool = False
+    stop_loss: float | None = None     # the loss that stopped training (diverged), never in `losses`
+    time_limited_at: int | None = None  # the step the time limit stopped training before
 
     @property
     def final_loss(self) -> float:
@@ -420,7 +435,7 @@ class StageResult:
 
     def summary(self) -> RunSummary:
         return RunSummary(self.stage, self.config, tuple(self.losses), self.diverged_at, self.divergence_reason,
-                          self.elapsed_s, tuple(self.depths), self.broken_relu)
+                          self.elapsed_s, tuple(self.depths), self.broken_relu, self.stop_loss, self.time_limited_at)
 
 
 def drawn_depth(seed: int, step: int) -> int:
@@ -458,4 +473,4 @@ def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], N
     return StageResult(stage=stage, config=config, losses=record.losses, diverged_at=record.diverged_at,
                        divergence_reason=record.divergence_reason, elapsed_s=elapsed, params=params,
                        x=out["x"], y=out["y"], depths=out.get("depths", [])[:len(record.losses)],
-                       broken_relu=broken_relu)
+                       broken_relu=broken_relu, stop_loss=record.stop_loss, time_limited_at=record.time_limited_at)

@@ -15,7 +15,7 @@ from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SAME_SETTINGS, SEED_CAP, SIZE
 from lib.export import losses_csv, stage_script
 from lib.gradients import GradientComparison, gradient_comparison
 from lib.optimizers import OPTIMIZERS
-from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet, run_stage
+from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet, run_stage
 
 # lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
@@ -220,7 +220,8 @@ def gradient_table(table: pd.DataFrame):
 
 def divergence_message(result: RunSummary) -> str:
     cfg = result.config
-    return t("divergence.message", step=result.diverged_at, reason=result.divergence_reason,
+    reason = t(result.divergence_reason, loss=result.stop_loss, limit=GROWTH_LIMIT)
+    return t("divergence.message", step=result.diverged_at, reason=reason,
              numbers=cfg.n * cfg.d_out, lr=cfg.lr, reset=t("settings.reset"))
 
 

@@ -12,7 +12,7 @@ from lib.experiment_plots import held_out_figure, lr_sweep_figure, sine_fit_figu
 from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, SineFit, best_lr, checkpoints, fit_sine, held_out_curve,
                              lr_grid, lr_sweep, sine_stable_lr, sweep_summary)
 from lib.i18n import LANGUAGES, TEXTS
-from lib.stages import STAGES
+from lib.stages import GROWTH_LIMIT, STAGES
 from pages.common import LR_CHOICES, describe, ensure_app_frame, lang, progress_callback, settings_sidebar, t
 
 CACHE_ENTRIES = 32
@@ -178,7 +178,7 @@ def sine_tab() -> None:
     for col, name in zip(cols, "abcd"):
         col.metric(name, f"{coeffs[name]:.4f}" if math.isfinite(coeffs[name]) else "—")
     if fit.diverged_at is not None:
-        st.warning(t("experiments.sine.diverged", step=fit.diverged_at, reason=fit.divergence_reason, lr=lr,
+        st.warning(t("experiments.sine.diverged", step=fit.diverged_at, reason=t(fit.divergence_reason, loss=fit.stop_loss, limit=GROWTH_LIMIT), lr=lr,
                      limit=sine_stable_lr()), icon=":material/warning:")
     st.plotly_chart(sine_fit_figure(fit, lang=lang()), key="sine_chart", width="stretch")
     curve = t("experiments.sine.curve")

@@ -105,7 +105,7 @@ config = result.config
 
 # ---------------------------------------------------------------- results
 if result.diverged_at is not None:
-    st.warning(t("mnist.stopped", batch=result.diverged_at, reason=result.divergence_reason))
+    st.warning(t("mnist.stopped", batch=result.diverged_at, reason=t(result.divergence_reason, loss=result.stop_loss)))
 st.caption(t("mnist.trained_on", description=description(data)))
 cols = st.columns(4)
 cols[0].metric(t("mnist.metric.accuracy"), f"{report.accuracy:.2%}")
