@@ -10,7 +10,7 @@ import torch
 
 from lib.config import LR_CAP, TrainConfig
 from lib.gradients import forward
-from lib.stages import RNG_LOCK, STAGES, Recorder, StageResult, drawn_depth, run_stage
+from lib.stages import STAGES, Recorder, StageResult, drawn_depth, run_stage
 
 SWEEP_MAX_RUNS = 30       # one sweep trains at most this many times; each run is capped by TrainConfig
 HELD_OUT_CHECKPOINTS = 20  # held-out loss is measured after this many (log-spaced) numbers of steps
@@ -103,6 +103,35 @@ def _loss(stage: str, config: TrainConfig, params: dict, x: torch.Tensor, y: tor
         return (forward(stage, config, params, x, depth=depth) - y).pow(2).sum().item()
 
 
+def checkpoint_losses(stage: str, config: TrainConfig, k: int,
+                      time_limit_s: float | None = None) -> tuple[float, float]:
+    """(loss on the training data, loss on the held-out data) at the parameters reached after k updates.
+
+    A run of its own (run_stage with stop_at=k), so the checkpoints of one curve can run side by side.
+    """
+    run = run_stage(stage, config, stop_at=k, time_limit_s=time_limit_s)
+    if run.time_limited_at is not None and run.time_limited_at < k:
+        raise TimeoutError(f"the server's time limit stopped the run after {run.time_limited_at} of {k} steps")
+    x_test, y_test = held_out_set(config)
+    return (_loss(stage, config, run.params, run.x, run.y, k), _loss(stage, config, run.params, x_test, y_test, k))
+
+
+def held_out_plan(config: TrainConfig, full: "StageResult") -> list[int]:
+    """The checkpoints of a curve whose full run is `full`: up to the last step with finite parameters."""
+    last = config.steps if full.diverged_at is None else full.diverged_at - 1
+    if full.time_limited_at is not None:
+        last = min(last, full.time_limited_at)
+    return checkpoints(max(last, 0))
+
+
+def assemble_held_out(config: TrainConfig, full, points: list[tuple[int, float, float]]) -> HeldOutCurve:
+    """The curve from its full run and its checkpoints' (k, train loss, held-out loss)."""
+    _, y_test = held_out_set(config)
+    return HeldOutCurve(steps=[k for k, _, _ in points], train=[tr for _, tr, _ in points],
+                        held_out=[ho for _, _, ho in points], train_losses=list(full.losses),
+                        diverged_at=full.diverged_at, zero_loss=y_test.pow(2).sum().item())
+
+
 def held_out_curve(stage: str, config: TrainConfig,
                    on_run: Callable[[int, int], Callable[[int, float], None] | None] | None = None) -> HeldOutCurve:
     """Train `stage` on its random (x, y) and measure the loss on unseen random data along the way.
@@ -113,20 +142,13 @@ def held_out_curve(stage: str, config: TrainConfig,
     """
     if stage not in STAGES:
         raise ValueError(f"stage={stage!r} is not one of {', '.join(STAGES)}")
-    x_test, y_test = held_out_set(config)
     full = run_stage(stage, config, on_step=on_run(0, config.steps) if on_run else None)
-    last = config.steps if full.diverged_at is None else full.diverged_at - 1   # keep to finite parameters
-    steps, train, held_out = [], [], []
-    for i, k in enumerate(checkpoints(max(last, 0)), start=1):
-        if k == config.steps:
-            params = full.params
-        else:
-            params = run_stage(stage, config, on_step=on_run(i, k) if on_run else None, stop_at=k).params
-        steps.append(k)
-        train.append(_loss(stage, config, params, full.x, full.y, k))
-        held_out.append(_loss(stage, config, params, x_test, y_test, k))
-    return HeldOutCurve(steps=steps, train=train, held_out=held_out, train_losses=full.losses,
-                        diverged_at=full.diverged_at, zero_loss=y_test.pow(2).sum().item())
+    points = []
+    for i, k in enumerate(held_out_plan(config, full), start=1):
+        if on_run:
+            on_run(i, k)
+        points.append((k, *checkpoint_losses(stage, config, k)))
+    return assemble_held_out(config, full, points)
 
 
 # ---------------------------------------------------------------- the current tutorial: sin(x) by a cubic
@@ -142,27 +164,27 @@ class SineFit:
     diverged_at: int | None
     divergence_reason: str | None   # a message code (lib.stages.Recorder)
     stop_loss: float | None = None  # the loss that stopped the fit
+    time_limited_at: int | None = None  # the step the server's time limit stopped the fit before
 
 
 def fit_sine(steps: int = 2000, lr: float = 1e-6, seed: int = 0,
-             on_step: Callable[[int, float], None] | None = None) -> SineFit:
+             on_step: Callable[[int, float], None] | None = None, time_limit_s: float | None = None) -> SineFit:
     """pytorch.org's current first example: fit sin(x) with a cubic, raw tensors and hand-written gradients."""
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 20000:
         raise ValueError(f"steps={steps!r} is out of range: it must be a whole number with 1 <= steps <= 20000")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= LR_CAP):
         raise ValueError(f"lr={lr!r} is out of range: it must be a finite number with 0 < lr <= {LR_CAP}")
-    record = Recorder(on_step)
+    record = Recorder(on_step, time_limit_s=time_limit_s)
     dtype = torch.float
-    with RNG_LOCK:   # the tutorial draws from torch's global generator
-        torch.manual_seed(seed)
+    torch.manual_seed(seed)   # the tutorial draws from torch's global generator: one fit at a time per process
 
-        x = torch.linspace(-math.pi, math.pi, SINE_POINTS, dtype=dtype)   # (2000,)
-        y = torch.sin(x)
+    x = torch.linspace(-math.pi, math.pi, SINE_POINTS, dtype=dtype)   # (2000,)
+    y = torch.sin(x)
 
-        a = torch.randn((), dtype=dtype)
-        b = torch.randn((), dtype=dtype)
-        c = torch.randn((), dtype=dtype)
-        d = torch.randn((), dtype=dtype)
+    a = torch.randn((), dtype=dtype)
+    b = torch.randn((), dtype=dtype)
+    c = torch.randn((), dtype=dtype)
+    d = torch.randn((), dtype=dtype)
 
     learning_rate = lr
     for t in range(steps):
@@ -189,7 +211,8 @@ def fit_sine(steps: int = 2000, lr: float = 1e-6, seed: int = 0,
     y_fit = a + b * x + c * x ** 2 + d * x ** 3
     return SineFit(losses=record.losses, coefficients={"a": a.item(), "b": b.item(), "c": c.item(), "d": d.item()},
                    x=x.tolist(), y_fit=y_fit.tolist(), diverged_at=record.diverged_at,
-                   divergence_reason=record.divergence_reason, stop_loss=record.stop_loss)
+                   divergence_reason=record.divergence_reason, stop_loss=record.stop_loss,
+                   time_limited_at=record.time_limited_at)
 
 
 def sine_stable_lr() -> float:

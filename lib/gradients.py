@@ -234,11 +234,13 @@ RELU_TIES_NOTE = ("{ties} pre-activation value(s) are exactly 0 at this step. Re
 
 
 def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_relu: bool = False,
-                        depth: int | None = None) -> GradientComparison:
+                        depth: int | None = None, time_limit_s: float | None = None) -> GradientComparison:
     """Hand-written vs autograd gradients at the parameters reached after `step` training steps."""
     if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < config.steps:
         raise ValueError(f"step={step!r} is out of range: it must be a whole number with 0 <= step < {config.steps}")
-    run = run_stage(stage, config, broken_relu=broken_relu, stop_at=step)
+    run = run_stage(stage, config, broken_relu=broken_relu, stop_at=step, time_limit_s=time_limit_s)
+    if run.time_limited_at is not None and run.time_limited_at < step:
+        raise TimeoutError(f"the server's time limit stopped the run after {run.time_limited_at} of {step} steps")
     if run.diverged_at is not None and run.diverged_at <= step:
         raise ValueError(f"step={step} cannot be compared: training diverged at step {run.diverged_at} "
                          f"({run.divergence_reason})")

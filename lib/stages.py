@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -18,11 +17,6 @@ __all__ = ["STAGE_NAMES", "STAGES", "StageInfo", "StageResult", "RunSummary", "r
 
 # A run stops when its loss is NaN/inf or has grown this many times over the first step's loss.
 GROWTH_LIMIT = 1e6
-
-# torch's default generator and `random` are process-wide, and Streamlit runs every session as a
-# thread of one process: seeding and drawing must not interleave between sessions.
-RNG_LOCK = threading.Lock()
-
 
 class Recorder:
     """Keeps one loss per step, reports it, and says when training must stop.
@@ -447,25 +441,29 @@ def drawn_depth(seed: int, step: int) -> int:
 
 
 def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], None] | None = None,
-              broken_relu: bool = False, stop_at: int | None = None) -> StageResult:
+              broken_relu: bool = False, stop_at: int | None = None, time_limit_s: float | None = None
+              ) -> StageResult:
     """Train `stage` with `config`: seed, draw x and y, then the weights, in the tutorial's order, on CPU.
 
     `broken_relu` trains custom_function with BrokenMyReLU; `stop_at` stops just before step `stop_at`'s
-    update (after its forward pass), so the parameters are those reached after `stop_at` steps.
+    update (after its forward pass), so the parameters are those reached after `stop_at` steps; `time_limit_s`
+    stops training once that much wall-clock time has passed (result.time_limited_at says where).
+
+    Like the tutorial, it seeds and draws from torch's process-wide generator: one run at a time per process.
+    The app runs each in a worker process of its own (lib.workers), so sessions never share a generator.
     """
     if stage not in STAGES:
         raise ValueError(f"stage={stage!r} is not one of {', '.join(STAGE_NAMES)}")
     info = STAGES[stage]
-    record = Recorder(on_step, stop_at)
+    record = Recorder(on_step, stop_at, time_limit_s)
     train = info.train
     kwargs = {"relu_fn": BrokenMyReLU if broken_relu else MyReLU} if stage == "custom_function" else {}
-    with RNG_LOCK:
-        torch.manual_seed(config.seed)
-        random.seed(config.seed)
-        rng = random.Random(config.seed)   # same sequence as the seeded `random` module, but ours alone
-        start = time.perf_counter()
-        out = train(config, record, rng, **kwargs)
-        elapsed = time.perf_counter() - start
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    rng = random.Random(config.seed)   # same sequence as the seeded `random` module, but ours alone
+    start = time.perf_counter()
+    out = train(config, record, rng, **kwargs)
+    elapsed = time.perf_counter() - start
     if "model" in out:
         params = {name: p.detach().clone() for name, p in out["model"].named_parameters()}
     else:

@@ -1,29 +1,33 @@
 """Streamlit pieces every stage page shares: the settings sidebar, cached training with progress, the tables."""
 from __future__ import annotations
 
-import contextvars
+import functools
 import inspect
 import math
+import time
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from lib import i18n, plots
-from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SAME_SETTINGS, SEED_CAP, SIZE_CAPS, STEPS_CAP, TrainConfig,
-                        config_from_query, config_to_query, default_config, difference_label)
+from lib import i18n, jobs, limits, plots, workers
+from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SAME_SETTINGS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP,
+                        TrainConfig, config_from_query, config_to_query, default_config, difference_label)
 from lib.export import losses_csv, stage_script
-from lib.gradients import GradientComparison, gradient_comparison
+from lib.gradients import GradientComparison
 from lib.optimizers import OPTIMIZERS
-from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet, run_stage
+from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
 
 # lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
-# Caches are shared by every session and bounded. A run summary is a few KB; a gradient comparison holds
+# Results are shared by every session and bounded. A run summary is a few KB; a gradient comparison holds
 # full gradients (up to ~70 MB at the size caps), hence fewer of those.
 CACHE_ENTRIES = 256
 GRADIENT_CACHE_ENTRIES = 16
 CACHE_TTL_S = 3600
+RUNS = workers.JobCache(CACHE_ENTRIES, CACHE_TTL_S)
+GRADIENTS = workers.JobCache(GRADIENT_CACHE_ENTRIES, CACHE_TTL_S)
+REDRAW_S = 0.5   # while a run waits or trains, its progress bar is redrawn at least this often
 
 
 def language_from_link() -> str:
@@ -105,7 +109,9 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
     sb.slider(t("settings.d_in"), 1, SIZE_CAPS["d_in"], key="d_in")
     sb.slider(t("settings.hidden"), 1, SIZE_CAPS["hidden"], key="hidden")
     sb.slider(t("settings.d_out"), 1, SIZE_CAPS["d_out"], key="d_out")
-    sb.slider(t("settings.steps"), 1, STEPS_CAP, key="steps")
+    shortened = fit_steps(stage)
+    sb.slider(t("settings.steps"), 1, st.session_state["steps_allowed"], key="steps",
+              help=t("settings.steps_help", limit=workers.time_limit_s()))
     shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
     if not sizes_only:
         shown += ["lr", "optimizer", "momentum"]
@@ -127,11 +133,32 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         sb.error(t("settings.cant_run", err=err))
         return None
     configs[stage] = cfg
+    if shortened:
+        st.info(t("settings.steps_shortened", wanted=shortened, steps=cfg.steps, limit=workers.time_limit_s()),
+                icon=":material/timer:")
     link = {k: v for k, v in config_to_query(cfg).items() if k in shown}
     st.query_params.update(link)
     st.session_state["link_written"] = link
     share_link(sb)
     return cfg
+
+
+def fit_steps(stage: str) -> int | None:
+    """Make the steps slider offer only what the server will finish at the sizes now chosen.
+
+    The slider's maximum follows N, D_IN, H, D_OUT, dtype (and the seed, for DynamicNet's drawn depths); steps
+    above it are shortened to it. The steps the visitor asked for are remembered, so shrinking N gives them
+    back. Returns the steps asked for when they were shortened, else None.
+    """
+    state = st.session_state
+    allowed = allowed_steps(stage, state["n"], state["d_in"], state["hidden"], state["d_out"], state["dtype"],
+                            int(state["seed"]))
+    if state["steps"] != state.get("steps_shown"):   # set by the visitor (slider, link, reset) since last run
+        state["steps_wanted"] = state["steps"]
+    wanted = state.get("steps_wanted", state["steps"])
+    state["steps"] = state["steps_shown"] = min(wanted, allowed)
+    state["steps_allowed"] = allowed
+    return wanted if wanted > allowed else None
 
 
 def share_link(container) -> None:
@@ -161,40 +188,100 @@ def describe(stage: str, cfg: TrainConfig) -> str:
              steps=cfg.steps, seed=cfg.seed, dtype=cfg.dtype, update=update)
 
 
-# --------------------------------------------------------------------------- cached training
-@st.cache_data(max_entries=CACHE_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
-def cached_run(stage: str, config: TrainConfig, broken_relu: bool = False, _on_step=None) -> RunSummary:
-    return run_stage(stage, config, on_step=_on_step, broken_relu=broken_relu).summary()
+# --------------------------------------------------------------------------- runs in the workers
+@functools.cache
+def server_speed() -> limits.Speed:
+    """This server's measured speed (lib.limits.calibrate, once per server process, in a worker)."""
+    return workers.run(jobs.calibrate)
 
 
-@st.cache_data(max_entries=GRADIENT_CACHE_ENTRIES, ttl=CACHE_TTL_S, show_spinner=False)
+def allowed_steps(stage: str, n: int, d_in: int, hidden: int, d_out: int, dtype: str, seed: int) -> int:
+    """The most steps the sliders offer at these sizes: a run planned to fit its share of the time limit.
+
+    "compare" (all seven stages at once) takes the costliest stage's.
+    """
+    budget = limits.PLAN_SHARE * workers.time_limit_s()
+    stages = STAGE_NAMES if stage not in STAGES else [stage]
+    return min(limits.max_steps(server_speed(), budget, name, n, d_in, hidden, d_out, dtype, seed, cap=STEPS_CAP)
+               for name in stages)
+
+
+class Progress:
+    """One progress bar for one or several runs side by side: each run's share fills as its steps come in.
+
+    Runs report through lib.workers' messages; a tick (no news) redraws the bar every REDRAW_S, which lets
+    Streamlit stop this page when its visitor moves a slider meanwhile (the runs nobody else waits for are
+    then cancelled).
+    """
+
+    def __init__(self, bar, runs: list[tuple[str, int]]):
+        self.bar, self.runs = bar, runs                       # runs: (label, steps) per index
+        self.done = [0.0] * len(runs)
+        self.text = t("progress.waiting")
+        self.step_text = t("progress.step")
+        self.done_text = t("progress.done")
+        self.drawn = 0.0
+
+    def __call__(self, index: int, message) -> None:
+        if message is not None and index >= 0:
+            label, steps = self.runs[index]
+            if message[0] == "steps":
+                _, first, losses = message
+                step = first + len(losses)
+                self.done[index] = min(1.0, step / max(steps, 1))
+                self.text = self.step_text.format(label=label, step=step, steps=steps, loss=losses[-1])
+            elif message[0] == "done":
+                self.done[index] = 1.0
+                self.text = self.done_text.format(label=label, done=sum(d == 1.0 for d in self.done),
+                                                  runs=len(self.done))
+        elif time.monotonic() - self.drawn < REDRAW_S:
+            return
+        self.drawn = time.monotonic()
+        self.bar.progress(sum(self.done) / len(self.done), text=self.text)
+
+
+def run_jobs(cache: workers.JobCache, requests: list[tuple], runs: list[tuple[str, int]]) -> list:
+    """Jobs side by side over the workers under one progress bar, each (key, job, args) cached in `cache`.
+
+    `runs` gives each job's (label, steps) for the bar. A job that gave no result comes back as its RunFailed.
+    """
+    bar = st.empty()
+    results = cache.get_many([(key, fn, args, None) for key, fn, args in requests], Progress(bar, runs))
+    bar.empty()
+    return results
+
+
+def run_stages(requests: list[tuple[str, TrainConfig, bool]], labels: list[str]) -> list[RunSummary]:
+    """Several stage runs side by side over the workers, one progress bar, cached for every session."""
+    return run_jobs(RUNS, [(("stage", stage, cfg, broken), jobs.train_stage, (stage, cfg, broken))
+                           for stage, cfg, broken in requests],
+                    [(label, cfg.steps) for label, (_, cfg, _) in zip(labels, requests)])
+
+
+def cached_run(stage: str, config: TrainConfig, broken_relu: bool = False) -> RunSummary:
+    """One stage run (cached for every session), without a progress bar; RunFailed if it gave no result."""
+    return RUNS.get(("stage", stage, config, broken_relu), jobs.train_stage, (stage, config, broken_relu))
+
+
 def cached_gradients(stage: str, config: TrainConfig, step: int, broken_relu: bool,
                      depth: int | None) -> GradientComparison:
-    return gradient_comparison(stage, config, step, broken_relu=broken_relu, depth=depth)
-
-
-def progress_callback(bar, steps: int, label: str, done: float = 0.0, share: float = 1.0):
-    """on_step for a progress bar, updated about 20 times per run; this run fills `share` of it after `done`.
-
-    It runs inside a cached function; running the update in the page's own context keeps Streamlit from
-    recording it as part of the cached result (the bar is gone when the result is replayed).
-    """
-    page_context = contextvars.copy_context()
-    every = max(1, steps // 20)
-    text = t("progress.step")
-
-    def on_step(step, loss):
-        if step % every == 0 or step == steps - 1:
-            page_context.run(bar.progress, done + share * (step + 1) / steps,
-                             text=text.format(label=label, step=step + 1, steps=steps, loss=loss))
-    return on_step
+    return GRADIENTS.get(("gradients", stage, config, step, broken_relu, depth), jobs.gradients,
+                         (stage, config, step, broken_relu, depth))
 
 
 def train_with_progress(stage: str, cfg: TrainConfig, broken_relu: bool = False) -> RunSummary:
-    bar = st.empty()
-    result = cached_run(stage, cfg, broken_relu, _on_step=progress_callback(bar, cfg.steps, t("progress.training")))
-    bar.empty()
+    result = run_stages([(stage, cfg, broken_relu)], [t("progress.training")])[0]
+    if isinstance(result, workers.RunFailed):
+        raise result
     return result
+
+
+def run_failed_message(failure: workers.RunFailed) -> str:
+    return t(failure.code, limit=workers.time_limit_s())
+
+
+def time_limit_message(ran: int, steps: int) -> str:
+    return t("limits.stopped", ran=ran, steps=steps, limit=workers.time_limit_s())
 
 
 # --------------------------------------------------------------------------- tables and texts
@@ -261,7 +348,13 @@ def stage_page(stage: str) -> None:
         sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
     show_source(sources)
 
-    result = train_with_progress(stage, cfg, broken)
+    try:
+        result = train_with_progress(stage, cfg, broken)
+    except workers.RunFailed as failure:
+        st.error(run_failed_message(failure), icon=":material/timer_off:")
+        return
+    if result.time_limited_at is not None:
+        st.warning(time_limit_message(len(result.losses), cfg.steps), icon=":material/timer:")
     first = result.losses[0] if result.losses else math.nan
     cols = st.columns(4)
     cols[0].metric(t("metric.first_loss"), _fmt_loss(first))
@@ -343,7 +436,7 @@ def downloads(stage: str, cfg: TrainConfig, broken: bool, curves, comparison) ->
 def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool) -> GradientComparison | None:
     st.header(t("grad.header"))
     st.markdown(t("grad.intro"))
-    last = (result.diverged_at if result.diverged_at is not None else cfg.steps) - 1
+    last = len(result.losses) - 1   # the steps that ran: not past a divergence or the time limit
     if last < 0:
         st.info(t("grad.no_gradient"))
         return None
@@ -359,8 +452,12 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         choices = {"as in training": t("grad.as_in_training"), **{n: str(n) for n in range(4)}}
         choice = st.radio(t("grad.depth"), list(choices), horizontal=True, key="dyn_depth", format_func=choices.get)
         depth = None if choice == "as in training" else int(choice)
-    with st.spinner(t("grad.computing")):
-        comparison = cached_gradients(stage, cfg, step, broken, depth)
+    try:
+        with st.spinner(t("grad.computing")):
+            comparison = cached_gradients(stage, cfg, step, broken, depth)
+    except workers.RunFailed as failure:
+        st.error(run_failed_message(failure), icon=":material/timer_off:")
+        return None
     table = comparison.table
     st.dataframe(gradient_table(table), hide_index=True, width="stretch")
     failed = table.loc[~table["allclose"], "parameter"].tolist()

@@ -7,8 +7,9 @@ import streamlit as st
 from lib import plots
 from lib.config import default_config
 from lib.stages import STAGES
-from pages.common import (LR_CHOICES, cached_run, divergence_message, ensure_app_frame, lang, optimizer_label,
-                          progress_callback, settings_sidebar, t)
+from lib.workers import RunFailed
+from pages.common import (LR_CHOICES, divergence_message, ensure_app_frame, lang, optimizer_label, run_failed_message,
+                          run_stages, settings_sidebar, t, time_limit_message)
 
 ensure_app_frame()
 st.title(t("compare.title"))
@@ -23,16 +24,22 @@ if base is None:
     st.stop()
 
 titles = {name: t(f"stage.{name}.title") for name in STAGES}
-bar = st.empty()
-results = {}
-for i, name in enumerate(STAGES):
+configs = {}
+for name in STAGES:
     cfg = default_config(name).with_(n=base.n, d_in=base.d_in, hidden=base.hidden, d_out=base.d_out,
                                      steps=base.steps, seed=base.seed, dtype=base.dtype)
-    if same_lr:
-        cfg = cfg.with_(lr=st.session_state["compare_lr"])
-    on_step = progress_callback(bar, cfg.steps, titles[name], done=i / len(STAGES), share=1 / len(STAGES))
-    results[name] = cached_run(name, cfg, _on_step=on_step)
-bar.empty()
+    configs[name] = cfg.with_(lr=st.session_state["compare_lr"]) if same_lr else cfg
+# the seven runs go to the workers side by side
+outcomes = run_stages([(name, cfg, False) for name, cfg in configs.items()], list(titles.values()))
+results = {}
+for name, outcome in zip(STAGES, outcomes):
+    if isinstance(outcome, RunFailed):
+        st.error(f"**{titles[name]}** — " + run_failed_message(outcome), icon=":material/timer_off:")
+    else:
+        results[name] = outcome
+        if outcome.time_limited_at is not None:
+            st.warning(f"**{titles[name]}** — " + time_limit_message(len(outcome.losses), outcome.config.steps),
+                       icon=":material/timer:")
 
 log_y = st.toggle(t("chart.log_y"), value=True, key="log_y")
 curves = [(titles[name], r.losses) for name, r in results.items()]

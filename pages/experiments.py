@@ -1,47 +1,50 @@
 """Experiments: a learning-rate sweep, a network memorising random data, and the current tutorial's sin(x) fit."""
-import contextvars
 import inspect
 import math
 
 import pandas as pd
 import streamlit as st
 
-from lib import plots
+from lib import jobs, plots, workers
 from lib.config import TrainConfig
 from lib.experiment_plots import held_out_figure, lr_sweep_figure, sine_fit_figure
-from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, SineFit, best_lr, checkpoints, fit_sine, held_out_curve,
-                             lr_grid, lr_sweep, sine_stable_lr, sweep_summary)
+from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, best_lr, fit_sine, held_out_plan,
+                             lr_grid, sine_stable_lr, sweep_summary)
 from lib.i18n import LANGUAGES, TEXTS
 from lib.stages import GROWTH_LIMIT, STAGES
-from pages.common import LR_CHOICES, describe, ensure_app_frame, lang, progress_callback, settings_sidebar, t
+from lib.workers import RunFailed
+from pages.common import (LR_CHOICES, describe, ensure_app_frame, lang, run_failed_message, run_jobs, run_stages,
+                          settings_sidebar, t, time_limit_message)
 
 CACHE_ENTRIES = 32
 TAB_IDS = ("sweep", "noise", "sine")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def cached_sweep(stage: str, config: TrainConfig, lrs: tuple[float, ...], _on_run=None
-                 ) -> tuple[pd.DataFrame, list[list[float]]]:
-    """The summary and every run's losses; the parameters are dropped so the cache stays small."""
-    results = lr_sweep(stage, config, list(lrs), on_run=_on_run)
-    return sweep_summary(results), [r.losses for _, r in results]
+EXPERIMENTS = workers.JobCache(CACHE_ENTRIES)
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def cached_held_out(stage: str, config: TrainConfig, _on_run=None) -> HeldOutCurve:
-    return held_out_curve(stage, config, on_run=_on_run)
+def sweep_runs(stage: str, cfg: TrainConfig, lrs: list[float]) -> list:
+    """One run per lr, side by side over the workers (the same cache as the stage pages' runs)."""
+    label = t("experiments.sweep.progress")
+    return run_stages([(stage, cfg.with_(lr=lr), False) for lr in lrs],
+                      [label.format(lr=lr, run=i + 1, runs=len(lrs)) for i, lr in enumerate(lrs)])
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def cached_sine(steps: int, lr: float, seed: int, _on_step=None) -> SineFit:
-    return fit_sine(steps=steps, lr=lr, seed=seed, on_step=_on_step)
-
-
-def progress_maker(bar):
-    """make(steps, label, done, share) -> on_step for `bar`. on_run calls it inside a cached function; building the
-    callback in the page's context keeps its bar updates out of the cached result, as progress_callback wants."""
-    page_context = contextvars.copy_context()
-    return lambda steps, label, done, share: page_context.run(progress_callback, bar, steps, label, done, share)
+def held_out(stage: str, cfg: TrainConfig) -> HeldOutCurve | None:
+    """The full run, then every checkpoint's run side by side; None (with a message) if a run gave no result."""
+    full = run_stages([(stage, cfg, False)], [t("progress.training")])[0]
+    if isinstance(full, RunFailed):
+        st.error(run_failed_message(full), icon=":material/timer_off:")
+        return None
+    plan = held_out_plan(cfg, full)
+    label = t("experiments.noise.progress")
+    points = run_jobs(EXPERIMENTS, [(("held_out", stage, cfg, k), jobs.held_out_point, (stage, cfg, k)) for k in plan],
+                      [(label.format(k=k, run=i + 1, runs=len(plan)), max(k, 1)) for i, k in enumerate(plan)])
+    failed = next((p for p in points if isinstance(p, RunFailed)), None)
+    if failed is not None:
+        st.error(run_failed_message(failed), icon=":material/timer_off:")
+        return None
+    return assemble_held_out(cfg, full, [(k, *point) for k, point in zip(plan, points)])
 
 
 def _fmt(value: float) -> str:
@@ -83,14 +86,12 @@ def sweep_tab(stage: str, cfg: TrainConfig) -> None:
     st.caption(t("experiments.sweep.runs", runs=len(lrs), max_runs=SWEEP_MAX_RUNS, settings=describe(stage, cfg)))
     st.caption(t("experiments.sweep.loss_note"))
 
-    bar = st.empty()
-    progress = progress_maker(bar)
-    run_text = t("experiments.sweep.progress")   # looked up here: on_run runs inside the cached function
-
-    def on_run(i, lr):
-        return progress(cfg.steps, run_text.format(lr=lr, run=i + 1, runs=len(lrs)), i / len(lrs), 1 / len(lrs))
-    summary, curves = cached_sweep(stage, cfg.with_(lr=lrs[0]), tuple(lrs), _on_run=on_run)
-    bar.empty()
+    runs = sweep_runs(stage, cfg, lrs)
+    failed = next((run for run in runs if isinstance(run, RunFailed)), None)
+    if failed is not None:
+        st.error(run_failed_message(failed), icon=":material/timer_off:")
+        return
+    summary, curves = sweep_summary(list(zip(lrs, runs))), [run.losses for run in runs]
 
     best = best_lr(summary)
     diverged = int(summary["diverged_at"].notna().sum())
@@ -129,20 +130,9 @@ def noise_tab(stage: str, cfg: TrainConfig) -> None:
     st.markdown(t("experiments.noise.intro", weights=cfg.d_in * cfg.hidden + cfg.hidden * cfg.d_out,
                   numbers=cfg.n * cfg.d_out))
     st.caption(t("experiments.noise.caption", settings=describe(stage, cfg), seed=cfg.seed))
-    plan = [cfg.steps] + [k for k in checkpoints(cfg.steps) if k != cfg.steps]
-    total = sum(plan) or 1
-    bar = st.empty()
-    progress = progress_maker(bar)
-    done = [0.0]
-    run_text = t("experiments.noise.progress")   # looked up here: on_run runs inside the cached function
-
-    def on_run(i, k):
-        share = k / total
-        callback = progress(max(k, 1), run_text.format(k=k, run=i + 1, runs=len(plan)), done[0], share)
-        done[0] += share
-        return callback
-    curve = cached_held_out(stage, cfg, _on_run=on_run)
-    bar.empty()
+    curve = held_out(stage, cfg)
+    if curve is None:
+        return
 
     cols = st.columns(3)
     cols[0].metric(t("experiments.noise.train_loss"), _fmt(curve.train[-1]),
@@ -165,10 +155,13 @@ def sine_tab() -> None:
                                format_func=lambda v: f"{v:.0e}")
     seed = cols[2].number_input(t("experiments.sine.seed"), 0, 2**31 - 1, value=0, step=1, key="sine_seed")
     st.caption(t("experiments.sine.stable", limit=sine_stable_lr()))
-    bar = st.empty()
-    fit = cached_sine(int(steps), float(lr), int(seed),
-                      _on_step=progress_callback(bar, int(steps), t("experiments.sine.progress")))
-    bar.empty()
+    args = (int(steps), float(lr), int(seed))
+    fit = run_jobs(EXPERIMENTS, [(("sine", *args), jobs.sine, args)], [(t("experiments.sine.progress"), args[0])])[0]
+    if isinstance(fit, RunFailed):
+        st.error(run_failed_message(fit), icon=":material/timer_off:")
+        return
+    if fit.time_limited_at is not None:
+        st.warning(time_limit_message(len(fit.losses), int(steps)), icon=":material/timer:")
 
     coeffs = fit.coefficients
     cols = st.columns(2)

@@ -1,21 +1,24 @@
 """MNIST: the tutorial's TwoLayerNet (and a small CNN) trained on real handwritten digits."""
 import inspect
+import time
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 import torch
 
-from lib import mnist
+from lib import jobs, mnist, workers
 from lib import mnist_plots as plots
 from lib.optimizers import OPTIMIZERS
-from pages.common import ensure_app_frame, lang, optimizer_label, t
+from pages.common import REDRAW_S, ensure_app_frame, lang, optimizer_label, run_failed_message, t
 
 LR_VALUES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 HIDDEN_SIZES = [16, 32, 64, 100, 128, 256, 512, 1024]
 MOMENTA = [0.0, 0.5, 0.9, 0.95, 0.99]
 SAMPLE_DIGITS = 24
+TRAINED = workers.JobCache(8)   # trained models (a few hundred KB each) shared by every session
 
 
 @st.cache_resource(show_spinner=False)
@@ -75,25 +78,33 @@ if train_pressed:
         st.error(t("mnist.cant_train", err=err))
         st.stop()
     bar = st.progress(0.0, text=t("mnist.training"))
-    shown = {"percent": -1}
+    shown = {"percent": -1, "fraction": 0.0, "text": t("progress.waiting"), "drawn": 0.0}
     progress_text, accuracy_text = t("mnist.progress"), t("mnist.progress_accuracy")
 
-    def on_progress(p: mnist.Progress) -> None:
+    def on_message(index: int, message) -> None:
+        """Progress from the worker; a tick (None) redraws the bar so a rerun can interrupt the wait."""
+        if message is None or message[0] != "mnist":
+            if time.monotonic() - shown["drawn"] > REDRAW_S:
+                shown["drawn"] = time.monotonic()
+                bar.progress(shown["fraction"], text=shown["text"])
+            return
+        p = message[1]
         percent = int(100 * p.step / p.total_steps)
         if percent != shown["percent"] or p.test_accuracy is not None:   # at most ~100 redraws per run
-            shown["percent"] = percent
+            shown["percent"], shown["fraction"], shown["drawn"] = percent, p.step / p.total_steps, time.monotonic()
             accuracy = accuracy_text.format(accuracy=p.test_accuracy) if p.test_accuracy is not None else ""
-            bar.progress(p.step / p.total_steps,
-                         text=progress_text.format(epoch=p.epoch, epochs=p.epochs, loss=p.loss) + accuracy)
+            shown["text"] = progress_text.format(epoch=p.epoch, epochs=p.epochs, loss=p.loss) + accuracy
+            bar.progress(shown["fraction"], text=shown["text"])
 
-    result = mnist.train_mnist(data, config, on_progress)
+    # trained in a worker process; the same settings asked for by several students train once
+    trained = TRAINED.get_many([((config, data.root), jobs.mnist, (config, data.root), None)], on_message)[0]
     bar.empty()
-    gradients = None
-    if config.model == "mlp":
-        batch = slice(0, config.batch_size)
-        gradients = mnist.mlp_gradient_table(result.model, data.train_images[batch], data.train_labels[batch])
-    st.session_state["mnist_run"] = {"result": result, "report": mnist.report(result.model, data),
-                                     "gradients": gradients, "data_root": data.root}
+    if isinstance(trained, workers.RunFailed):
+        st.error(run_failed_message(trained), icon=":material/timer_off:")
+        st.stop()
+    result = replace(trained.result, model=trained.model())
+    st.session_state["mnist_run"] = {"result": result, "report": trained.report,
+                                     "gradients": trained.gradients, "data_root": data.root}
 
 run = st.session_state.get("mnist_run")
 if run is None or run["data_root"] != data.root:
@@ -104,6 +115,9 @@ result, report = run["result"], run["report"]
 config = result.config
 
 # ---------------------------------------------------------------- results
+if result.time_limited_at is not None:
+    st.warning(t("mnist.time_limited", batches=result.time_limited_at, limit=workers.time_limit_s(),
+                 epochs=result.history[-1]["epoch"] if result.history else 0), icon=":material/timer:")
 if result.diverged_at is not None:
     st.warning(t("mnist.stopped", batch=result.diverged_at, reason=t(result.divergence_reason, loss=result.stop_loss)))
 st.caption(t("mnist.trained_on", description=description(data)))

@@ -4,17 +4,15 @@ import inspect
 import pandas as pd
 import streamlit as st
 
-from lib import optim_plots
-from lib.config import TrainConfig
+from lib import jobs, optim_plots, workers
 from lib.gradients import TOLERANCE
-from lib.optim_internals import ALL, HAND_WRITTEN, OptimizerComparison, compare_optimizer
+from lib.optim_internals import ALL, HAND_WRITTEN
 from lib.optimizers import OPTIMIZERS
-from pages.common import ensure_app_frame, lang, optimizer_label, settings_sidebar, t
+from pages.common import (allowed_steps, ensure_app_frame, lang, optimizer_label, run_failed_message, run_jobs,
+                          settings_sidebar, t, time_limit_message)
 
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_comparison(config: TrainConfig, k: int) -> OptimizerComparison:
-    return compare_optimizer(config, k)
+K_SLIDER_MAX = 200
+COMPARISONS = workers.JobCache(32)
 
 
 def comparison_table(table: pd.DataFrame):
@@ -39,7 +37,11 @@ cfg = settings_sidebar("optim")
 if cfg is None:
     st.warning(t("settings.cant_run_page", reset=t("settings.reset")))
     st.stop()
-k = st.slider(t("optim.k"), 1, 200, value=20, key="opt_k", help=t("optim.k_help"))
+# two runs side by side (torch.optim's and the hand-written one): k may take half the steps one run may
+k_max = max(1, min(K_SLIDER_MAX, allowed_steps("optim", cfg.n, cfg.d_in, cfg.hidden, cfg.d_out, cfg.dtype,
+                                               cfg.seed) // 2))
+st.session_state["opt_k"] = min(st.session_state.get("opt_k", 20), k_max)
+k = st.slider(t("optim.k"), 1, k_max, key="opt_k", help=t("optim.k_help"))
 st.caption(t("optim.settings_used", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=cfg.lr, k=k,
              seed=cfg.seed, dtype=cfg.dtype))
 
@@ -52,12 +54,13 @@ st.markdown(t(f"rule.{cfg.optimizer}"))
 with st.expander(t("optim.source")):
     st.code(inspect.getsource(HAND_WRITTEN[cfg.optimizer]), language="python")
 
-try:
-    with st.spinner(t("optim.training")):
-        comparison = cached_comparison(cfg, k)
-except ValueError as err:
-    st.error(t("optim.cant_run", err=err))
+comparison = run_jobs(COMPARISONS, [(("optimizer", cfg, k), jobs.optimizer_comparison, (cfg, k))],
+                      [(t("optim.training"), k)])[0]
+if isinstance(comparison, workers.RunFailed):
+    st.error(run_failed_message(comparison), icon=":material/timer_off:")
     st.stop()
+if comparison.time_limited_at is not None:
+    st.warning(time_limit_message(comparison.time_limited_at, k), icon=":material/timer:")
 if comparison.diverged_at is not None:
     st.warning(t("optim.diverged_note", step=comparison.diverged_at), icon=":material/warning:")
 if comparison.k == 0:

@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 if [[ -z "${MNIST_ROOT:-}" && ! -d data/MNIST/raw && -d ../shared/data/MNIST/raw ]]; then
   export MNIST_ROOT=../shared/data
 fi
-exec .venv/bin/streamlit run app.py "$@"
+exec .venv/bin/python scripts/launch.py "$@"

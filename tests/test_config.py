@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.config import (CONFIG_FIELDS, COST_CAP, DTYPES, LR_CAP, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEP_OVERHEAD,
-                        STEPS_CAP, TrainConfig, default_config, run_cost)
+from lib.config import (CONFIG_FIELDS, DTYPES, LR_CAP, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
+                        default_config)
 from lib.optimizers import OPTIMIZERS, make_optimizer
 
 INT_CAPS = {**SIZE_CAPS, "steps": STEPS_CAP, "seed": SEED_CAP}
@@ -74,18 +74,6 @@ def test_with_validates_again():
 
 
 # ---------------------------------------------------------------- the valid space, by hypothesis
-def cost(c):
-    """What COST_CAP bounds, as lib/config.py documents it: ~3 matmul passes a step plus a fixed overhead."""
-    return c["steps"] * (3 * c["n"] * (c["d_in"] * c["hidden"] + c["hidden"] * c["d_out"]) + STEP_OVERHEAD)
-
-
-def assert_refused_as_too_costly(fields):
-    with pytest.raises(ValueError) as info:
-        TrainConfig(**fields)
-    message = str(info.value)
-    assert all(name in message for name in ("steps", "N", "D_IN", "H")), message
-
-
 fields_within_caps = st.fixed_dictionaries({
     **{name: st.integers(INT_LOWS[name], cap) for name, cap in INT_CAPS.items()},
     "lr": st.floats(0, LR_CAP, exclude_min=True),
@@ -97,32 +85,17 @@ fields_within_caps = st.fixed_dictionaries({
 
 @settings(max_examples=300, deadline=None)
 @given(fields_within_caps)
-def test_fields_within_caps_construct_unless_the_whole_run_costs_too_much(fields):
-    sizes = {name: fields[name] for name in ("n", "d_in", "hidden", "d_out", "steps")}
-    assert run_cost(**sizes) == pytest.approx(cost(fields), rel=1e-12)
-    if cost(fields) <= COST_CAP:
-        config = TrainConfig(**fields)
-        assert {name: getattr(config, name) for name in fields} == fields
-        assert config.torch_dtype is DTYPES[fields["dtype"]]
-    else:
-        assert_refused_as_too_costly(fields)
+def test_fields_within_caps_construct(fields):
+    """Every size and step count within its own cap is a config: how long a run may take is the server's
+    business (lib.limits for what the sliders offer, lib.workers' time limit for what runs), not a refusal."""
+    config = TrainConfig(**fields)
+    assert {name: getattr(config, name) for name in fields} == fields
+    assert config.torch_dtype is DTYPES[fields["dtype"]]
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.fixed_dictionaries({"n": st.integers(1, 64), "d_in": st.integers(1, 1000), "hidden": st.integers(1, 100),
-                              "d_out": st.integers(1, 10), "steps": st.integers(1, 500)}))
-def test_problems_up_to_the_tutorials_always_construct(sizes):
-    assert cost(sizes) <= COST_CAP
-    assert TrainConfig(**sizes).steps == sizes["steps"]
-
-
-def test_the_cost_cap_falls_between_two_neighbouring_step_counts():
-    sizes = dict(n=1000, d_in=990, hidden=1000, d_out=10)   # every size within its cap; only the product decides
-    per_step = cost({**sizes, "steps": 1})
-    steps = int(COST_CAP // per_step)
-    assert 1 <= steps < STEPS_CAP
-    assert TrainConfig(steps=steps, **sizes).steps == steps
-    assert_refused_as_too_costly({**sizes, "steps": steps + 1})
+def test_the_costliest_link_of_the_issue_is_a_config():
+    config = default_config("dynamic_net").with_(n=1024, d_in=1, hidden=1024, d_out=1, steps=1093)
+    assert config.steps == 1093
 
 
 invalid_values = st.one_of(

@@ -1,0 +1,98 @@
+"""The functions worker processes run (lib.workers): each is a lib function with its progress and time limit.
+
+Every job is called as `job(*args, progress=send, time_limit_s=limit)`; `send(message)` reports to the page,
+and the job stops by itself once `time_limit_s` has passed (the pool ends it a little later if it does not).
+Heavy modules are imported inside the jobs: a page imports this module only to name a job.
+"""
+from __future__ import annotations
+
+import os
+import time
+from functools import lru_cache
+
+# progress messages are small tuples: ("steps", first_step, [loss, ...]) for a training run's losses since the
+# last message, ("mnist", Progress) for MNIST, ("checkpoint", k) for the held-out curve's runs
+SEND_EVERY_S = 0.05   # a run sends its new losses at most this often
+
+
+class StepSender:
+    """on_step for run_stage: collects losses and sends them in batches, so a long run costs few messages."""
+
+    def __init__(self, progress):
+        self.progress, self.first, self.losses, self.last_sent = progress, 0, [], time.perf_counter()
+
+    def __call__(self, step: int, loss: float) -> None:
+        if not self.losses:
+            self.first = step
+        self.losses.append(loss)
+        now = time.perf_counter()
+        if now - self.last_sent >= SEND_EVERY_S:
+            self.flush()
+            self.last_sent = now
+
+    def flush(self) -> None:
+        if self.losses:
+            self.progress(("steps", self.first, self.losses))
+            self.losses = []
+
+
+def ping(*, progress, time_limit_s):
+    """A job that does nothing: starts a worker, and tells which process ran it."""
+    return os.getpid()
+
+
+def calibrate(*, progress, time_limit_s):
+    from lib.limits import calibrate
+    return calibrate()
+
+
+def train_stage(stage, config, broken_relu=False, *, progress, time_limit_s):
+    """One stage's training run (lib.stages.run_stage) as the page shows it: its RunSummary."""
+    from lib.stages import run_stage
+    sender = StepSender(progress)
+    result = run_stage(stage, config, on_step=sender, broken_relu=broken_relu, time_limit_s=time_limit_s)
+    sender.flush()
+    return result.summary()
+
+
+def gradients(stage, config, step, broken_relu, depth, *, progress, time_limit_s):
+    from lib.gradients import gradient_comparison
+    return gradient_comparison(stage, config, step, broken_relu=broken_relu, depth=depth, time_limit_s=time_limit_s)
+
+
+def held_out_point(stage, config, k, *, progress, time_limit_s):
+    """(train loss, held-out loss) after k updates (lib.experiments.checkpoint_losses)."""
+    from lib.experiments import checkpoint_losses
+    return checkpoint_losses(stage, config, k, time_limit_s=time_limit_s)
+
+
+def sine(steps, lr, seed, *, progress, time_limit_s):
+    from lib.experiments import fit_sine
+    sender = StepSender(progress)
+    fit = fit_sine(steps=steps, lr=lr, seed=seed, on_step=sender, time_limit_s=time_limit_s)
+    sender.flush()
+    return fit
+
+
+def optimizer_comparison(config, k, *, progress, time_limit_s):
+    from lib.optim_internals import compare_optimizer
+    return compare_optimizer(config, k, time_limit_s=time_limit_s)
+
+
+@lru_cache(maxsize=2)
+def _mnist_data(root: str):
+    from lib.mnist import load_mnist
+    return load_mnist(root)   # once per worker process and folder
+
+
+def mnist(config, root, *, progress, time_limit_s):
+    """Train on MNIST in this worker; the model travels back as its state_dict, with the evaluation."""
+    from lib import mnist as m
+    data = _mnist_data(root)
+    result = m.train_mnist(data, config, on_progress=lambda p: progress(("mnist", p)), time_limit_s=time_limit_s)
+    report = m.report(result.model, data)
+    gradients = None
+    if config.model == "mlp" and result.batch_losses:
+        batch = slice(0, config.batch_size)
+        gradients = m.mlp_gradient_table(result.model, data.train_images[batch], data.train_labels[batch])
+    return m.TrainedMnist.from_result(result, report, gradients)
