@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lib import mnist
+from lib import jobs, mnist, workers
 from lib.mnist import FILES, MnistConfig, MnistDataError, UploadError
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
@@ -205,15 +205,14 @@ def test_progress_callback_sees_every_batch_and_every_epoch(real):
 
 
 def test_same_seed_same_run_even_from_concurrent_sessions(real):
-    small = mnist.MnistData("offline-subset", real.train_images[:512], real.train_labels[:512],
-                            real.test_images[:100], real.test_labels[:100], "memory")
-    config = MnistConfig(epochs=1, batch_size=32, seed=7)
-    alone = mnist.train_mnist(small, config).batch_losses
+    """Sessions train in worker processes (lib.workers), so concurrent runs never share a random generator."""
+    config = MnistConfig(epochs=1, batch_size=256, seed=7)
+    alone = mnist.train_mnist(real, config).batch_losses
     results = [None] * 3
 
     def session(k):
-        other = MnistConfig(epochs=1, batch_size=32, seed=8)
-        results[k] = mnist.train_mnist(small, config if k != 1 else other).batch_losses
+        other = MnistConfig(epochs=1, batch_size=256, seed=8)
+        results[k] = workers.run(jobs.mnist, config if k != 1 else other, str(SHARED)).result.batch_losses
 
     threads = [threading.Thread(target=session, args=(k,)) for k in range(3)]
     for t in threads:
@@ -317,10 +316,16 @@ def test_bad_settings_name_the_field(field, value):
         MnistConfig(**{field: value})
 
 
-def test_cost_cap_refuses_a_run_too_long_for_a_shared_server():
-    MnistConfig(model="mlp", hidden=1024, epochs=10)
-    with pytest.raises(ValueError, match="epochs x hidden"):
-        MnistConfig(model="cnn", hidden=1024, epochs=20)
+def test_the_time_limit_stops_training_between_batches_and_keeps_a_partial_epoch(real):
+    """Every value the form offers is a config; the server's time limit, not a refusal, bounds a run."""
+    MnistConfig(model="cnn", hidden=1024, epochs=20)
+    small = mnist.MnistData("offline-subset", real.train_images[:4000], real.train_labels[:4000],
+                            real.test_images[:100], real.test_labels[:100], "memory")
+    result = mnist.train_mnist(small, MnistConfig(model="cnn", hidden=64, epochs=5, batch_size=16), time_limit_s=0.3)
+    assert result.time_limited_at is not None and result.time_limited_at == len(result.batch_losses)
+    assert len(result.history) == 1 and 0 < result.history[0]["epoch"] < 1   # the share of epoch 1 that ran
+    assert result.history[0]["test_accuracy"] == mnist.evaluate(result.model, small.test_images,
+                                                                small.test_labels)[1]
 
 
 def test_defaults_are_the_tutorials_hidden_size_and_a_valid_optimizer():

@@ -1,0 +1,166 @@
+"""lib.workers: runs in worker processes reproduce in-process runs under concurrency, report progress, keep to the
+time limit (stopping by themselves, or ended and replaced), and a run nobody waits for any more is cancelled."""
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lib import jobs, limits, mnist, workers
+from lib.config import STAGE_NAMES, default_config
+from lib.stages import run_stage
+
+SMALL = dict(n=16, d_in=50, hidden=20, d_out=5, steps=60)
+MNIST_ROOT = str(Path(__file__).resolve().parents[2] / "shared" / "data")
+
+
+# jobs only these tests need; workers import this module by name, like lib.jobs
+def sleeper(seconds, *, progress, time_limit_s):
+    """Ignores its time limit, as a run stuck in one long step would."""
+    progress(("steps", 0, [1.0]))
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def failing(*, progress, time_limit_s):
+    raise ValueError("a job that fails")
+
+
+def test_a_worker_run_is_the_in_process_run_and_its_progress_is_every_loss():
+    cfg = default_config("tensors").with_(**SMALL)
+    messages = []
+    summary = workers.run(jobs.train_stage, "tensors", cfg, on_message=messages.append)
+    assert summary.losses == tuple(run_stage("tensors", cfg).losses)
+    sent = [loss for m in messages if m is not None and m[0] == "steps" for loss in m[2]]
+    assert sent == list(summary.losses)
+    assert [m[1] for m in messages if m is not None and m[0] == "steps"][0] == 0
+
+
+def test_the_same_seed_gives_the_same_numbers_in_8_threads_at_once():
+    cfg = default_config("autograd").with_(**SMALL)
+    expected = run_stage("autograd", cfg).losses
+    results = [None] * 8
+
+    def work(i):
+        results[i] = workers.run(jobs.train_stage, "autograd", cfg).losses
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(list(r) == expected for r in results)
+
+
+def test_different_stages_and_mnist_at_once_each_match_their_serial_run():
+    """Runs of every stage and an MNIST training side by side: no run shifts another's random numbers."""
+    configs = {stage: default_config(stage).with_(**SMALL) for stage in STAGE_NAMES}
+    expected = {stage: run_stage(stage, cfg).losses for stage, cfg in configs.items()}
+    data = mnist.load_mnist(MNIST_ROOT, download=False)
+    mnist_cfg = mnist.MnistConfig(epochs=1, batch_size=256)
+    mnist_expected = mnist.train_mnist(data, mnist_cfg).batch_losses
+    got = {}
+
+    def stage_work(stage):
+        got[stage] = list(workers.run(jobs.train_stage, stage, configs[stage]).losses)
+
+    def mnist_work():
+        got["mnist"] = workers.run(jobs.mnist, mnist_cfg, MNIST_ROOT).result.batch_losses
+    threads = [threading.Thread(target=stage_work, args=(s,)) for s in STAGE_NAMES * 2]
+    threads.insert(3, threading.Thread(target=mnist_work))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert {stage: got[stage] for stage in STAGE_NAMES} == expected
+    assert got["mnist"] == mnist_expected
+
+
+def test_a_run_stops_itself_at_the_time_limit_and_keeps_what_it_computed(monkeypatch):
+    monkeypatch.setenv(workers.TIME_LIMIT_ENV, "0.5")
+    big = default_config("dynamic_net").with_(n=1024, d_in=1, hidden=1024, d_out=1, steps=1093)
+    start = time.perf_counter()
+    summary = workers.run(jobs.train_stage, "dynamic_net", big)
+    assert time.perf_counter() - start < 0.5 + workers.KILL_GRACE_S
+    assert summary.time_limited_at is not None and summary.time_limited_at == len(summary.losses) < 1093
+    assert summary.diverged_at is None
+
+
+def test_a_run_past_its_limit_is_ended_and_its_worker_replaced_while_others_go_on(monkeypatch):
+    monkeypatch.setattr(workers, "KILL_GRACE_S", 0.5)
+    monkeypatch.setenv(workers.TIME_LIMIT_ENV, "0.5")
+    stuck = workers.Job(sleeper, (30,))
+    cfg = default_config("tensors").with_(**SMALL)
+    assert workers.run(jobs.train_stage, "tensors", cfg).losses == tuple(run_stage("tensors", cfg).losses)
+    start = time.perf_counter()
+    outcome = []
+    workers.wait_jobs({0: stuck}, on_done=lambda i, value: outcome.append(value))
+    assert time.perf_counter() - start < 5
+    assert isinstance(outcome[0], workers.RunFailed) and outcome[0].code == "run.killed_time"
+    assert outcome[0].messages == [("steps", 0, [1.0])]          # what it sent before it was ended
+    monkeypatch.setenv(workers.TIME_LIMIT_ENV, "30")
+    assert isinstance(workers.run(jobs.ping), int)               # the pool answers: a fresh worker took over
+
+
+def test_a_job_that_raises_gives_a_run_failed_with_its_message():
+    with pytest.raises(workers.RunFailed) as info:
+        workers.run(failing)
+    assert info.value.code == "run.error" and "a job that fails" in info.value.detail
+
+
+def test_a_job_two_sessions_ask_for_runs_once_and_an_abandoned_one_is_cancelled():
+    cache = workers.JobCache(4)
+    job = cache.start("key", sleeper, (30,))
+    assert cache.start("key", sleeper, (30,)) is job and job.waiters == 2   # the second session joins it
+    cache.finish("key", job)
+    assert not job.future.cancelled()                                        # one still waits
+    cache.finish("key", job)
+    assert job.future.cancelled() or job.future.done()                       # nobody does: cancelled
+    outcome = []
+    workers.wait_jobs({0: job}, on_done=lambda i, value: outcome.append(value))
+    assert outcome[0].code == "run.cancelled"
+
+
+def test_the_cache_answers_a_second_time_without_a_job():
+    cache = workers.JobCache(4)
+    cfg = default_config("tensors").with_(**SMALL)
+    first = cache.get(("t", cfg), jobs.train_stage, ("tensors", cfg))
+    hit, value = cache.cached(("t", cfg))
+    assert hit and value is first
+
+
+# ---------------------------------------------------------------- the cost model behind the sliders
+SPEED = limits.Speed(macs_per_s={"float32": 1e10, "float64": 5e9},
+                     step_overhead_s={stage: 1e-4 for stage in STAGE_NAMES}, init_s_per_param=1e-8)
+
+
+def test_run_seconds_counts_every_layer_and_dynamic_nets_middle_layer_per_use():
+    sizes = dict(n=1024, d_in=1, hidden=1024, d_out=1)
+    plain = limits.run_seconds(SPEED, "custom_module", steps=100, **sizes)
+    dynamic = limits.run_seconds(SPEED, "dynamic_net", steps=100, seed=0, **sizes)
+    uses = sum(limits.depth_draws(0, 100))
+    extra = 3 * uses * 1024 * 1024 * 1024 / 1e10 + 1e-8 * 1024 * 1024
+    assert dynamic - plain == pytest.approx(extra, rel=1e-9)
+    assert limits.run_seconds(SPEED, "tensors", dtype="float64", steps=10, **sizes) > \
+        limits.run_seconds(SPEED, "tensors", steps=10, **sizes)
+
+
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_max_steps_is_the_last_step_count_that_fits(stage):
+    sizes = dict(n=512, d_in=1000, hidden=512, d_out=10)
+    steps = limits.max_steps(SPEED, 2.0, stage, seed=3, **sizes)
+    assert 1 <= steps < 2000
+    assert limits.run_seconds(SPEED, stage, steps=steps, seed=3, **sizes) <= 2.0
+    assert limits.run_seconds(SPEED, stage, steps=steps + 1, seed=3, **sizes) > 2.0
+
+
+def test_depth_draws_are_the_ones_training_makes():
+    cfg = default_config("dynamic_net").with_(**SMALL, seed=5)
+    assert limits.depth_draws(5, SMALL["steps"]) == run_stage("dynamic_net", cfg).depths
+
+
+def test_the_calibration_measures_this_machine():
+    speed = workers.run(jobs.calibrate)
+    assert set(speed.step_overhead_s) == set(STAGE_NAMES)
+    assert speed.macs_per_s["float32"] > 1e8 and speed.macs_per_s["float64"] > 1e8
+    assert 0 < min(speed.step_overhead_s.values()) < 0.05
