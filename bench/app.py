@@ -14,12 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from lib.config import TrainConfig  # noqa: E402
-from lib.stages import STAGE_NAMES, run_stage  # noqa: E402
+import pages.common  # noqa: E402
+from lib import jobs, workers  # noqa: E402
+from lib.stages import STAGE_NAMES  # noqa: E402
 
 APP = str(ROOT / "app.py")
 TARGETS = {"first render": 1.5, "re-render (seen)": 0.3, "compare cold": 6.0}
@@ -37,8 +37,14 @@ def checked(at: AppTest) -> AppTest:
     return at
 
 
+def clear_caches() -> None:
+    """Forget every finished run, as a fresh server would (the workers stay up, as on a server)."""
+    for cache in (pages.common.RUNS, pages.common.GRADIENTS):
+        cache._done.clear()
+
+
 def measure_stage(stage: str) -> tuple[float, float]:
-    st.cache_data.clear()
+    clear_caches()
     at = checked(AppTest.from_file(APP, default_timeout=300).run())
     first = timed(lambda: checked(at.switch_page(f"pages/{stage}.py").run()))
     checked(at.slider(key="n").set_value(32).run())
@@ -47,7 +53,7 @@ def measure_stage(stage: str) -> tuple[float, float]:
 
 
 def measure_compare() -> float:
-    st.cache_data.clear()
+    clear_caches()
     at = checked(AppTest.from_file(APP, default_timeout=300).run())
     return timed(lambda: checked(at.switch_page("pages/compare.py").run()))
 
@@ -57,11 +63,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))   # what app.py sets on its first run
-    # a server that has been up a while: torch's kernels and optimizers are loaded once
-    for stage in STAGE_NAMES:
-        run_stage(stage, TrainConfig(n=2, d_in=3, hidden=2, d_out=1, steps=2, optimizer="adam"))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads, "
-          f"median of {args.repeats} runs, seconds\n")
+    # a server that is up: its workers started and calibrated (scripts/launch.py does this before serving)
+    pages.common.server_speed()
+    for _ in range(workers.worker_count()):
+        workers.run(jobs.ping)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads, {workers.worker_count()} "
+          f"training workers, median of {args.repeats} runs, seconds\n")
     print("| page | first render | re-render (seen) |")
     print("|---|---|---|")
     worst = {"first render": 0.0, "re-render (seen)": 0.0}

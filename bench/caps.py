@@ -1,10 +1,16 @@
-"""Cost of one run at the edges of what lib/config.py allows: time and peak memory per stage.
+"""The cost model behind the sliders (lib.limits) against real runs, at the corners of what the sliders offer.
 
-Each measurement runs in a fresh process (one torch thread, as the app sets), so peak RSS is its own.
-Run from the repository root: python bench/caps.py
+It measures this machine as the server does (lib.limits.calibrate), then for every stage and corner takes the
+most steps the steps slider would offer (lib.limits.max_steps with the plan budget: PLAN_SHARE of the time limit),
+runs exactly that in a fresh process (one torch thread, as the workers run) and prints the estimate beside the
+measured time and memory. Targets: every planned run ends within the plan budget x 1.5 and far inside the time
+limit, so on an idle server the limit never cuts a run the sliders offered; memory added <= 500 MB.
+
+Run from the repository root: python bench/caps.py [--dtype float64] [--stages tensors dynamic_net]
 """
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -13,7 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lib.config import COST_CAP, SIZE_CAPS, STEPS_CAP, TrainConfig, run_cost  # noqa: E402
+import torch  # noqa: E402
+
+from lib import limits, workers  # noqa: E402
+from lib.config import SIZE_CAPS, STAGE_NAMES, STEPS_CAP  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time, torch
@@ -32,44 +41,52 @@ print(json.dumps({{"s": elapsed, "peak_mb": peak / 1024, "extra_mb": (peak - bef
                   "steps_run": len(result.losses)}}))
 """
 
-
-def largest_steps(n, d_in, hidden, d_out) -> int:
-    steps = STEPS_CAP
-    while steps > 1 and run_cost(n, d_in, hidden, d_out, steps) > COST_CAP:
-        steps -= 1
-    return steps
-
-
-def corners() -> list[tuple[str, dict]]:
-    big = dict(n=SIZE_CAPS["n"], d_in=SIZE_CAPS["d_in"], hidden=SIZE_CAPS["hidden"], d_out=SIZE_CAPS["d_out"])
-    tutorial = dict(n=64, d_in=1000, hidden=100, d_out=10)
-    tiny = dict(n=1, d_in=1, hidden=1, d_out=1)
-    wide_n = dict(n=SIZE_CAPS["n"], d_in=1000, hidden=100, d_out=10)
-    out = []
-    for label, sizes in (("every size at its cap", big), ("tutorial sizes", tutorial), ("N at its cap", wide_n),
-                         ("tiny", tiny)):
-        out.append((label, {**sizes, "steps": largest_steps(**sizes)}))
-    return out
+CORNERS = {
+    "every size at its cap": dict(n=SIZE_CAPS["n"], d_in=SIZE_CAPS["d_in"], hidden=SIZE_CAPS["hidden"],
+                                  d_out=SIZE_CAPS["d_out"]),
+    "tutorial sizes": dict(n=64, d_in=1000, hidden=100, d_out=10),
+    "N at its cap": dict(n=SIZE_CAPS["n"], d_in=1000, hidden=100, d_out=10),
+    "thin input, wide hidden": dict(n=SIZE_CAPS["n"], d_in=1, hidden=SIZE_CAPS["hidden"], d_out=1),
+    "wide hidden only": dict(n=64, d_in=1000, hidden=SIZE_CAPS["hidden"], d_out=10),
+    "tiny": dict(n=1, d_in=1, hidden=1, d_out=1),
+}
 
 
 def main() -> None:
-    # lr so small that nothing diverges: a diverged run would stop early and look cheap
-    print(f"COST_CAP {COST_CAP:.0e}; each row: the most steps the cap allows at those sizes, float64 "
-          f"(the costlier dtype), fresh process, 1 thread\n")
-    print("| stage | sizes | N, D_IN, H, D_OUT, steps | time s | peak RSS MB | RSS added by the run MB |")
-    print("|---|---|---|---|---|---|")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    parser.add_argument("--stages", nargs="*", default=list(STAGE_NAMES))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    speed = limits.calibrate()
+    limit = workers.time_limit_s()
+    budget = limits.PLAN_SHARE * limit
+    print(f"torch {torch.__version__}, 1 thread; this machine: {speed.macs_per_s['float32']:.2e} multiply-adds/s "
+          f"float32, {speed.macs_per_s['float64']:.2e} float64; time limit {limit:g} s, plan budget {budget:g} s "
+          f"({limits.PLAN_SHARE:g} of it); {args.dtype}, seed 0, lr 1e-12 (nothing diverges), fresh process each\n")
+    print("| stage | corner | N, D_IN, H, D_OUT | steps offered | estimate s | measured s | measured / estimate "
+          "| peak RSS MB | RSS added MB |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     worst_s = worst_mb = 0.0
-    for stage in ("tensors", "optim", "dynamic_net"):
-        for label, fields in corners():
-            fields = {**fields, "lr": 1e-12, "dtype": "float64"}
-            TrainConfig(**fields)   # allowed
+    ratios = []
+    for stage in args.stages:
+        for label, sizes in CORNERS.items():
+            steps = limits.max_steps(speed, budget, stage, dtype=args.dtype, cap=STEPS_CAP, **sizes)
+            estimate = limits.run_seconds(speed, stage, steps=steps, dtype=args.dtype, **sizes)
+            fields = {**sizes, "steps": steps, "lr": 1e-12, "dtype": args.dtype}
             out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), stage, json.dumps(fields)],
                                  capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             worst_s, worst_mb = max(worst_s, r["s"]), max(worst_mb, r["extra_mb"])
-            sizes = ", ".join(str(fields[k]) for k in ("n", "d_in", "hidden", "d_out", "steps"))
-            print(f"| {stage} | {label} | {sizes} | {r['s']:.2f} | {r['peak_mb']:.0f} | {r['extra_mb']:.0f} |")
-    print(f"\nworst time {worst_s:.2f} s (target ~2 s), worst added memory {worst_mb:.0f} MB (target <= 500 MB)")
+            ratios.append(r["s"] / estimate)
+            shape = ", ".join(str(sizes[k]) for k in ("n", "d_in", "hidden", "d_out"))
+            print(f"| {stage} | {label} | {shape} | {steps} | {estimate:.2f} | {r['s']:.2f} | {r['s'] / estimate:.2f} "
+                  f"| {r['peak_mb']:.0f} | {r['extra_mb']:.0f} |", flush=True)
+    print(f"\n- worst measured run {worst_s:.2f} s: target <= {1.5 * budget:.1f} s (plan budget x 1.5) "
+          f"{'PASS' if worst_s <= 1.5 * budget else 'FAIL'}; time limit {limit:g} s "
+          f"{'PASS' if worst_s <= limit else 'FAIL'}")
+    print(f"- measured / estimate: {min(ratios):.2f} to {max(ratios):.2f}")
+    print(f"- worst added memory {worst_mb:.0f} MB: target <= 500 MB {'PASS' if worst_mb <= 500 else 'FAIL'}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.spawn
 import os
 import pickle
 import threading
@@ -83,6 +84,23 @@ def _execute(fn: Callable, args: tuple, kwargs: dict, conn, limit: float) -> byt
 
 
 # ---------------------------------------------------------------- the pool
+def _without_main(get_preparation_data):
+    """Streamlit runs every page as the module __main__ with the page's file: a new process would import that
+    file as its own main module, i.e. run the page (and start a pool in the worker). Our workers need only lib,
+    so theirs leave the parent's main module out. Other processes are untouched."""
+    def wrapper(name):
+        data = get_preparation_data(name)
+        if name == WORKER_NAME:
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+    wrapper.wraps_for_workers = True
+    return wrapper
+
+
+WORKER_NAME = pebble.pool.process.WORKERS_NAME
+if not getattr(multiprocessing.spawn.get_preparation_data, "wraps_for_workers", False):
+    multiprocessing.spawn.get_preparation_data = _without_main(multiprocessing.spawn.get_preparation_data)
 # what the forkserver imports once for every worker (lib.jobs itself imports these only when a job runs, so a
 # page that imports lib.jobs to name a job pays for none of them)
 PRELOAD = ["torch", "lib.jobs", "lib.stages", "lib.gradients", "lib.experiments", "lib.optim_internals", "lib.mnist"]

@@ -87,7 +87,7 @@ def test_extreme_settings_give_messages_not_tracebacks():
     at.select_slider(key="sweep_high").set_value(1e-1).run()   # one run, and it cannot diverge in one step
     assert not at.exception
     at.slider(key="steps").set_value(20).run()                  # now every run diverges
-    assert not at.exception and any("Every run diverged" in w.value for w in at.warning)
+    assert not at.exception and any("Every run diverged" in w.value for w in at.warning), [w.value for w in at.warning]
     at.select_slider(key="sweep_high").set_value(1e-8).run()    # lowest above highest
     assert not at.exception and any("lowest lr is above" in w.value for w in at.warning)
     at.select_slider(key="sweep_low").set_value(1e-8).run()
@@ -104,11 +104,11 @@ def test_extreme_settings_give_messages_not_tracebacks():
     assert not at.exception and figures(at)
 
     open_tab(at, "Learning-rate sweep")
-    for name, value in (("n", 1024), ("d_in", 2048), ("hidden", 1024), ("steps", 2000)):   # over the work cap
+    at.select_slider(key="sweep_high").set_value(1e-8).run()    # one run
+    for name, value in (("steps", 2000), ("n", 1024), ("d_in", 2048), ("hidden", 1024)):   # the biggest sizes
         at.slider(key=name).set_value(value).run()
-    assert not at.exception
-    assert any("can't run" in w.value for w in at.warning)
-    open_tab(at, "Memorising noise")
-    assert any("can't run" in w.value for w in at.warning)
+    assert not at.exception and not at.error
+    assert any("Steps shortened from 2000" in i.value for i in at.info)   # to what the server finishes in time
+    assert at.slider(key="steps").value < 2000 and figures(at)
     open_tab(at, "Fitting sin(x)")   # needs no sidebar settings
     assert figures(at)
