@@ -23,7 +23,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import CancelledError
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
@@ -122,18 +122,64 @@ def pool() -> pebble.ProcessPool:
         return _pool
 
 
-def warm_up() -> None:
-    """Start the pool's workers now (a no-op job), so the first visitor does not wait for them."""
-    from lib import jobs
-    threading.Thread(target=lambda: Job(jobs.ping, ()).result(), daemon=True).start()
+class FairQueue:
+    """Hands jobs to the pool only as workers come free, the owner with the fewest running jobs first.
+
+    pebble takes tasks first come, first served: one student's learning-rate sweep (30 runs) would fill every
+    worker and queue the whole class behind it. Here each owner (a session) gets a turn: a new job of an owner
+    with nothing running goes before the sweep's next run, so it waits at most for one run to end.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting: list[Job] = []
+        self._running: dict[Hashable, int] = {}
+
+    def submit(self, job: "Job") -> None:
+        with self._lock:
+            self._waiting.append(job)
+        self._dispatch()
+
+    def withdraw(self, job: "Job") -> bool:
+        """Take a job that has not started out of the queue; False if it already runs."""
+        with self._lock:
+            if job in self._waiting:
+                self._waiting.remove(job)
+                return True
+            return False
+
+    def ended(self, job: "Job") -> None:
+        with self._lock:
+            self._running[job.owner] -= 1
+            if not self._running[job.owner]:
+                del self._running[job.owner]
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._lock:
+                if not self._waiting or sum(self._running.values()) >= worker_count():
+                    return
+                job = min(self._waiting, key=lambda j: self._running.get(j.owner, 0))   # oldest first on ties
+                self._waiting.remove(job)
+                self._running[job.owner] = self._running.get(job.owner, 0) + 1
+            job._start()
+
+    def running(self) -> int:
+        with self._lock:
+            return sum(self._running.values())
 
 
-@dataclass
+QUEUE = FairQueue()
+
+
+@dataclass(eq=False)
 class Job:
-    """One submitted run: its future, its progress pipe, and the messages it has sent so far."""
+    """One run: queued (QUEUE), then in a worker; its result future, progress pipe and messages so far."""
     fn: Callable
     args: tuple
     kwargs: dict = field(default_factory=dict)
+    owner: Hashable = None            # who asked (a session): QUEUE shares the workers fairly between owners
     limit: float = field(default_factory=time_limit_s)
 
     def __post_init__(self):
@@ -142,11 +188,37 @@ class Job:
         self.waiters = 0
         self._lock = threading.Lock()
         self._closed = False
+        self.future: Future = Future()         # the job's outcome, whether it ran, was cancelled or failed
+        self._task: Future | None = None       # pebble's, once a worker has it
+        if self.owner is None:
+            self.owner = id(self)
+        self.future.add_done_callback(self._wake)
+        QUEUE.submit(self)
+
+    def _start(self) -> None:
         # pebble pickles the task (and the writer with it) when a worker takes it, so the writer stays open
         # here until the job is done; the end of the job is the future's, not the pipe's EOF
-        self.future = pool().schedule(_execute, (self.fn, self.args, self.kwargs, self._writer, self.limit),
-                                      timeout=self.limit + KILL_GRACE_S)
-        self.future.add_done_callback(self._wake)
+        try:
+            self._task = pool().schedule(_execute, (self.fn, self.args, self.kwargs, self._writer, self.limit),
+                                         timeout=self.limit + KILL_GRACE_S)
+        except Exception as err:   # the pool could not take it (shutting down): the job fails, others go on
+            self.future.set_exception(err)
+            QUEUE.ended(self)
+            return
+        self._task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: Future) -> None:
+        QUEUE.ended(self)
+        if task.cancelled():
+            self.future.cancel()
+        elif task.exception() is not None:
+            self.future.set_exception(task.exception())
+        else:
+            self.future.set_result(task.result())
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
 
     def _wake(self, _future) -> None:
         """Wakes a page waiting on the pipe as soon as the result is in (pebble's thread calls this)."""
@@ -195,7 +267,10 @@ class Job:
             raise RunFailed("run.error", f"{type(err).__name__}: {err}", self.messages) from err
 
     def cancel(self) -> None:
-        self.future.cancel()   # a running task's worker is ended and replaced
+        if QUEUE.withdraw(self):
+            self.future.cancel()
+        elif self._task is not None:
+            self._task.cancel()   # a running task's worker is ended and replaced
 
 
 def wait_jobs(jobs: dict[int, Job], on_message: Callable[[int, Any], None] | None = None,
@@ -263,12 +338,13 @@ class JobCache:
                 del self._done[key]
         return False, None
 
-    def start(self, key: Hashable, fn: Callable, args: tuple, kwargs: dict | None = None) -> Job | Any:
+    def start(self, key: Hashable, fn: Callable, args: tuple, kwargs: dict | None = None,
+              owner: Hashable = None) -> Job:
         """The job for `key`, joined or started; waiters += 1 (release with `finish`)."""
         with self._lock:
             job = self._running.get(key)
             if job is None:
-                job = Job(fn, args, kwargs or {})
+                job = Job(fn, args, kwargs or {}, owner)
                 self._running[key] = job
             job.waiters += 1
             return job
@@ -288,17 +364,18 @@ class JobCache:
             job.cancel()
 
     def get(self, key: Hashable, fn: Callable, args: tuple, kwargs: dict | None = None,
-            on_message: Callable[[Any], None] | None = None) -> Any:
+            on_message: Callable[[Any], None] | None = None, owner: Hashable = None) -> Any:
         """One result; RunFailed is raised."""
         outcome = self.get_many([(key, fn, args, kwargs)],
-                                on_message and (lambda i, message: on_message(message)))[0]
+                                on_message and (lambda i, message: on_message(message)), owner)[0]
         if isinstance(outcome, RunFailed):
             raise outcome
         return outcome
 
     def get_many(self, requests: list[tuple[Hashable, Callable, tuple, dict | None]],
-                 on_message: Callable[[int, Any], None] | None = None) -> list[Any]:
-        """Results for many keys, their uncached jobs running side by side over the workers.
+                 on_message: Callable[[int, Any], None] | None = None, owner: Hashable = None) -> list[Any]:
+        """Results for many keys, their uncached jobs running side by side over the workers (as many at once
+        as QUEUE gives `owner`: all free workers, but never ahead of another session's next run).
 
         A failed job's RunFailed stands in its place (not raised), so the others still show.
         """
@@ -309,7 +386,7 @@ class JobCache:
             if hit:
                 results[i] = value
             else:
-                jobs[i] = (key, self.start(key, fn, args, kwargs))
+                jobs[i] = (key, self.start(key, fn, args, kwargs, owner))
 
         def done(i, outcome):
             key, job = jobs.pop(i)
@@ -323,9 +400,10 @@ class JobCache:
         return results
 
 
-def run(fn: Callable, *args, on_message: Callable[[Any], None] | None = None, **kwargs) -> Any:
+def run(fn: Callable, *args, on_message: Callable[[Any], None] | None = None, owner: Hashable = None,
+        **kwargs) -> Any:
     """Run one uncached job and wait for it (progress to `on_message`); RunFailed if it gave no result."""
-    job = Job(fn, args, kwargs)
+    job = Job(fn, args, kwargs, owner)
     outcome: list = []
     try:
         wait_jobs({0: job}, on_message and (lambda i, message: on_message(message)),

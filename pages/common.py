@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib import i18n, jobs, limits, plots, workers
 from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SAME_SETTINGS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP,
@@ -246,9 +247,16 @@ def run_jobs(cache: workers.JobCache, requests: list[tuple], runs: list[tuple[st
     `runs` gives each job's (label, steps) for the bar. A job that gave no result comes back as its RunFailed.
     """
     bar = st.empty()
-    results = cache.get_many([(key, fn, args, None) for key, fn, args in requests], Progress(bar, runs))
+    results = cache.get_many([(key, fn, args, None) for key, fn, args in requests], Progress(bar, runs),
+                             owner=session_id())
     bar.empty()
     return results
+
+
+def session_id() -> str | None:
+    """Who asks for a run: the workers are shared fairly between sessions (lib.workers.FairQueue)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
 
 
 def run_stages(requests: list[tuple[str, TrainConfig, bool]], labels: list[str]) -> list[RunSummary]:
@@ -260,13 +268,14 @@ def run_stages(requests: list[tuple[str, TrainConfig, bool]], labels: list[str])
 
 def cached_run(stage: str, config: TrainConfig, broken_relu: bool = False) -> RunSummary:
     """One stage run (cached for every session), without a progress bar; RunFailed if it gave no result."""
-    return RUNS.get(("stage", stage, config, broken_relu), jobs.train_stage, (stage, config, broken_relu))
+    return RUNS.get(("stage", stage, config, broken_relu), jobs.train_stage, (stage, config, broken_relu),
+                    owner=session_id())
 
 
 def cached_gradients(stage: str, config: TrainConfig, step: int, broken_relu: bool,
                      depth: int | None) -> GradientComparison:
     return GRADIENTS.get(("gradients", stage, config, step, broken_relu, depth), jobs.gradients,
-                         (stage, config, step, broken_relu, depth))
+                         (stage, config, step, broken_relu, depth), owner=session_id())
 
 
 def train_with_progress(stage: str, cfg: TrainConfig, broken_relu: bool = False) -> RunSummary:

@@ -11,7 +11,7 @@ import torch
 from lib import jobs, mnist, workers
 from lib import mnist_plots as plots
 from lib.optimizers import OPTIMIZERS
-from pages.common import REDRAW_S, ensure_app_frame, lang, optimizer_label, run_failed_message, t
+from pages.common import REDRAW_S, session_id, ensure_app_frame, lang, optimizer_label, run_failed_message, t
 
 LR_VALUES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -97,7 +97,8 @@ if train_pressed:
             bar.progress(shown["fraction"], text=shown["text"])
 
     # trained in a worker process; the same settings asked for by several students train once
-    trained = TRAINED.get_many([((config, data.root), jobs.mnist, (config, data.root), None)], on_message)[0]
+    trained = TRAINED.get_many([((config, data.root), jobs.mnist, (config, data.root), None)], on_message,
+                               owner=session_id())[0]
     bar.empty()
     if isinstance(trained, workers.RunFailed):
         st.error(run_failed_message(trained), icon=":material/timer_off:")

@@ -23,6 +23,12 @@ def sleeper(seconds, *, progress, time_limit_s):
     return os.getpid()
 
 
+def napper(seconds, *, progress, time_limit_s):
+    start = time.time()
+    time.sleep(seconds)
+    return start
+
+
 def failing(*, progress, time_limit_s):
     raise ValueError("a job that fails")
 
@@ -100,6 +106,19 @@ def test_a_run_past_its_limit_is_ended_and_its_worker_replaced_while_others_go_o
     assert outcome[0].messages == [("steps", 0, [1.0])]          # what it sent before it was ended
     monkeypatch.setenv(workers.TIME_LIMIT_ENV, "30")
     assert isinstance(workers.run(jobs.ping), int)               # the pool answers: a fresh worker took over
+
+
+def test_a_session_with_many_runs_does_not_queue_another_session_behind_all_of_them():
+    """One student's sweep fills the workers; another student's run goes next, not after the whole sweep."""
+    workers_n = workers.worker_count()
+    sweep = [workers.Job(napper, (0.4,), owner="student A") for _ in range(3 * workers_n)]
+    time.sleep(0.05)
+    other = workers.Job(napper, (0.1,), owner="student B")
+    starts = {}
+    workers.wait_jobs({i: job for i, job in enumerate(sweep + [other])},
+                      on_done=lambda i, value: starts.__setitem__(i, value))
+    sweep_starts = sorted(starts[i] for i in range(len(sweep)))
+    assert starts[len(sweep)] <= sweep_starts[workers_n]   # before the sweep's next run after its first batch
 
 
 def test_a_job_that_raises_gives_a_run_failed_with_its_message():
