@@ -127,7 +127,9 @@ class FairQueue:
 
     pebble takes tasks first come, first served: one student's learning-rate sweep (30 runs) would fill every
     worker and queue the whole class behind it. Here each owner (a session) gets a turn: a new job of an owner
-    with nothing running goes before the sweep's next run, so it waits at most for one run to end.
+    with nothing running goes before the sweep's next run; and an owner who already has a run going may not
+    take the last free worker, so a student who moves a slider meanwhile starts at once. (On 2 workers a
+    sweep's runs go one after another; on more cores they spread over all but one.)
     """
 
     def __init__(self):
@@ -158,9 +160,12 @@ class FairQueue:
     def _dispatch(self) -> None:
         while True:
             with self._lock:
-                if not self._waiting or sum(self._running.values()) >= worker_count():
+                busy, workers = sum(self._running.values()), worker_count()
+                if not self._waiting or busy >= workers:
                     return
                 job = min(self._waiting, key=lambda j: self._running.get(j.owner, 0))   # oldest first on ties
+                if self._running.get(job.owner, 0) and busy + 1 >= workers:
+                    return   # the last free worker stays free for someone with nothing running
                 self._waiting.remove(job)
                 self._running[job.owner] = self._running.get(job.owner, 0) + 1
             job._start()
