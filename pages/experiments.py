@@ -13,7 +13,7 @@ from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, SineFit, best_lr, che
                              lr_grid, lr_sweep, sine_stable_lr, sweep_summary)
 from lib.i18n import LANGUAGES, TEXTS
 from lib.stages import GROWTH_LIMIT, STAGES
-from pages.common import LR_CHOICES, describe, ensure_app_frame, lang, progress_callback, settings_sidebar, t
+from pages.common import LR_CHOICES, describe, ensure_app_frame, lang, progress_callback, say, settings_sidebar, t
 
 CACHE_ENTRIES = 32
 TAB_IDS = ("sweep", "noise", "sine")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
@@ -78,7 +78,7 @@ def sweep_tab(stage: str, cfg: TrainConfig) -> None:
     try:
         lrs = lr_grid(low, high, per_decade)
     except ValueError as err:
-        st.warning(str(err))
+        st.warning(say(err))
         return
     st.caption(t("experiments.sweep.runs", runs=len(lrs), max_runs=SWEEP_MAX_RUNS, settings=describe(stage, cfg)))
     st.caption(t("experiments.sweep.loss_note"))
