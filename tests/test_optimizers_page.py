@@ -47,10 +47,10 @@ def test_every_optimizer_renders_and_agrees(optimizer):
 def test_changing_k_changes_the_numbers():
     at = open_page()
     assert at.slider(key="opt_k").value == 20
-    before = at.dataframe[0].value["torch_norm"].tolist()
+    before = at.dataframe[0].value[EN["column.torch_norm"]].tolist()
     at.slider(key="opt_k").set_value(5).run()
     assert not at.exception
-    after = at.dataframe[0].value["torch_norm"].tolist()
+    after = at.dataframe[0].value[EN["column.torch_norm"]].tolist()
     assert after != before
     assert marks(at) == ["✓"] * 4
     assert any("after 5 steps" in h.value for h in at.header)
