@@ -397,3 +397,13 @@ def test_every_code_lib_builds_has_a_text_in_every_language():
         for code in templated:   # f"mnist.data.{self.source}": every key of that family exists
             prefix = code.split("{")[0]
             assert any(key.startswith(prefix) for key in texts), (language, code)
+
+
+def test_a_refusal_keeps_its_code_and_values_across_a_process_boundary():
+    import pickle
+    with pytest.raises(ValueError) as caught:
+        TrainConfig(n=0)
+    err = caught.value
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is type(err) and (again.code, again.values) == (err.code, err.values)
+    assert str(again) == str(err) and render(again, "ko") == render(err, "ko")
