@@ -392,9 +392,12 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
 
     matrices = [name for name, g in comparison.manual.items() if g.dim() == 2]
     # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
-    name = st.selectbox(t("grad.heatmap_of"), matrices, key=f"{stage}_heatmap",
-                        format_func={m: parameter_label(m) for m in matrices}.get) if len(matrices) > 1 else matrices[0]
-    st.plotly_chart(plots.gradient_heatmaps(parameter_label(name), comparison.manual[name], comparison.autograd[name], lang=lang()),
+    name = matrices[0]
+    if len(matrices) > 1:
+        name = st.selectbox(t("grad.heatmap_of"), matrices, key=f"{stage}_heatmap",
+                            format_func={m: parameter_label(m) for m in matrices}.get)
+    st.plotly_chart(plots.gradient_heatmaps(parameter_label(name), comparison.manual[name], comparison.autograd[name],
+                                            lang=lang()),
                     key="grad_heatmap", width="stretch", config=png_config(f"{stage}_gradient_{name}"))
 
     if stage == "dynamic_net":

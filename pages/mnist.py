@@ -117,7 +117,8 @@ left, right = st.columns(2)
 left.plotly_chart(plots.loss_curves(result, lang=lang()), key="mnist_loss_chart")
 right.plotly_chart(plots.accuracy_curve(result, lang=lang()), key="mnist_accuracy_chart")
 history = result.history_frame
-formats = {"epoch": "{}", "train_loss": "{:.4f}", "test_loss": "{:.4f}", "test_accuracy": "{:.2%}", "elapsed_s": "{:.1f}"}
+formats = {"epoch": "{}", "train_loss": "{:.4f}", "test_loss": "{:.4f}", "test_accuracy": "{:.2%}",
+           "elapsed_s": "{:.1f}"}
 history = history.rename(columns={name: t(f"mnist.column.{name}") for name in history.columns})
 st.dataframe(history.style.format({t(f"mnist.column.{name}"): spec for name, spec in formats.items()}),
              hide_index=True)

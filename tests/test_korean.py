@@ -179,7 +179,7 @@ def test_the_detector_finds_english_in_a_korean_text(text):
 
 
 @pytest.mark.parametrize("text", [
-    "이 설정으로는 실행할 수 없습니다: n=0: 범위를 벗어났습니다. 1 ≤ n ≤ 1024인 정수여야 합니다",
+    "이 설정으로는 실행할 수 없습니다. n=0: 범위를 벗어났습니다. 1 ≤ n ≤ 1024인 정수여야 합니다.",
     "`the loss grew over` 코드 안의 영어는 괜찮습니다",
     "```python\nfor t in range(500):\n    y_pred = model(x)\n```",
     "SGD, Adam, RMSprop, Adagrad를 직접 구현해 torch.optim과 나란히",
