@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields, replace
 
 import torch
 
+from lib.messages import Message, Refusal
 from lib.optimizers import OPTIMIZERS
 
 # The tutorial's stages in its order; lib.stages holds their code and texts.
@@ -54,21 +55,21 @@ class TrainConfig:
 
 def check_int(name: str, value, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name}={value!r} is out of range: it must be a whole number with {low} <= {name} <= {high}")
+        raise Refusal("refusal.int_range", name=name, value=repr(value), low=low, high=high)
 
 
 def check_choice(name: str, value, allowed) -> None:
     if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed: choose one of {', '.join(allowed)}")
+        raise Refusal("refusal.choice", name=name, value=repr(value), allowed=", ".join(allowed))
 
 
 def check_training(lr, momentum, optimizer, lr_cap: float) -> None:
     """The fields every training config shares (TrainConfig, MnistConfig)."""
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= lr_cap:
-        raise ValueError(f"lr={lr!r} is out of range: it must be a finite number with 0 < lr <= {lr_cap}")
+        raise Refusal("refusal.lr_range", name="lr", value=repr(lr), high=lr_cap)
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not math.isfinite(momentum) \
             or not 0 <= momentum < 1:
-        raise ValueError(f"momentum={momentum!r} is out of range: it must be a number with 0 <= momentum < 1")
+        raise Refusal("refusal.momentum_range", name="momentum", value=repr(momentum))
     check_choice("optimizer", optimizer, OPTIMIZERS)
 
 
@@ -103,14 +104,11 @@ def format_setting(name: str, value) -> str:
     return f"{_LABELS.get(name, name)}={value:g}" if isinstance(value, float) else f"{_LABELS.get(name, name)}={value}"
 
 
-SAME_SETTINGS = "same settings"   # difference_label of two equal configs
-
-
 def difference_label(config: TrainConfig, reference: TrainConfig) -> str:
-    """The settings where `config` differs from `reference`, e.g. "lr=1e-05, N=32" (for a chart's legend)."""
-    changed = [format_setting(name, getattr(config, name)) for name in CONFIG_FIELDS
-               if getattr(config, name) != getattr(reference, name)]
-    return ", ".join(changed) if changed else SAME_SETTINGS
+    """The settings where `config` differs from `reference`, e.g. "lr=1e-05, N=32" (for a chart's legend);
+    "" when they are the same (the page says "same settings" in the reader's language)."""
+    return ", ".join(format_setting(name, getattr(config, name)) for name in CONFIG_FIELDS
+                     if getattr(config, name) != getattr(reference, name))
 
 
 # ---------------------------------------------------------------- shareable links
@@ -134,28 +132,32 @@ def _shown(text: str, limit: int = QUERY_VALUE_MAX) -> str:
     return clean + ("…" if len(text) > limit else "")
 
 
-def config_from_query(query: dict[str, str], defaults: TrainConfig) -> tuple[TrainConfig, list[str]]:
+def config_from_query(query: dict[str, str], defaults: TrainConfig) -> tuple[TrainConfig, list[Message]]:
     """Read the allowed keys of `query` over `defaults`. Bad values are dropped, each with a message."""
-    problems: list[str] = []
+    problems: list[Message] = []
     values: dict = {}
     for name, kind in _QUERY_TYPES.items():
         if name not in query:
             continue
         text = str(query[name])
         if len(text) > QUERY_VALUE_MAX:
-            problems.append(f"{name}={_shown(text)} is too long; using the default {getattr(defaults, name)}")
+            problems.append(Message("link.too_long", name=name, text=_shown(text), default=getattr(defaults, name)))
             continue
         try:
             value = kind(text)
         except ValueError:
-            kind_name = {int: "a whole number", float: "a number", str: "text"}[kind]
-            problems.append(f"{name}={_shown(text)} is not {kind_name}; using the default {getattr(defaults, name)}")
+            code = {int: "link.not_int", float: "link.not_number"}[kind]
+            problems.append(Message(code, name=name, text=_shown(text), default=getattr(defaults, name)))
             continue
         values[name] = value
     while True:   # drop the fields TrainConfig refuses, one at a time, keeping its message
         try:
             return replace(defaults, **values), problems
-        except ValueError as err:
-            bad = next(name for name in values if str(err).startswith(f"{name}="))
-            problems.append(f"{_shown(str(err), limit=300)}; using the default {getattr(defaults, bad)}")
+        except Refusal as err:
+            bad = err.values.get("name")
+            if bad not in values:   # a rule over several fields (the work cap): fall back to the defaults
+                problems.append(Message("link.refused_all", reason=err))
+                return defaults, problems
+            err.values["value"] = _shown(err.values["value"])
+            problems.append(Message("link.refused", reason=err, default=getattr(defaults, bad)))
             del values[bad]

@@ -8,8 +8,9 @@ from typing import Callable
 import pandas as pd
 import torch
 
-from lib.config import LR_CAP, TrainConfig
+from lib.config import LR_CAP, TrainConfig, check_int
 from lib.gradients import forward
+from lib.messages import Refusal
 from lib.stages import STAGES, Recorder, StageResult, drawn_depth, run_stage
 
 SWEEP_MAX_RUNS = 30       # one sweep trains at most this many times; each run is capped by TrainConfig
@@ -20,14 +21,13 @@ HELD_OUT_CHECKPOINTS = 20  # held-out loss is measured after this many (log-spac
 def lr_grid(low: float, high: float, per_decade: int) -> list[float]:
     """Log-spaced learning rates from `low` to `high`, both included, about `per_decade` per factor of 10."""
     if not (0 < low <= high <= LR_CAP) or not (math.isfinite(low) and math.isfinite(high)):
-        raise ValueError(f"lr range {low!r}..{high!r} is not allowed: it must satisfy 0 < low <= high <= {LR_CAP}")
+        raise Refusal("refusal.lr_span", low=repr(low), high=repr(high), cap=LR_CAP)
     if isinstance(per_decade, bool) or not isinstance(per_decade, int) or per_decade < 1:
-        raise ValueError(f"per_decade={per_decade!r} is out of range: it must be a whole number >= 1")
+        raise Refusal("refusal.at_least", name="per_decade", value=repr(per_decade), low=1)
     decades = math.log10(high / low)
     intervals = math.ceil(round(decades * per_decade, 9))
     if intervals + 1 > SWEEP_MAX_RUNS:
-        raise ValueError(f"{intervals + 1} learning rates is too many for one sweep (at most {SWEEP_MAX_RUNS}): "
-                         f"narrow the range or take fewer points per decade")
+        raise Refusal("refusal.sweep_too_many", runs=intervals + 1, max_runs=SWEEP_MAX_RUNS)
     if intervals == 0:
         return [float(low)]
     step = decades / intervals
@@ -42,7 +42,7 @@ def lr_sweep(stage: str, config: TrainConfig, lrs: list[float],
     `on_run(index, lr)` is called before each run and may return that run's on_step (a progress bar's).
     """
     if len(lrs) > SWEEP_MAX_RUNS:
-        raise ValueError(f"{len(lrs)} learning rates is too many for one sweep (at most {SWEEP_MAX_RUNS})")
+        raise Refusal("refusal.sweep_too_many", runs=len(lrs), max_runs=SWEEP_MAX_RUNS)
     results = []
     for i, lr in enumerate(lrs):
         on_step = on_run(i, lr) if on_run is not None else None
@@ -170,10 +170,9 @@ class SineFit:
 def fit_sine(steps: int = 2000, lr: float = 1e-6, seed: int = 0,
              on_step: Callable[[int, float], None] | None = None, time_limit_s: float | None = None) -> SineFit:
     """pytorch.org's current first example: fit sin(x) with a cubic, raw tensors and hand-written gradients."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 20000:
-        raise ValueError(f"steps={steps!r} is out of range: it must be a whole number with 1 <= steps <= 20000")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= LR_CAP):
-        raise ValueError(f"lr={lr!r} is out of range: it must be a finite number with 0 < lr <= {LR_CAP}")
+    check_int("steps", steps, 1, 20000)
+    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= LR_CAP):
+        raise Refusal("refusal.lr_range", name="lr", value=repr(lr), high=LR_CAP)
     record = Recorder(on_step, time_limit_s=time_limit_s)
     dtype = torch.float
     torch.manual_seed(seed)   # the tutorial draws from torch's global generator: one fit at a time per process

@@ -5,6 +5,7 @@ import inspect
 
 import pandas as pd
 
+from lib import i18n
 from lib.config import TrainConfig
 from lib.optimizers import make_optimizer
 from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, TwoLayerNet
@@ -63,7 +64,8 @@ def stage_script(stage: str, config: TrainConfig, broken_relu: bool = False) -> 
     info = STAGES[stage]
     fields = "\n".join(f"    {name} = {getattr(config, name)!r}" for name in
                        ("n", "d_in", "hidden", "d_out", "lr", "optimizer", "momentum", "steps", "seed", "dtype"))
-    parts = [_HEADER.format(title=info.title, filename=f"{stage}.py", fields=fields, dtype=config.dtype)]
+    parts = [_HEADER.format(title=i18n.t(f"stage.{stage}.title"), filename=f"{stage}.py", fields=fields,
+                            dtype=config.dtype)]
     if info.uses_optimizer:
         parts.append(inspect.getsource(make_optimizer).replace(
             'raise ValueError(f"optimizer={name!r} is not one of {sorted(OPTIMIZERS)}")',

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -9,7 +10,8 @@ import torch
 from torch.func import functional_call
 
 from lib.config import TrainConfig
-from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, TwoLayerNet, drawn_depth, run_stage
+from lib.messages import Message, Refusal
+from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, TwoLayerNet, drawn_depth, run_stage
 
 # rel_error bounds that count as "the same gradient": a few ulps of a long sum in each precision
 TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
@@ -19,6 +21,22 @@ FD_EPS = 1e-6
 
 COLUMNS = ["parameter", "shape", "manual_norm", "autograd_norm", "max_abs_diff", "rel_error", "cosine",
            "allclose", "fd_rel_error"]
+
+
+
+def use_name(parameter: str, k: int, uses: int) -> str:
+    """The row id of the k-th use's gradient term of a shared `parameter` (stage 7), e.g. "... (use 1 of 3)";
+    a page shows it through split_use, in the reader's language."""
+    return f"{parameter} (use {k} of {uses})"
+
+
+def split_use(name: str) -> tuple[str, int, int] | None:
+    """(parameter, k, uses) of a use_name row id; None for a parameter's own name."""
+    match = _USE_NAME.fullmatch(name)
+    return (match[1], int(match[2]), int(match[3])) if match else None
+
+
+_USE_NAME = re.compile(r"(.+) \(use (\d+) of (\d+)\)")
 
 
 # ---------------------------------------------------------------- hand-written backward passes
@@ -81,8 +99,8 @@ def manual_dynamic(p, x, y, depth):
     grads["middle_linear.bias"] = sum(uses_b) if uses_b else torch.zeros_like(b_mid)
     per_use = {}
     for k, (gw, gb) in enumerate(zip(uses_w, uses_b), start=1):
-        per_use[f"middle_linear.weight (use {k} of {depth})"] = gw
-        per_use[f"middle_linear.bias (use {k} of {depth})"] = gb
+        per_use[use_name("middle_linear.weight", k, depth)] = gw
+        per_use[use_name("middle_linear.bias", k, depth)] = gb
     return grads, per_use
 
 
@@ -145,8 +163,8 @@ def autograd_per_use(params, x, y, depth):
     grads = torch.autograd.grad(loss, w_mid + b_mid) if depth else ()
     out = {}
     for k in range(depth):
-        out[f"middle_linear.weight (use {k + 1} of {depth})"] = grads[k]
-        out[f"middle_linear.bias (use {k + 1} of {depth})"] = grads[depth + k]
+        out[use_name("middle_linear.weight", k + 1, depth)] = grads[k]
+        out[use_name("middle_linear.bias", k + 1, depth)] = grads[depth + k]
     return out
 
 
@@ -223,27 +241,21 @@ class GradientComparison:
     depth: int = 0                           # dynamic_net: how many times middle_linear ran at this step
     step: int = 0
     gradcheck_passed: bool | None = None     # custom_function: torch.autograd.gradcheck on the ReLU Function
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
     relu_ties: int = 0                       # pre-activations exactly 0 at this step (the first note says why it matters)
-
-
-# The page shows this note in the reader's language (lib/i18n.py); this is its English text.
-RELU_TIES_NOTE = ("{ties} pre-activation value(s) are exactly 0 at this step. ReLU has no derivative at 0, so it is "
-                  "a convention: the tutorial's backward (`grad_h[h < 0] = 0`) passes the gradient there, "
-                  "PyTorch's `clamp` and `ReLU` pass none. A ✗ here can come from that alone.")
 
 
 def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_relu: bool = False,
                         depth: int | None = None, time_limit_s: float | None = None) -> GradientComparison:
     """Hand-written vs autograd gradients at the parameters reached after `step` training steps."""
     if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < config.steps:
-        raise ValueError(f"step={step!r} is out of range: it must be a whole number with 0 <= step < {config.steps}")
+        raise Refusal("refusal.int_range", name="step", value=repr(step), low=0, high=config.steps - 1)
     run = run_stage(stage, config, broken_relu=broken_relu, stop_at=step, time_limit_s=time_limit_s)
     if run.time_limited_at is not None and run.time_limited_at < step:
         raise TimeoutError(f"the server's time limit stopped the run after {run.time_limited_at} of {step} steps")
     if run.diverged_at is not None and run.diverged_at <= step:
-        raise ValueError(f"step={step} cannot be compared: training diverged at step {run.diverged_at} "
-                         f"({run.divergence_reason})")
+        raise Refusal("refusal.step_diverged", step=step, diverged_at=run.diverged_at,
+                      reason=Message(run.divergence_reason, loss=run.stop_loss, limit=GROWTH_LIMIT))
     if stage == "dynamic_net" and depth is None:
         depth = drawn_depth(config.seed, step)   # the depth the forward of this step drew
     depth = depth or 0
@@ -267,7 +279,7 @@ def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_r
     notes = []
     ties = relu_ties(stage, params, x, depth)
     if ties:
-        notes.append(RELU_TIES_NOTE.format(ties=ties))
+        notes.append(Message("gradients.relu_ties", ties=ties))
     return GradientComparison(table=table, manual={**manual, **manual_uses}, autograd={**auto, **auto_uses},
                               depth=depth, step=step, gradcheck_passed=gradcheck_passed, notes=notes,
                               relu_ties=ties)

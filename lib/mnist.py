@@ -25,6 +25,7 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from lib.config import SEED_CAP, check_choice, check_int, check_training
 from lib.gradients import COLUMNS, TOLERANCE, comparison_row, rel_error
+from lib.messages import CodedError, Message
 from lib.optimizers import OPTIMIZERS, make_optimizer
 from lib.stages import TwoLayerNet
 
@@ -47,16 +48,8 @@ SPLIT_SEED = 0                         # fixed: every server and every test sees
 PROBE_TIMEOUT_S = 3.0                  # how long a download may wait for the network before falling back
 
 
-class MnistDataError(RuntimeError):
+class MnistDataError(CodedError, RuntimeError):
     """The MNIST files are missing, truncated or not MNIST; the message names the folder and the files."""
-
-
-# by MnistData.source; the page shows them in the reader's language (lib/i18n.py)
-DESCRIPTIONS = {
-    "full": "full MNIST set: {n_train:,} training / {n_test:,} test digits",
-    "offline-subset": "offline subset: {n_train:,} training / {n_test:,} held-out digits of the real MNIST test set "
-                      "(the 60,000-digit training file is not on this server)",
-}
 
 
 @dataclass(frozen=True)
@@ -67,11 +60,12 @@ class MnistData:
     test_images: torch.Tensor          # (N_TEST, 1, 28, 28) float32, normalised
     test_labels: torch.Tensor          # (N_TEST,) int64
     root: str                          # the folder it was read from
-    notes: tuple[str, ...] = ()        # e.g. why a download was not tried or failed
+    notes: tuple[Message, ...] = ()    # e.g. why a download was not tried or failed
 
     @property
-    def description(self) -> str:
-        return DESCRIPTIONS[self.source].format(n_train=len(self.train_labels), n_test=len(self.test_labels))
+    def description(self) -> Message:
+        """What this data is ("mnist.data.<source>"), for the page to render."""
+        return Message(f"mnist.data.{self.source}", n_train=len(self.train_labels), n_test=len(self.test_labels))
 
 
 def data_root() -> Path:
@@ -79,11 +73,8 @@ def data_root() -> Path:
     return Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
 
 
-def expected_files_message(raw: Path) -> str:
-    names = ", ".join(FILES.values())
-    return (f"expected the four MNIST files {names} (each plain or .gz) in {raw}. Set {ROOT_ENV} to a folder "
-            f"that holds MNIST/raw/ with them (the test pair alone is enough for the offline subset), "
-            f"or run the server with internet so torchvision can download them.")
+def expected_files_message(raw: Path) -> Message:
+    return Message("mnist_data.expected", names=", ".join(FILES.values()), raw=str(raw), env=ROOT_ENV)
 
 
 def load_mnist(root: str | Path | None = None, download: bool | None = None) -> MnistData:
@@ -112,9 +103,10 @@ def load_mnist(root: str | Path | None = None, download: bool | None = None) -> 
                          _normalise(tensors["test_images"]), tensors["test_labels"], str(root), tuple(notes))
     if not (found["test_images"] and found["test_labels"]):
         missing = ", ".join(name for key, name in FILES.items() if not found[key])
-        tried = f" ({'; '.join(notes)})" if notes else ""
-        raise MnistDataError(f"No usable MNIST data in {raw}: missing {missing}{tried}; "
-                             + expected_files_message(raw))
+        if notes:
+            raise MnistDataError("mnist_data.missing_tried", raw=str(raw), missing=missing, tried=notes[0],
+                                 expected=expected_files_message(raw))
+        raise MnistDataError("mnist_data.missing", raw=str(raw), missing=missing, expected=expected_files_message(raw))
     images = _read(found["test_images"], "test_images", raw)
     labels = _read(found["test_labels"], "test_labels", raw)
     _check_pair(images, labels, found["test_images"], raw)
@@ -144,42 +136,48 @@ def _read(path: Path, key: str, raw: Path) -> torch.Tensor:
             return reader(str(plain))
     # a truncated gzip raises EOFError/BadGzipFile; a truncated or foreign IDX file an assert or a bad view
     except (AssertionError, EOFError, OSError, RuntimeError, TypeError, ValueError, KeyError) as err:
-        raise MnistDataError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}); "
-                             + expected_files_message(raw)) from err
+        raise MnistDataError("mnist_data.corrupt", path=str(path), error=_plain(f"{type(err).__name__}: {err}"),
+                             expected=expected_files_message(raw)) from err
 
 
 def _check_pair(images: torch.Tensor, labels: torch.Tensor, image_path: Path, raw: Path) -> None:
     problem = None
     if images.dim() != 3 or tuple(images.shape[1:]) != (SIDE, SIDE):
-        problem = f"images have shape {tuple(images.shape)}, not (N, 28, 28)"
+        problem = Message("mnist_data.shape", shape=str(tuple(images.shape)))
     elif len(images) != len(labels):
-        problem = f"{len(images)} images but {len(labels)} labels"
+        problem = Message("mnist_data.count", images=len(images), labels=len(labels))
     elif len(labels) < 2:
-        problem = f"only {len(labels)} digit(s)"
+        problem = Message("mnist_data.few", digits=len(labels))
     elif labels.min() < 0 or labels.max() >= CLASSES:
-        problem = "labels outside 0-9"
+        problem = Message("mnist_data.label_range")
     if problem:
-        raise MnistDataError(f"{image_path} does not pair with its labels ({problem}); " + expected_files_message(raw))
+        raise MnistDataError("mnist_data.not_paired", path=str(image_path), problem=problem,
+                             expected=expected_files_message(raw))
 
 
 def _normalise(images: torch.Tensor) -> torch.Tensor:
     return ((images.float() / 255.0 - MEAN) / STD).unsqueeze(1)   # (N, 28, 28) uint8 -> (N, 1, 28, 28)
 
 
-def _try_download(root: Path, raw: Path) -> str | None:
+def _try_download(root: Path, raw: Path) -> Message | None:
     """torchvision's download, but only where it can work: a writable folder and a network that answers fast."""
     if not _writable(raw):
-        return f"{root} is read-only, so no download was tried"
+        return Message("mnist_data.read_only", root=str(root))
     host = urlparse(MNIST.mirrors[0]).hostname
     try:
         socket.create_connection((host, 443), timeout=PROBE_TIMEOUT_S).close()
     except OSError as err:
-        return f"no network ({host} could not be reached: {err}), so no download was tried"
+        return Message("mnist_data.no_network", host=host, error=_plain(err))
     try:
         MNIST(str(root), train=True, download=True)
     except (RuntimeError, OSError) as err:
-        return f"the download failed ({err})"
+        return Message("mnist_data.download_failed", error=_plain(err))
     return None
+
+
+def _plain(err) -> str:
+    """An exception's own text, shown inside a code span (so without backticks)."""
+    return str(err).replace("`", "'")
 
 
 def _writable(path: Path) -> bool:
@@ -222,7 +220,7 @@ class MnistCNN(torch.nn.Module):
         return self.fc2(x)                        # (N, 10) logits
 
 
-MODELS = {"mlp": "MLP: the tutorial's TwoLayerNet (784 → H → 10)", "cnn": "CNN: two convolutions, then H → 10"}
+MODELS = ("mlp", "cnn")   # the tutorial's TwoLayerNet and a small CNN; their names on screen are "mnist.model.<key>"
 
 
 # ---------------------------------------------------------------- config

@@ -10,6 +10,7 @@ import torch
 
 from lib.config import TrainConfig
 from lib.gradients import TOLERANCE, loss_at, rel_error
+from lib.messages import Message, Refusal
 from lib.optimizers import OPTIMIZERS, make_optimizer
 from lib.stages import run_stage
 
@@ -25,8 +26,6 @@ ADAGRAD_EPS = 1e-10
 COLUMNS = ["parameter", "shape", "torch_norm", "manual_norm", "max_abs_diff", "rel_error", "allclose"]
 STATE_COLUMNS = ["parameter", "state", *COLUMNS[1:]]
 ALL = "all parameters"   # the key of the update size of all parameters together
-DIVERGED_NOTE = ("The loss stopped being finite at step {step}, so both runs stopped there and the comparison is "
-                 "after {step} steps. Lower lr.")
 
 
 # ---------------------------------------------------------------- the hand-written steps
@@ -85,33 +84,6 @@ def adagrad(p, grad, state, lr, momentum, eps=ADAGRAD_EPS):
 HAND_WRITTEN = {"sgd": sgd, "sgd_momentum": sgd_momentum, "adam": adam, "rmsprop": rmsprop, "adagrad": adagrad}
 assert tuple(HAND_WRITTEN) == tuple(OPTIMIZERS)
 
-UPDATE_RULES = {
-    "sgd": "Plain gradient descent: every parameter moves against its gradient, scaled by the learning "
-           "rate.\n\n$$\\theta \\leftarrow \\theta - \\text{lr}\\cdot g$$\n\nIt keeps no state between steps.",
-    "sgd_momentum": "A velocity `buf` accumulates past gradients, so steps in a consistent direction grow and "
-                    "zig-zags cancel. torch starts the buffer at the first gradient and adds each new gradient "
-                    "undamped (dampening 0, not Nesterov):\n\n$$b \\leftarrow \\mu\\, b + g \\quad(b_1 = g_1),"
-                    "\\qquad \\theta \\leftarrow \\theta - \\text{lr}\\cdot b$$\n\nWith momentum 0 it is plain "
-                    "SGD and keeps no buffer. State: `momentum_buffer`.",
-    "adam": "Adam keeps running means of the gradient ($m$) and of its square ($v$), corrects both for "
-            "starting at zero, and divides: every entry gets its own step size, about lr in size whatever the "
-            "gradient's scale.\n\n$$m \\leftarrow \\beta_1 m + (1-\\beta_1) g,\\quad v \\leftarrow \\beta_2 v + "
-            "(1-\\beta_2) g^2$$\n\n$$\\hat m = \\frac{m}{1-\\beta_1^t},\\quad \\hat v = \\frac{v}{1-\\beta_2^t},"
-            "\\qquad \\theta \\leftarrow \\theta - \\text{lr}\\,\\frac{\\hat m}{\\sqrt{\\hat v} + \\epsilon}$$"
-            "\n\nwith torch's defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8. State: `exp_avg` ($m$), "
-            "`exp_avg_sq` ($v$) and the step count $t$.",
-    "rmsprop": "RMSprop divides each gradient by a running root-mean-square of its recent values, so large and "
-               "small gradients take similar steps:\n\n$$v \\leftarrow \\alpha v + (1-\\alpha) g^2,\\qquad "
-               "\\theta \\leftarrow \\theta - \\text{lr}\\,\\frac{g}{\\sqrt{v} + \\epsilon}$$\n\nwith α = 0.99, "
-               "ε = 1e-8 (outside the root). With momentum μ > 0, torch accumulates the scaled step instead: "
-               "$b \\leftarrow \\mu b + g/(\\sqrt{v}+\\epsilon)$, $\\theta \\leftarrow \\theta - \\text{lr}\\cdot b$. "
-               "State: `square_avg` ($v$), and `momentum_buffer` ($b$) when μ > 0.",
-    "adagrad": "Adagrad divides by the root of the sum of *every* squared gradient so far, so each entry's step "
-               "only shrinks: entries that got large gradients slow down first.\n\n$$s \\leftarrow s + g^2,"
-               "\\qquad \\theta \\leftarrow \\theta - \\text{lr}\\,\\frac{g}{\\sqrt{s} + \\epsilon}$$\n\nwith "
-               "ε = 1e-10 (lr_decay 0, initial accumulator 0). State: `sum` ($s$).",
-}
-
 
 # ---------------------------------------------------------------- side by side
 @dataclass
@@ -129,7 +101,7 @@ class OptimizerComparison:
     torch_params: dict[str, torch.Tensor]
     manual_params: dict[str, torch.Tensor]
     diverged_at: int | None = None                      # step whose loss was not finite; both stopped there
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
     time_limited_at: int | None = None                  # the step the server's time limit stopped both before
 
     @property
@@ -139,7 +111,7 @@ class OptimizerComparison:
 
 def check_k(k, config: TrainConfig) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= K_MAX:
-        raise ValueError(f"k={k!r} is out of range: it must be a whole number with 1 <= k <= {K_MAX}")
+        raise Refusal("refusal.int_range", name="k", value=repr(k), low=1, high=K_MAX)
 
 
 def compare_optimizer(config: TrainConfig, k: int, time_limit_s: float | None = None) -> OptimizerComparison:
@@ -201,7 +173,7 @@ def compare_optimizer(config: TrainConfig, k: int, time_limit_s: float | None = 
                   for key in sorted(set(torch_state[name]) | set(manual_state[name]))]
     notes = []
     if diverged_at is not None:
-        notes.append(DIVERGED_NOTE.format(step=diverged_at))
+        notes.append(Message("optim.diverged_note", step=diverged_at))
     return OptimizerComparison(
         optimizer=config.optimizer, k=len(losses["torch"]), table=table,
         state_table=pd.DataFrame(state_rows, columns=STATE_COLUMNS),

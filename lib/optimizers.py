@@ -9,16 +9,15 @@ import torch
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    label: str              # what the sidebar shows
-    uses_momentum: bool     # whether config.momentum reaches the optimizer
+    uses_momentum: bool     # whether config.momentum reaches the optimizer; its name on screen is "optimizer.<key>"
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
-    "sgd": OptimizerSpec("SGD", uses_momentum=False),
-    "sgd_momentum": OptimizerSpec("SGD with momentum", uses_momentum=True),
-    "adam": OptimizerSpec("Adam", uses_momentum=False),
-    "rmsprop": OptimizerSpec("RMSprop", uses_momentum=True),
-    "adagrad": OptimizerSpec("Adagrad", uses_momentum=False),
+    "sgd": OptimizerSpec(uses_momentum=False),
+    "sgd_momentum": OptimizerSpec(uses_momentum=True),
+    "adam": OptimizerSpec(uses_momentum=False),
+    "rmsprop": OptimizerSpec(uses_momentum=True),
+    "adagrad": OptimizerSpec(uses_momentum=False),
 }
 
 

@@ -335,55 +335,20 @@ def dynamic_net(cfg: TrainConfig, record: Recorder, rng: random.Random) -> dict:
 # ---------------------------------------------------------------- the registry and the runner
 @dataclass(frozen=True)
 class StageInfo:
-    name: str
-    title: str
-    short_title: str          # fits the navigation menu
-    whats_new: str
+    name: str                 # its texts are "stage.<name>.title", ".short_title", ".whats_new" in locales/
     train: Callable
     uses_optimizer: bool      # False: the code updates the weights by hand, config.optimizer is unused
     has_bias: bool            # nn.Linear layers carry biases; the raw-tensor stages do not
 
 
 STAGES: dict[str, StageInfo] = {s.name: s for s in (
-    StageInfo("tensors", "1. Tensors: backprop by hand", "1. Tensors",
-              "Plain tensors, like NumPy arrays. The forward pass is two matrix products and a ReLU "
-              "(`clamp(min=0)`); the backward pass is written out by hand with the chain rule, one line per "
-              "gradient, and the weights are updated by hand: `w -= lr * grad_w`. Everything later in the "
-              "tutorial automates one piece of this.",
-              tensors, uses_optimizer=False, has_bias=False),
-    StageInfo("autograd", "2. Autograd: loss.backward()", "2. Autograd",
-              "The weights get `requires_grad=True`, so PyTorch records every operation of the forward pass "
-              "and `loss.backward()` computes the gradients into `w1.grad` and `w2.grad`. The update is still "
-              "by hand, inside `torch.no_grad()` so it is not recorded, and the gradients are zeroed after each "
-              "step because backward() adds to them. (The Korean write-up updates with `grad_w1`, which no "
-              "longer exists here: it must be `w1.grad`.)",
-              autograd, uses_optimizer=False, has_bias=False),
-    StageInfo("custom_function", "3. A custom autograd Function: MyReLU", "3. Custom Function: MyReLU",
-              "You can define your own operation with its own forward and backward by subclassing "
-              "`torch.autograd.Function`. `MyReLU.backward` is the ReLU line of stage 1's hand-written backward "
-              "(`grad[input < 0] = 0`). Switch on the broken variant to see what happens when a backward is "
-              "wrong: training still runs, but the gradients no longer match.",
-              custom_function, uses_optimizer=False, has_bias=False),
-    StageInfo("nn_module", "4. nn.Sequential and MSELoss", "4. nn.Sequential",
-              "The `nn` package brings layers with their own learnable parameters: `nn.Linear` holds a weight "
-              "and a bias, `nn.Sequential` chains layers, and `nn.MSELoss(reduction='sum')` is the same summed "
-              "squared error as before. The update is still by hand, over `model.parameters()`.",
-              nn_module, uses_optimizer=False, has_bias=True),
-    StageInfo("optim", "5. torch.optim: Adam", "5. torch.optim",
-              "`torch.optim` holds the update rules: `optimizer.zero_grad()`, `loss.backward()`, "
-              "`optimizer.step()`. The tutorial uses Adam, which adapts the step size of every parameter; "
-              "try SGD, RMSprop or Adagrad from the sidebar with the same lr and compare.",
-              optim, uses_optimizer=True, has_bias=True),
-    StageInfo("custom_module", "6. A custom nn.Module: TwoLayerNet", "6. Custom nn.Module",
-              "For models beyond a chain of layers, subclass `nn.Module`: create the layers in `__init__` and "
-              "write `forward`. Autograd and the optimizer work exactly as before; here with plain SGD.",
-              custom_module, uses_optimizer=True, has_bias=True),
-    StageInfo("dynamic_net", "7. Control flow and weight sharing: DynamicNet", "7. DynamicNet: weight sharing",
-              "`forward` is ordinary Python, so it can loop a random number of times (0 to 3) and reuse the "
-              "same `middle_linear` layer on each pass. Autograd builds a new graph every step, and the shared "
-              "layer's gradient is the sum of its contributions from every use. Trained with SGD and "
-              "momentum 0.9.",
-              dynamic_net, uses_optimizer=True, has_bias=True),
+    StageInfo("tensors", tensors, uses_optimizer=False, has_bias=False),
+    StageInfo("autograd", autograd, uses_optimizer=False, has_bias=False),
+    StageInfo("custom_function", custom_function, uses_optimizer=False, has_bias=False),
+    StageInfo("nn_module", nn_module, uses_optimizer=False, has_bias=True),
+    StageInfo("optim", optim, uses_optimizer=True, has_bias=True),
+    StageInfo("custom_module", custom_module, uses_optimizer=True, has_bias=True),
+    StageInfo("dynamic_net", dynamic_net, uses_optimizer=True, has_bias=True),
 )}
 assert tuple(STAGES) == STAGE_NAMES
 

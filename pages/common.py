@@ -12,10 +12,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib import i18n, jobs, limits, plots, workers
-from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SAME_SETTINGS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP,
-                        TrainConfig, config_from_query, config_to_query, default_config, difference_label)
+from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
+                        config_from_query, config_to_query, default_config, difference_label)
 from lib.export import losses_csv, stage_script
-from lib.gradients import GradientComparison
+from lib.gradients import GradientComparison, split_use
+from lib.messages import render
 from lib.optimizers import OPTIMIZERS
 from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
 
@@ -49,8 +50,21 @@ def lang() -> str:
 
 
 def t(key: str, **values) -> str:
-    """The text `key` in this session's language (lib/i18n.py holds the texts)."""
-    return i18n.t(key, lang(), **values)
+    """The text `key` in this session's language (lib/i18n.py holds the texts); values that are messages from
+    lib (lib.messages: a refusal, a note) are rendered in that language too."""
+    language = lang()
+    return i18n.t(key, language, **{name: render(value, language) for name, value in values.items()})
+
+
+def say(message) -> str:
+    """A message from lib (a code and values, lib.messages) in this session's language."""
+    return render(message, lang())
+
+
+def parameter_label(name: str) -> str:
+    """A gradient-table row's parameter as the reader sees it: stage 7's per-use rows say "(use k of n)"."""
+    use = split_use(name)
+    return name if use is None else t("grad.use", parameter=use[0], k=use[1], uses=use[2])
 
 
 def ensure_app_frame() -> None:
@@ -301,11 +315,10 @@ def gradient_table(table: pd.DataFrame):
     match = t("column.match")
     shown = pd.DataFrame({
         match: table["allclose"].map({True: "✓", False: "✗"}),
-        t("column.parameter"): table["parameter"], t("column.shape"): table["shape"],
-        "manual_norm": table["manual_norm"].map(sci), "autograd_norm": table["autograd_norm"].map(sci),
-        "max_abs_diff": table["max_abs_diff"].map(sci), "rel_error": table["rel_error"].map(sci),
-        "cosine": table["cosine"].map(lambda v: f"{v:.9f}"),
-        "fd_rel_error": table["fd_rel_error"].map(lambda v: sci(v, 1)),
+        t("column.parameter"): table["parameter"].map(parameter_label), t("column.shape"): table["shape"],
+        **{t(f"column.{c}"): table[c].map(sci) for c in ("manual_norm", "autograd_norm", "max_abs_diff", "rel_error")},
+        t("column.cosine"): table["cosine"].map(lambda v: f"{v:.9f}"),
+        t("column.fd_rel_error"): table["fd_rel_error"].map(lambda v: sci(v, 1)),
     })
 
     def colour(row):
@@ -418,8 +431,8 @@ def run_label(run: RunSummary, current: RunSummary) -> str:
     label = difference_label(run.config, current.config)
     if run.broken_relu != current.broken_relu:
         extra = t("history.broken" if run.broken_relu else "history.correct")
-        return extra if label == SAME_SETTINGS else f"{label}, {extra}"
-    return t("history.same_settings") if label == SAME_SETTINGS else label
+        return f"{label}, {extra}" if label else extra
+    return label or t("history.same_settings")
 
 
 def png_config(name: str) -> dict:
@@ -484,8 +497,13 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         st.info(t("grad.broken_explained"))
 
     matrices = [name for name, g in comparison.manual.items() if g.dim() == 2]
-    name = st.selectbox(t("grad.heatmap_of"), matrices, key=f"{stage}_heatmap") if len(matrices) > 1 else matrices[0]
-    st.plotly_chart(plots.gradient_heatmaps(name, comparison.manual[name], comparison.autograd[name], lang=lang()),
+    # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
+    name = matrices[0]
+    if len(matrices) > 1:
+        name = st.selectbox(t("grad.heatmap_of"), matrices, key=f"{stage}_heatmap",
+                            format_func={m: parameter_label(m) for m in matrices}.get)
+    st.plotly_chart(plots.gradient_heatmaps(parameter_label(name), comparison.manual[name], comparison.autograd[name],
+                                            lang=lang()),
                     key="grad_heatmap", width="stretch", config=png_config(f"{stage}_gradient_{name}"))
 
     if stage == "dynamic_net":
@@ -494,7 +512,8 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         if uses:
             total = comparison.manual["middle_linear.weight"]
             st.markdown(t("grad.sharing_text", step=step, depth=comparison.depth))
-            st.plotly_chart(plots.shared_layer_uses(uses, [comparison.manual[u].norm().item() for u in uses],
+            st.plotly_chart(plots.shared_layer_uses([parameter_label(u) for u in uses],
+                                                    [comparison.manual[u].norm().item() for u in uses],
                                                     comparison.autograd["middle_linear.weight"].norm().item(),
                                                     lang=lang()),
                             key="uses_chart", width="stretch")

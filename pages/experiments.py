@@ -13,7 +13,7 @@ from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, be
 from lib.i18n import LANGUAGES, TEXTS
 from lib.stages import GROWTH_LIMIT, STAGES
 from lib.workers import RunFailed
-from pages.common import (LR_CHOICES, describe, ensure_app_frame, lang, run_failed_message, run_jobs, run_stages,
+from pages.common import (LR_CHOICES, describe, ensure_app_frame, lang, run_failed_message, run_jobs, run_stages, say,
                           settings_sidebar, t, time_limit_message)
 
 CACHE_ENTRIES = 32
@@ -81,7 +81,7 @@ def sweep_tab(stage: str, cfg: TrainConfig) -> None:
     try:
         lrs = lr_grid(low, high, per_decade)
     except ValueError as err:
-        st.warning(str(err))
+        st.warning(say(err))
         return
     st.caption(t("experiments.sweep.runs", runs=len(lrs), max_runs=SWEEP_MAX_RUNS, settings=describe(stage, cfg)))
     st.caption(t("experiments.sweep.loss_note"))

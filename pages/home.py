@@ -4,7 +4,7 @@ import streamlit as st
 from lib.config import default_config
 from lib.presets import PRESETS
 from lib.stages import STAGES
-from pages.common import ensure_app_frame, t
+from pages.common import ensure_app_frame, optimizer_label, t
 
 ensure_app_frame()
 st.title(t("home.title"))
@@ -18,7 +18,7 @@ for name, info in STAGES.items():
         left.page_link(f"pages/{name}.py", label=f"**{t(f'stage.{name}.title')}**")
         left.markdown(t(f"stage.{name}.whats_new"))
         if info.uses_optimizer:
-            right.caption(t("home.tutorial_settings_optim", lr=cfg.lr, optimizer=cfg.optimizer))
+            right.caption(t("home.tutorial_settings_optim", lr=cfg.lr, optimizer=optimizer_label(cfg.optimizer)))
         else:
             right.caption(t("home.tutorial_settings_by_hand", lr=cfg.lr))
 st.page_link("pages/compare.py", label=t("home.link_compare"), icon=":material/monitoring:")

@@ -131,8 +131,11 @@ cols[3].metric(t("mnist.metric.batches"), f"{len(result.batch_losses):,}")
 left, right = st.columns(2)
 left.plotly_chart(plots.loss_curves(result, lang=lang()), key="mnist_loss_chart")
 right.plotly_chart(plots.accuracy_curve(result, lang=lang()), key="mnist_accuracy_chart")
-st.dataframe(result.history_frame.style.format({"train_loss": "{:.4f}", "test_loss": "{:.4f}",
-                                                "test_accuracy": "{:.2%}", "elapsed_s": "{:.1f}"}),
+history = result.history_frame
+formats = {"epoch": "{}", "train_loss": "{:.4f}", "test_loss": "{:.4f}", "test_accuracy": "{:.2%}",
+           "elapsed_s": "{:.1f}"}
+history = history.rename(columns={name: t(f"mnist.column.{name}") for name in history.columns})
+st.dataframe(history.style.format({t(f"mnist.column.{name}"): spec for name, spec in formats.items()}),
              hide_index=True)
 
 left, right = st.columns(2)
@@ -157,9 +160,11 @@ else:
     st.write(t("mnist.grad_intro", batch_size=config.batch_size))
     table = run["gradients"].copy()
     table["allclose"] = table["allclose"].map({True: "✓", False: "✗"})
-    table = table.rename(columns={"parameter": t("column.parameter"), "shape": t("column.shape")})
     numbers = ["manual_norm", "autograd_norm", "max_abs_diff", "rel_error", "cosine", "fd_rel_error"]
-    st.dataframe(table.style.format({name: "{:.3e}" for name in numbers}), hide_index=True, key="mnist_gradients")
+    table = table.rename(columns={"allclose": t("column.match"), "parameter": t("column.parameter"),
+                                  "shape": t("column.shape"), **{name: t(f"column.{name}") for name in numbers}})
+    st.dataframe(table.style.format({t(f"column.{name}"): "{:.3e}" for name in numbers}), hide_index=True,
+                 key="mnist_gradients")
     st.caption(t("mnist.fd_caption"))
     with st.expander(t("mnist.backward_source")):
         st.code(inspect.getsource(mnist.manual_mlp_grads), language="python")

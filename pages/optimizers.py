@@ -23,7 +23,8 @@ def comparison_table(table: pd.DataFrame):
     match = t("column.match")
     shown = pd.DataFrame({match: table["allclose"].map({True: "✓", False: "✗"}),
                           **{t(f"column.{c}"): table[c] for c in labels},
-                          **{c: table[c].map(sci) for c in ("torch_norm", "manual_norm", "max_abs_diff", "rel_error")}})
+                          **{t(f"column.{c}"): table[c].map(sci)
+                             for c in ("torch_norm", "manual_norm", "max_abs_diff", "rel_error")}})
 
     def colour(row):
         return ["background-color: #ffd6d6; color: #8b0000" if row[match] == "✗" else "" for _ in row]

@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
   (apt-get update -q && apt-get install -y -q chromium) >/dev/null
 fi
+[[ $(id -u) == 0 ]] && command -v apt-get >/dev/null && ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' && (apt-get update -q && apt-get install -y -q fonts-noto-cjk) >/dev/null   # Korean screenshots
 exec .venv/bin/python -m pytest "$@"

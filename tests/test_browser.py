@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lib.i18n import KO
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -144,3 +146,18 @@ def test_mnist_trains_and_reads_a_drawn_digit(server, page):
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_text("Predicted probabilities: 1").count() == 1   # a straight stroke reads as a one
     page.screenshot(path=str(ARTIFACTS / "mnist-drawn-digit.png"))
+
+
+@pytest.mark.parametrize("path, title", [("", "home.title"), ("custom_function", "stage.custom_function.title")])
+def test_korean_pages_in_the_browser(server, page, path, title):
+    """?lang=ko draws the page in Korean; the screenshot is readable when the Noto CJK fonts are installed
+    (scripts/test.sh installs Debian's fonts-noto-cjk)."""
+    page.goto(f"{server}/{path}?lang=ko")
+    _settle(page)
+    if path:
+        page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
+        _settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert KO[title] in page.locator("h1").first.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"page-ko-{path or 'home'}.png"), full_page=False)

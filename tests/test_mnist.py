@@ -60,7 +60,7 @@ def test_full_layout_reads_all_four_files_plain_or_gz(tmp_path):
     expected = (train_images[7, 27, 27].item() / 255 - 0.1307) / 0.3081
     assert data.train_images[7, 0, 27, 27].item() == pytest.approx(expected, abs=1e-6)
     assert data.train_images[7, 0, 5, 5].item() == pytest.approx(-0.1307 / 0.3081, abs=1e-6)
-    assert "full MNIST set" in data.description
+    assert "full MNIST set" in str(data.description)
     assert sorted(p.name for p in raw.iterdir()) == sorted(
         ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
     ), "a .gz must be unpacked elsewhere, never beside the files"
@@ -78,7 +78,7 @@ def test_subset_layout_splits_the_test_digits_by_a_fixed_seed(tmp_path):
     assert data.train_labels.tolist() == [i % 10 for i in train], "labels travel with their images"
     again = mnist.load_mnist(tmp_path, download=False)
     assert pixel_to_index(again.train_images) == train
-    assert "offline subset: 40 training / 10 held-out" in data.description
+    assert "offline subset: 40 training / 10 held-out" in str(data.description)
 
 
 def test_missing_files_name_the_folder_and_the_four_files(tmp_path):
@@ -135,7 +135,7 @@ def test_no_network_falls_back_fast_to_the_subset(tmp_path, monkeypatch):
     assert time.perf_counter() - start < 2
     assert data.source == "offline-subset"
     assert len(calls) == 1 and calls[0][1] <= mnist.PROBE_TIMEOUT_S
-    assert any("no network" in note for note in data.notes)
+    assert any("no network" in str(note) for note in data.notes)
 
 
 def test_read_only_folder_is_never_downloaded_into(tmp_path, monkeypatch):
@@ -154,7 +154,7 @@ def test_read_only_folder_is_never_downloaded_into(tmp_path, monkeypatch):
         for folder in (tmp_path, raw.parent, raw):
             folder.chmod(0o755)
     assert data.source == "offline-subset"
-    assert any("read-only" in note for note in data.notes)
+    assert any("read-only" in str(note) for note in data.notes)
 
 
 def test_root_none_reads_mnist_root(tmp_path, monkeypatch):
@@ -179,7 +179,7 @@ def trained(real):
 def test_shared_folder_gives_the_8000_2000_offline_subset(real):
     assert real.source == "offline-subset"
     assert len(real.train_labels) == 8000 and len(real.test_labels) == 2000
-    assert "8,000 training / 2,000 held-out" in real.description
+    assert "8,000 training / 2,000 held-out" in str(real.description)
     assert abs(real.train_images.mean().item()) < 0.05 and abs(real.train_images.std().item() - 1) < 0.05
     assert real.test_labels.bincount(minlength=10).min() > 100, "every digit is in the held-out part"
 

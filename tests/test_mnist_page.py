@@ -8,6 +8,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from lib.i18n import EN
 from lib.mnist import FILES
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
@@ -53,9 +54,9 @@ def test_train_shows_accuracy_charts_and_gradient_table(page):
     for title in ("Cross-entropy loss", "Held-out accuracy after each epoch", "Confusion matrix (held-out digits)",
                   "Accuracy per digit"):
         assert title in titles
-    table = next(df.value for df in at.dataframe if "allclose" in df.value.columns)
-    assert list(table["parameter"]) == ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias"]
-    assert list(table["allclose"]) == ["✓"] * 4
+    table = next(df.value for df in at.dataframe if EN["column.match"] in df.value.columns)
+    assert list(table[EN["column.parameter"]]) == ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias"]
+    assert list(table[EN["column.match"]]) == ["✓"] * 4
 
     at.run()   # a rerun (any widget) keeps the last result
     assert {m.label: m.value for m in at.metric}["Held-out accuracy"] == metrics["Held-out accuracy"]

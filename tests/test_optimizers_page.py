@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.optim_internals import UPDATE_RULES
+from lib.i18n import EN
 from lib.optimizers import OPTIMIZERS
 
 # The page file alone: ensure_app_frame only acts in Streamlit's legacy pages/ mode, which a script
@@ -19,7 +19,7 @@ def open_page() -> AppTest:
 
 
 def marks(at: AppTest, index: int = 0) -> list[str]:
-    return list(at.dataframe[index].value["match"])
+    return list(at.dataframe[index].value[EN["column.match"]])
 
 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
@@ -30,8 +30,8 @@ def test_every_optimizer_renders_and_agrees(optimizer):
         at.slider(key="momentum").set_value(0.9).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Inside the optimizers"
-    assert any(OPTIMIZERS[optimizer].label in h.value for h in at.header)
-    assert any(UPDATE_RULES[optimizer][:40] in m.value for m in at.markdown)
+    assert any(EN[f"optimizer.{optimizer}"] in h.value for h in at.header)
+    assert any(EN[f"rule.{optimizer}"][:40] in m.value for m in at.markdown)
     assert marks(at) == ["✓"] * 4
     assert at.success and "agree" in at.success[0].value
     assert not at.error
@@ -47,10 +47,10 @@ def test_every_optimizer_renders_and_agrees(optimizer):
 def test_changing_k_changes_the_numbers():
     at = open_page()
     assert at.slider(key="opt_k").value == 20
-    before = at.dataframe[0].value["torch_norm"].tolist()
+    before = at.dataframe[0].value[EN["column.torch_norm"]].tolist()
     at.slider(key="opt_k").set_value(5).run()
     assert not at.exception
-    after = at.dataframe[0].value["torch_norm"].tolist()
+    after = at.dataframe[0].value[EN["column.torch_norm"]].tolist()
     assert after != before
     assert marks(at) == ["✓"] * 4
     assert any("after 5 steps" in h.value for h in at.header)

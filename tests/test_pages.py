@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.config import default_config
+from lib.i18n import EN
 from lib.presets import PRESETS
 from lib.stages import STAGE_NAMES, STAGES
 
@@ -31,8 +32,8 @@ def test_home_lists_every_stage():
     links = at.get("page_link")
     assert len(links) == len(STAGE_NAMES) + 4 + len(PRESETS)   # and Compare, optimizers, MNIST, experiments
     labels = " ".join(link.proto.label for link in links)
-    for info in STAGES.values():
-        assert info.title in labels
+    for name in STAGES:
+        assert EN[f"stage.{name}.title"] in labels
 
 
 @pytest.mark.parametrize("stage", STAGE_NAMES)
@@ -113,10 +114,10 @@ def test_steps_follow_the_sizes_so_every_offered_value_runs():
 
 def test_gradient_step_slider_moves_the_comparison():
     at = open_page("pages/autograd.py")
-    before = at.dataframe[0].value["manual_norm"].tolist()
+    before = at.dataframe[0].value[EN["column.manual_norm"]].tolist()
     at.slider(key="autograd_grad_step").set_value(10).run()
     assert not at.exception
-    assert at.dataframe[0].value["manual_norm"].tolist() != before
+    assert at.dataframe[0].value[EN["column.manual_norm"]].tolist() != before
 
 
 def test_dynamic_net_shows_the_shared_layer_uses():
