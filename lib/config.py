@@ -154,10 +154,7 @@ def config_from_query(query: dict[str, str], defaults: TrainConfig) -> tuple[Tra
         try:
             return replace(defaults, **values), problems
         except Refusal as err:
-            bad = err.values.get("name")
-            if bad not in values:   # a rule over several fields (the work cap): fall back to the defaults
-                problems.append(Message("link.refused_all", reason=err))
-                return defaults, problems
+            bad = err.values["name"]   # every rule of TrainConfig is about one field
             err.values["value"] = _shown(err.values["value"])
             problems.append(Message("link.refused", reason=err, default=getattr(defaults, bad)))
             del values[bad]
