@@ -155,6 +155,15 @@ done
 "$HAPROXY" -db -f deploy/haproxy.cfg -f "$servers" &
 haproxy_pid=$!
 pids+=("$haproxy_pid")
+# "ready" once the proxy itself answers the health check
+probe=$HOST
+[[ $probe == 0.0.0.0 || $probe == "::" || $probe == "*" ]] && probe=127.0.0.1
+[[ $probe == *:* ]] && probe="[$probe]"
+until .venv/bin/python -c "import urllib.request as u, sys; sys.exit(u.urlopen('http://$probe:$PORT/_stcore/health', timeout=2).read() != b'ok')" 2>/dev/null; do
+  kill -0 "$haproxy_pid" 2>/dev/null || { echo "serve.sh: HAProxy exited while starting" >&2; exit 1; }
+  (( SECONDS <= deadline + 30 )) || { echo "serve.sh: HAProxy did not answer on $HOST:$PORT" >&2; exit 1; }
+  sleep 0.2
+done
 echo "serve.sh: HAProxy listens on http://$HOST:$PORT, pid $haproxy_pid; ready (Ctrl-C stops everything)"
 
 # In the foreground until HAProxy ends, every replica has died, or a signal comes.
