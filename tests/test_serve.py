@@ -6,6 +6,7 @@ sessions and a reload of a session that was on it work on the other; SIGTERM sto
 The tests run in file order on one serve.sh (the kill comes after the checks that need both replicas).
 """
 import asyncio
+import concurrent.futures
 import gzip
 import importlib.util
 import io
@@ -157,7 +158,9 @@ def _session(url: str, cookie: str | None = None, page: str = "tensors", timeout
             return s.served_by, s.set_cookie, run.problem(load.DEFAULT_N)
         finally:
             await s.close()
-    return asyncio.run(go())
+    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def _cookie_value(set_cookie: str) -> str | None:
