@@ -39,10 +39,22 @@ read at the end. Everything stays on 127.0.0.1 and is bounded: each K at most --
 whole run at most --total-budget s (default 600; the browser check at most --browser-budget s, default 300,
 within it); a K that would start past the total budget is skipped.
 
+A server that is already running, such as scripts/serve.sh's HAProxy with its replicas: --url URL loads it
+instead of starting one (every K then meets the same, warm server: the first-visitor line is that server's next
+visitor). --pid PID (serve.sh's pid) measures the memory and CPU of that process's whole tree (HAProxy, every
+replica and its workers); without it those columns show —. Behind serve.sh each light session also records
+which replica HAProxy chose (its X-Served-By header), printed per K. --kill-replica PID (a replica's pid from
+serve.sh's log) SIGKILLs that replica and its workers --kill-after S seconds into the light sessions of the last
+K; that row is reported but not judged (the killed replica's sessions may fail), and K new sessions opened
+after the kill get their own row, "light, new after kill", whose target is 0 failed.
+
 Run from the repository root:
     python bench/load.py                      # K = 1, 10, 30 light; browser at K = 10
     python bench/load.py --k 30 --browser 0   # one K, no browser
     python bench/load.py --page autograd --k 1 10
+    REPLICAS=2 PORT=8501 bash scripts/serve.sh &   # then, with the pids it logs:
+    python bench/load.py --url http://127.0.0.1:8501 --pid <serve.sh pid> --k 30 --browser 0
+    python bench/load.py --url http://127.0.0.1:8501 --k 30 --browser 0 --kill-replica <r1 pid> --kill-after 5
 """
 from __future__ import annotations
 
@@ -52,7 +64,6 @@ import dataclasses
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -71,8 +82,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 # protobuf classes, imported in main() (importing streamlit costs a second; --help should not)
 BackMsg = ForwardMsg = None
+KILLED = "light, replica killed"     # the client label of the run during which --kill-replica is killed
 FINISHED_OK = 0          # ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
 FINISHED_COMPILE_ERROR = 1
+
+
+def import_protos() -> None:
+    """Streamlit's protobuf classes into this module (for the clients; tests/test_serve.py uses them too)."""
+    global BackMsg, ForwardMsg
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 
 # --------------------------------------------------------------------------- the server and its memory
@@ -108,6 +127,7 @@ class Server:
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false"] + ([] if watch else ["--server.fileWatcherType", "none"]),
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.pid = self.proc.pid
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
 
@@ -126,7 +146,7 @@ class Server:
         raise RuntimeError(f"the server was not healthy after {timeout_s:.0f} s; see {self.log_path}")
 
     def _tree(self) -> list[int]:
-        pids, todo = [], [self.proc.pid]
+        pids, todo = [], [self.pid]
         while todo:
             pid = todo.pop()
             pids.append(pid)
@@ -180,7 +200,7 @@ class Server:
             rss = sum(self._status_kb(pid, "VmRSS") for pid in tree)
             self.peak_rss_kb = max(self.peak_rss_kb, rss)
             self.peak_pss_kb = max(self.peak_pss_kb, sum(self._pss_kb(pid) for pid in tree))
-            self.hwm_kb = max(self.hwm_kb, self._status_kb(self.proc.pid, "VmHWM"))
+            self.hwm_kb = max(self.hwm_kb, self._hwm_kb())
             self.cpu_s = self._cpu_s()
             self.cpu_samples.append((time.monotonic(), self.cpu_s))
             self._stop.wait(0.2)
@@ -190,8 +210,11 @@ class Server:
         before = [cpu for when, cpu in self.cpu_samples if when <= t]
         return before[-1] if before else 0.0
 
+    def _hwm_kb(self) -> int:
+        return self._status_kb(self.pid, "VmHWM")
+
     def stop(self) -> None:
-        self.hwm_kb = max(self.hwm_kb, self._status_kb(self.proc.pid, "VmHWM"))
+        self.hwm_kb = max(self.hwm_kb, self._hwm_kb())
         self.cpu_s = self._cpu_s()
         self._stop.set()
         self._sampler.join(timeout=2)
@@ -203,6 +226,78 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
         self._log.close()
+
+
+class RunningServer(Server):
+    """A server that is already running (--url), e.g. scripts/serve.sh's HAProxy: nothing is started or stopped.
+
+    With a pid (--pid: serve.sh's, or one `streamlit run`'s), its whole process tree is sampled: peak RSS is the
+    sum over the tree (HAProxy, every replica, their workers), server CPU the sum of the tree's CPU time, and
+    VmHWM the largest high-water mark of one process in it. Without one, nothing is measured (—)."""
+
+    def __init__(self, url: str, pid: int | None):
+        self.url = url.rstrip("/")
+        self.pid = pid
+        self.log_path = None
+        self.peak_rss_kb = self.hwm_kb = self.peak_pss_kb = 0
+        self.cpu_s = 0.0
+        self.cpu_samples = []
+        self._stop = threading.Event()
+        if pid is not None:
+            self._sampler = threading.Thread(target=self._sample, daemon=True)
+            self._sampler.start()
+
+    def wait_healthy(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5) as r:
+                    if r.read() == b"ok":
+                        return
+            except OSError as err:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.url} is not healthy: {err}") from None
+            time.sleep(0.5)
+
+    def _cpu_s(self) -> float:
+        # the last CPU time seen of every process of the tree, so that one that ends (a killed replica) keeps
+        # counting what it used
+        seen = self.__dict__.setdefault("_cpu_ticks", {})
+        for pid in self._tree():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                seen[(pid, fields[19])] = int(fields[11]) + int(fields[12])    # (pid, start time): utime + stime
+            except OSError:
+                pass
+        return sum(seen.values()) / os.sysconf("SC_CLK_TCK")
+
+    def _hwm_kb(self) -> int:
+        return max((self._status_kb(pid, "VmHWM") for pid in self._tree()), default=0)
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            self.hwm_kb = max(self.hwm_kb, self._hwm_kb())
+            self.cpu_s = self._cpu_s()
+            self._stop.set()
+            self._sampler.join(timeout=2)
+
+    @property
+    def measured(self) -> bool:
+        return self.pid is not None
+
+
+def kill_replica(pid: int) -> str:
+    """SIGKILL a replica and its workers: the process group it leads (serve.sh starts each replica as one)."""
+    try:
+        group = os.getpgid(pid)
+        if group == os.getpgrp():     # never this benchmark's own group
+            os.kill(pid, signal.SIGKILL)
+        else:
+            os.killpg(group, signal.SIGKILL)
+        return f"killed process group {group}"
+    except ProcessLookupError:
+        return f"no process {pid}: nothing was killed"
 
 
 # --------------------------------------------------------------------------- one run of the page, as seen
@@ -255,16 +350,20 @@ class Result:
     result_s: float | None = None
     result_kb: float | None = None     # ForwardMsg bytes the slider rerun sent this client (light client only)
     error: str = ""
+    served_by: str = ""                # HAProxy's X-Served-By on the websocket upgrade (serve.sh), if any
 
 
 class LightSession:
     """One student, in Streamlit's websocket protocol."""
 
-    def __init__(self, url: str, page: str, timeout_s: float):
+    def __init__(self, url: str, page: str, timeout_s: float, cookie: str | None = None):
         self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
         self.page = page
         self.timeout_s = timeout_s
+        self.cookie = cookie              # a Cookie header to send (e.g. HAProxy's sticky-session cookie)
         self.ws = None
+        self.served_by = ""               # behind scripts/serve.sh: the replica HAProxy chose (X-Served-By)
+        self.set_cookie = ""              # ... and the Set-Cookie it sent with the upgrade, if any
         self.page_hash = ""
         self.n_slider_id: str | None = None
         self.received_bytes = 0
@@ -274,7 +373,10 @@ class LightSession:
         # A browser sends no websocket pings; the client's pings would fail sessions whose server event loop is
         # merely busy. Subprotocols as the frontend sends them: ["streamlit", <xsrf token>, <session id>].
         self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
-                                           ping_interval=None, open_timeout=self.timeout_s)
+                                           ping_interval=None, open_timeout=self.timeout_s,
+                                           additional_headers={"Cookie": self.cookie} if self.cookie else None)
+        self.served_by = self.ws.response.headers.get("X-Served-By", "")
+        self.set_cookie = self.ws.response.headers.get("Set-Cookie", "")
 
     async def rerun(self, *, page_name: str = "", page_hash: str = "", widget: tuple[str, int] | None = None):
         msg = BackMsg()
@@ -333,6 +435,7 @@ async def light_session(i: int, n: int, url: str, page: str, timeout_s: float, l
     try:
         t0 = time.monotonic()
         await s.connect()
+        result.served_by = s.served_by
         await s.rerun(page_name=page)       # what the frontend sends for http://host/<page>
         run = await s.until_finished(t0 + timeout_s)
         bad = run.problem(DEFAULT_N)
@@ -531,8 +634,8 @@ def pct(values: list[float], q: float) -> float | None:
     return v[lo] + (v[hi] - v[lo]) * (pos - lo)
 
 
-def fmt(x: float | None) -> str:
-    return "—" if x is None else f"{x:.2f}"
+def fmt(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
 
 
 @dataclasses.dataclass
@@ -540,13 +643,13 @@ class Row:
     k: int
     client: str
     results: list[Result]
-    peak_mb: float
-    hwm_mb: float
+    peak_mb: float | None           # None: not measured (--url without --pid)
+    hwm_mb: float | None
     cpu_s: float
     wall_s: float
     first: str = ""
     cpu_rerun_s: float | None = None     # server CPU from the barrier to the end, per session
-    pss_mb: float = 0.0                  # peak of the summed PSS of the server and its workers
+    pss_mb: float | None = None          # peak of the summed PSS of the server and its workers
     first_s: float | None = None
 
     @property
@@ -564,12 +667,28 @@ class Row:
         return [r.load_s for r in self.results if r.load_s is not None]
 
 
-def run_one(client: str, k: int, args, remaining_s: float) -> Row:
+async def with_kill(sessions, pid: int, after_s: float, marks: dict):
+    """Run the sessions; after_s seconds in, SIGKILL the replica `pid` (its process group)."""
+    async def killer():
+        await asyncio.sleep(after_s)
+        marks["killed"] = kill_replica(pid)
+        print(f"  {after_s:.0f} s in: replica pid {pid}: {marks['killed']}", flush=True)
+
+    task = asyncio.create_task(killer())
+    try:
+        return await sessions
+    finally:
+        if not task.done():
+            task.cancel()
+            marks["killed"] = "not killed: the sessions ended first"
+
+
+def run_one(client: str, k: int, args, remaining_s: float, label: str = "", kill: bool = False) -> Row:
     budget = min(args.k_budget if client == "light" else args.browser_budget, remaining_s)
     marks: dict = {}
     log = Path(args.log_dir) / f"load-server-{client}-k{k}.log"
     started = time.monotonic()
-    server = Server(log, watch=args.watch, plain=args.plain)
+    server = RunningServer(args.url, args.pid) if args.url else Server(log, watch=args.watch, plain=args.plain)
     try:
         server.wait_healthy(min(60.0, budget))
         first, first_s = "", None
@@ -578,23 +697,36 @@ def run_one(client: str, k: int, args, remaining_s: float) -> Row:
             first = f"{first} ({first_s:.1f} s)"
         left = budget - (time.monotonic() - started)
         if client == "light":
-            results = asyncio.run(run_light(server.url, args.page, k, args.timeout, left, marks))
+            sessions = run_light(server.url, args.page, k, args.timeout, left, marks)
         else:
-            results = asyncio.run(run_browser(server.url, args.page, k, args.timeout, left, marks))
+            sessions = run_browser(server.url, args.page, k, args.timeout, left, marks)
+        if kill:
+            sessions = with_kill(sessions, args.kill_replica, args.kill_after, marks)
+        results = asyncio.run(sessions)
         ended = time.monotonic()
     finally:
         server.stop()
-    row = Row(k, client, results, server.peak_rss_kb / 1024, server.hwm_kb / 1024, server.cpu_s,
-              time.monotonic() - started, first, pss_mb=server.peak_pss_kb / 1024, first_s=first_s)
-    if "barrier" in marks:
+    measured = getattr(server, "measured", True)
+    row = Row(k, label or client, results, server.peak_rss_kb / 1024 if measured else None,
+              server.hwm_kb / 1024 if measured else None, server.cpu_s, time.monotonic() - started, first,
+              pss_mb=server.peak_pss_kb / 1024 if measured else None, first_s=first_s)
+    if "barrier" in marks and measured:
         row.cpu_rerun_s = (server.cpu_at(ended + 0.25) - server.cpu_at(marks["barrier"])) / k
+    served = {}
+    for r in results:
+        if r.served_by:
+            served[r.served_by] = served.get(r.served_by, 0) + 1
+    if served:
+        print(f"  K={k} {row.client}: sessions per replica (X-Served-By): "
+              + ", ".join(f"{name} {n}" for name, n in sorted(served.items())), flush=True)
     errors = [f"    session {r.index}: {r.error}" for r in results if not r.ok]
     kbs = [r.result_kb for r in results if r.result_kb is not None]
-    print(f"  K={k} {client}: {row.completed}/{k} completed in {row.wall_s:.0f} s wall "
-          f"(server CPU {row.cpu_s:.0f} s, {fmt(row.cpu_rerun_s)} s per slider rerun; "
+    print(f"  K={k} {row.client}: {row.completed}/{k} completed in {row.wall_s:.0f} s wall "
+          f"(server CPU {fmt(row.cpu_s if measured else None, 0)} s, {fmt(row.cpu_rerun_s)} s per slider rerun; "
           + (f"{pct(kbs, .5):.0f} KB of ForwardMsgs per rerun; " if kbs else "")
           + f"page load p50 {fmt(pct(row.loads(), .5))} s, max {fmt(max(row.loads(), default=None))} s)"
-          + (f"; first visitor on the fresh server: {first}" if first else ""), flush=True)
+          + (f"; first visitor on the {'running' if args.url else 'fresh'} server: {first}" if first else ""),
+          flush=True)
     for line in errors[:10]:
         print(line, flush=True)
     if len(errors) > 10:
@@ -610,8 +742,8 @@ def report(rows: list[Row]) -> bool:
     for r in rows:
         t = r.times()
         print(f"| {r.k} | {r.client} | {r.completed} | {r.failed} | {fmt(pct(t, .5))} | {fmt(pct(t, .95))} | "
-              f"{fmt(max(t, default=None))} | {fmt(pct(r.loads(), .5))} | {fmt(r.cpu_rerun_s)} | {r.peak_mb:.0f} | "
-              f"{r.pss_mb:.0f} | {r.hwm_mb:.0f} | {fmt(r.first_s)} |")
+              f"{fmt(max(t, default=None))} | {fmt(pct(r.loads(), .5))} | {fmt(r.cpu_rerun_s)} | {fmt(r.peak_mb, 0)} | "
+              f"{fmt(r.pss_mb, 0)} | {fmt(r.hwm_mb, 0)} | {fmt(r.first_s)} |")
     print("\nserver = the Streamlit process and every process under it (the forkserver and the training workers): "
           "CPU and RSS are summed over all of them; RSS counts the pages the workers share with their forkserver "
           "once per process, PSS splits them, so the PSS sum is the memory the server really holds.")
@@ -620,6 +752,7 @@ def report(rows: list[Row]) -> bool:
     print()
     ok = True
     at_target = [r for r in rows if r.client == "light" and r.k == TARGET_K]
+    # (a light run with a replica killed has its own rows: the killed run, then new sessions after the kill)
     if not at_target:
         print(f"(no light run at K={TARGET_K}: the K={TARGET_K} targets are not checked)")
     for r in at_target:
@@ -628,16 +761,22 @@ def report(rows: list[Row]) -> bool:
             (f"K={r.k}: 0 failed sessions", r.failed == 0, f"{r.failed} failed"),
             (f"K={r.k}: p95 time-to-result <= {TARGET_P95_S:.0f} s", p95 is not None and p95 <= TARGET_P95_S,
              f"p95 {fmt(p95)} s"),
-            (f"K={r.k}: server peak memory, workers included (PSS) <= {TARGET_RSS_MB / 1024:.0f} GB",
-             r.pss_mb <= TARGET_RSS_MB, f"PSS {r.pss_mb:.0f} MB, RSS sum {r.peak_mb:.0f} MB"),
             (f"K={r.k}: server CPU per slider rerun <= {TARGET_CPU_PER_RERUN_S:.2f} s",
              r.cpu_rerun_s is not None and r.cpu_rerun_s <= TARGET_CPU_PER_RERUN_S, f"{fmt(r.cpu_rerun_s)} s"),
         ]
+        if r.peak_mb is not None:
+            checks.append((f"K={r.k}: server peak memory, workers included (PSS) <= {TARGET_RSS_MB / 1024:.0f} GB",
+                           r.pss_mb <= TARGET_RSS_MB, f"PSS {r.pss_mb:.0f} MB, RSS sum {r.peak_mb:.0f} MB"))
+        else:
+            print(f"NOTE  K={r.k}: memory not measured (--url without --pid)")
         for name, passed, got in checks:
             ok &= passed
             print(f"{'PASS' if passed else 'FAIL'}  {name} ({got})")
     for r in rows:
-        if r.client != "light" or r.k != TARGET_K:
+        if r.client.startswith(KILLED):
+            print(f"NOTE  K={r.k} {r.client}: {r.failed} failed (sessions on the killed replica may fail; the "
+                  f"target is on the sessions opened after the kill)")
+        elif r.client != "light" or r.k != TARGET_K:
             passed = r.failed == 0
             ok &= passed
             print(f"{'PASS' if passed else 'FAIL'}  K={r.k} {r.client}: 0 failed sessions ({r.failed} failed)")
@@ -669,32 +808,48 @@ def main(argv=None) -> int:
     ap.add_argument("--watch", action="store_true",
                     help="keep Streamlit's file watcher on (its default); see the module docstring")
     ap.add_argument("--log-dir", default=os.environ.get("TMPDIR", "/tmp"), help="where the server logs go")
+    ap.add_argument("--url", help="load this running server (e.g. scripts/serve.sh's http://127.0.0.1:8501) "
+                                  "instead of starting a fresh one per K; every K then meets the same server")
+    ap.add_argument("--pid", type=int, help="with --url: the server's pid (serve.sh's, or streamlit's), whose "
+                                            "process tree's memory and CPU are measured; without it: —")
+    ap.add_argument("--kill-replica", type=int, metavar="PID",
+                    help="with --url: SIGKILL this replica's process group (serve.sh logs each replica's pid) "
+                         "--kill-after seconds into the light sessions of the last K, then open K new sessions "
+                         "and report them on their own row: the target is 0 failed there")
+    ap.add_argument("--kill-after", type=float, default=5.0, metavar="S",
+                    help="seconds after the last K's sessions start to kill --kill-replica (default 5)")
     args = ap.parse_args(argv)
     if any(k < 1 for k in args.k) or args.browser < 0:
         ap.error("K must be at least 1")
+    if (args.pid or args.kill_replica) and not args.url:
+        ap.error("--pid and --kill-replica go with --url")
 
-    global BackMsg, ForwardMsg
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    import_protos()
 
-    plan = [("light", k) for k in args.k]
+    plan = [("light", k, "", False) for k in args.k]
+    if args.kill_replica:
+        k = args.k[-1]
+        plan[-1] = ("light", k, f"{KILLED} at {args.kill_after:g} s", True)
+        plan.append(("light", k, "light, new after kill", False))
     if args.browser:
         if Path(CHROMIUM).exists():
-            plan.append(("browser", args.browser))
+            plan.append(("browser", args.browser, "", False))
         else:
             print(f"(no {CHROMIUM}: the browser cross-check is skipped)")
-    print(f"load benchmark: page /{args.page}, fresh server per K on 127.0.0.1, {os.cpu_count()} cores, "
+    where = f"the running server {args.url}" if args.url else "fresh server per K on 127.0.0.1"
+    print(f"load benchmark: page /{args.page}, {where}, {os.cpu_count()} cores, "
           f"load average before {os.getloadavg()[0]:.2f}, warm-up visitor: {'yes' if args.warmup else 'no'}, "
           f"file watcher: {'on' if args.watch else 'off'}",
           flush=True)
     start = time.monotonic()
     rows = []
-    for client, k in plan:
+    for client, k, label, kill in plan:
         remaining = args.total_budget - (time.monotonic() - start)
         if remaining < 30:
-            print(f"  K={k} {client}: skipped, the total budget of {args.total_budget:.0f} s is spent", flush=True)
+            print(f"  K={k} {label or client}: skipped, the total budget of {args.total_budget:.0f} s is spent",
+                  flush=True)
             continue
-        rows.append(run_one(client, k, args, remaining))
+        rows.append(run_one(client, k, args, remaining, label, kill))
     print(f"\ntotal {time.monotonic() - start:.0f} s; load average after {os.getloadavg()[0]:.2f}")
     return 0 if report(rows) else 1
 
