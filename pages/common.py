@@ -259,6 +259,10 @@ def stage_page(stage: str) -> None:
         sources = [BrokenMyReLU if broken else MyReLU, info.train]
     elif stage in ("custom_module", "dynamic_net"):
         sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
+    shown = stage_script(stage, cfg, broken, lang())
+    with st.expander(t("source.tutorial"), expanded=True, icon=":material/code:"):
+        st.code(shown, language="python")
+        st.caption(t("source.tutorial_caption", stage=stage))
     show_source(sources)
 
     result = train_with_progress(stage, cfg, broken)
@@ -334,7 +338,7 @@ def downloads(stage: str, cfg: TrainConfig, broken: bool, curves, comparison) ->
         cols[1].download_button(t("downloads.gradients"), comparison.table.to_csv(index=False),
                                 file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
                                 key="dl_gradients", icon=":material/download:")
-    cols[2].download_button(t("downloads.script"), stage_script(stage, cfg, broken),
+    cols[2].download_button(t("downloads.script"), stage_script(stage, cfg, broken, lang()),
                             file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
                             icon=":material/code:")
     st.caption(t("downloads.caption", stage=stage))
