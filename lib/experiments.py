@@ -51,12 +51,14 @@ def lr_sweep(stage: str, config: TrainConfig, lrs: list[float],
 
 
 def sweep_summary(results: list[tuple[float, StageResult]]) -> pd.DataFrame:
-    """One row per run: lr, the final and the lowest loss reached, and the step it diverged at (or <NA>)."""
+    """One row per run: lr, the final and the lowest loss reached, the step it diverged at (or <NA>) and the loss
+    that stopped it there (NaN when it did not diverge)."""
     return pd.DataFrame({
         "lr": [lr for lr, _ in results],
         "final loss": [r.final_loss for _, r in results],
         "best loss": [min(r.losses) if r.losses else math.nan for _, r in results],
         "diverged_at": pd.array([r.diverged_at for _, r in results], dtype="Int64"),
+        "stop_loss": [math.nan if r.stop_loss is None else r.stop_loss for _, r in results],
     })
 
 

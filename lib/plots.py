@@ -20,19 +20,48 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     return fig
 
 
+def _loss_text(loss: float | None) -> str:
+    return "?" if loss is None else f"{loss:.3g}" if math.isfinite(loss) else str(loss)
+
+
+def step_axis(fig: go.Figure, last_step: int, **axis) -> None:
+    """An axis of training steps: whole numbers only (no 0.5 steps on a short run)."""
+    fig.update_xaxes(tickformat="d", dtick=1 if last_step <= 10 else None, rangemode="tozero", **axis)
+
+
 def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title: str | None = None,
-                diverged: dict[str, int] | None = None, lang: str = "en") -> go.Figure:
-    """One line per (label, losses); a cross marks where a run diverged. Axis texts in `lang`."""
+                diverged: dict[str, int | tuple[int, float | None]] | None = None, lang: str = "en") -> go.Figure:
+    """One line per (label, losses); where a run diverged, the loss that stopped it, at its step. Texts in `lang`.
+
+    `diverged` maps a label to (step, stop_loss), or to the step alone when the stopping loss is unknown. A finite
+    stopping loss is a cross at (step, loss), joined to the last kept loss by a dotted line (log axis: it fits);
+    an infinite or NaN one, or an unknown one, is a dashed line at that step with the value written at the top.
+    """
     fig = go.Figure()
+    last_step = 0
     for i, (label, losses) in enumerate(curves):
         colour = PALETTE[i % len(PALETTE)]
-        fig.add_trace(go.Scatter(x=list(range(len(losses))), y=losses, mode="lines", name=label,
-                                 line=dict(color=colour, width=3 if i == 0 else 2)))
-        if diverged and label in diverged and losses:
-            fig.add_trace(go.Scatter(x=[len(losses) - 1], y=[losses[-1]], mode="markers", showlegend=False,
-                                     marker=dict(symbol="x", size=16, color=colour),
-                                     hovertext=t("plot.diverged_at", lang, step=diverged[label])))
-    fig.update_xaxes(title=t("plot.step", lang))
+        fig.add_trace(go.Scatter(x=list(range(len(losses))), y=losses, mode="lines+markers" if len(losses) < 3
+                                 else "lines", name=label, line=dict(color=colour, width=3 if i == 0 else 2)))
+        last_step = max(last_step, len(losses) - 1)
+        if not diverged or label not in diverged:
+            continue
+        step, loss = diverged[label] if isinstance(diverged[label], tuple) else (diverged[label], None)
+        last_step = max(last_step, step)
+        text = t("plot.stopped_at", lang, step=step, loss=_loss_text(loss))
+        if loss is not None and math.isfinite(loss):
+            if losses:
+                fig.add_trace(go.Scatter(x=[len(losses) - 1, step], y=[losses[-1], loss], mode="lines",
+                                         showlegend=False, hoverinfo="skip",
+                                         line=dict(color=colour, width=2, dash="dot")))
+            fig.add_trace(go.Scatter(x=[step], y=[loss], mode="markers+text", showlegend=False, meta="stop",
+                                     marker=dict(symbol="x", size=16, color=colour), text=[text],
+                                     textposition="middle left", hovertext=text, hoverinfo="text"))
+        else:
+            fig.add_vline(x=step, line=dict(color=colour, width=2, dash="dash"))
+            fig.add_annotation(x=step, y=1, yref="paper", text=text, showarrow=False, xanchor="right",
+                               yanchor="top", font=dict(color=colour))
+    step_axis(fig, last_step, title=t("plot.step", lang))
     fig.update_yaxes(title=t("plot.loss_log" if log_y else "plot.loss", lang), type="log" if log_y else "linear",
                      exponentformat="power")
     return _layout(fig, t("plot.training_loss", lang) if title is None else title)

@@ -232,8 +232,36 @@ def show_source(objects) -> None:
 
 
 # --------------------------------------------------------------------------- the stage page
-def _fmt_loss(value: float) -> str:
-    return f"{value:.4g}" if math.isfinite(value) else "—"
+def _fmt_loss(value: float | None) -> str:
+    """A loss for a metric: 4 significant digits; inf and nan as themselves (a divergence shows them)."""
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+def stop_point(result: RunSummary) -> tuple[int, float | None] | None:
+    """Where a run stopped and the loss that stopped it (for the chart's marker), or None if it did not diverge."""
+    return None if result.diverged_at is None else (result.diverged_at, result.stop_loss)
+
+
+def loss_metrics(result: RunSummary) -> None:
+    """First loss, last loss, their ratio and the time; after a divergence, the loss that stopped training."""
+    first = result.losses[0] if result.losses else math.nan
+    cols = st.columns(4)
+    cols[0].metric(t("metric.first_loss"), _fmt_loss(first) if result.losses else "—")
+    if result.diverged_at is None:
+        last, last_label, ratio_label = result.final_loss, t("metric.final_loss"), t("metric.ratio")
+        help_text = None
+    else:
+        last, last_label = result.stop_loss, t("metric.stop_loss", step=result.diverged_at)
+        ratio_label = t("metric.stop_ratio")
+        help_text = (t("metric.stop_loss_help", last=len(result.losses) - 1, kept=_fmt_loss(result.final_loss))
+                     if result.losses else None)
+    cols[1].metric(last_label, _fmt_loss(last), help=help_text)
+    ratio = last / first if result.losses and first > 0 and math.isfinite(last) else math.nan
+    cols[2].metric(ratio_label, f"{ratio:.1e}" if math.isfinite(ratio) else "—")
+    cols[3].metric(t("metric.time"), f"{result.elapsed_s:.2f} s",
+                   help=t("metric.time_help", ran=len(result.losses), steps=result.config.steps))
 
 
 def stage_page(stage: str) -> None:
@@ -266,17 +294,11 @@ def stage_page(stage: str) -> None:
     show_source(sources)
 
     result = train_with_progress(stage, cfg, broken)
-    first = result.losses[0] if result.losses else math.nan
-    cols = st.columns(4)
-    cols[0].metric(t("metric.first_loss"), _fmt_loss(first))
-    cols[1].metric(t("metric.final_loss"), _fmt_loss(result.final_loss))
-    cols[2].metric(t("metric.ratio"), f"{result.final_loss / first:.1e}" if result.losses and first > 0 else "—")
-    cols[3].metric(t("metric.time"), f"{result.elapsed_s:.2f} s",
-                   help=t("metric.time_help", ran=len(result.losses), steps=cfg.steps))
+    loss_metrics(result)
     if result.diverged_at is not None:
         st.warning(divergence_message(result), icon=":material/warning:")
     label = t("history.this_run") + (t("history.broken_suffix") if broken else "")
-    curves, diverged = [(label, result.losses)], {label: result.diverged_at}
+    curves, diverged = [(label, result.losses)], {label: stop_point(result)}
     earlier = remember_run(stage, result)
     controls = st.columns([1, 3, 1], vertical_alignment="bottom")
     log_y = controls[0].toggle(t("chart.log_y"), value=True, key="log_y")
@@ -286,7 +308,7 @@ def stage_page(stage: str) -> None:
                                          key=f"{stage}_overlay", placeholder=t("history.overlay_placeholder"))
         for i in chosen:
             curves.append((labels[i], earlier[i].losses))
-            diverged[labels[i]] = earlier[i].diverged_at
+            diverged[labels[i]] = stop_point(earlier[i])
         controls[2].button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
     st.plotly_chart(plots.loss_curves(curves, log_y=log_y,
                                       title=t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title")),

@@ -8,7 +8,7 @@ from lib import plots
 from lib.config import default_config
 from lib.stages import STAGES
 from pages.common import (LR_CHOICES, cached_run, divergence_message, ensure_app_frame, lang, optimizer_label,
-                          progress_callback, settings_sidebar, t)
+                          progress_callback, settings_sidebar, stop_point, t)
 
 ensure_app_frame()
 st.title(t("compare.title"))
@@ -36,7 +36,7 @@ bar.empty()
 
 log_y = st.toggle(t("chart.log_y"), value=True, key="log_y")
 curves = [(titles[name], r.losses) for name, r in results.items()]
-diverged = {titles[name]: r.diverged_at for name, r in results.items() if r.diverged_at is not None}
+diverged = {titles[name]: stop_point(r) for name, r in results.items() if r.diverged_at is not None}
 st.plotly_chart(plots.loss_curves(curves, log_y=log_y, title=t("compare.chart_title"), diverged=diverged,
                                   lang=lang()),
                 key="compare_chart", width="stretch")

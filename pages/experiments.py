@@ -119,7 +119,8 @@ def sweep_tab(stage: str, cfg: TrainConfig) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     with st.expander(t("experiments.sweep.curves")):
         labels = [f"lr {lr:.1e}" for lr in summary["lr"]]
-        marks = {label: int(k) for label, k in zip(labels, summary["diverged_at"]) if not pd.isna(k)}
+        marks = {label: (int(k), stop) for label, k, stop in zip(labels, summary["diverged_at"], summary["stop_loss"])
+                 if not pd.isna(k)}
         st.plotly_chart(plots.loss_curves(list(zip(labels, curves)), diverged=marks,
                                           title=t("experiments.sweep.curves_title"), lang=lang()),
                         key="sweep_curves", width="stretch")
@@ -182,7 +183,7 @@ def sine_tab() -> None:
                      limit=sine_stable_lr()), icon=":material/warning:")
     st.plotly_chart(sine_fit_figure(fit, lang=lang()), key="sine_chart", width="stretch")
     curve = t("experiments.sine.curve")
-    diverged = {curve: fit.diverged_at} if fit.diverged_at is not None else None
+    diverged = {curve: (fit.diverged_at, fit.stop_loss)} if fit.diverged_at is not None else None
     st.plotly_chart(plots.loss_curves([(curve, fit.losses)], diverged=diverged,
                                       title=t("experiments.sine.loss_title"), lang=lang()),
                     key="sine_loss_chart", width="stretch")

@@ -1,0 +1,70 @@
+"""What the pages show agrees with itself: divergence numbers, chart axes, the weight-sharing view, the columns."""
+import json
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import plots
+from lib.config import default_config
+from lib.stages import GROWTH_LIMIT, run_stage
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_link(page: str, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query)
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def chart(at: AppTest, key: str) -> dict:
+    return json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith(key) or key in c.proto.id).proto.spec)
+
+
+# ---------------------------------------------------------------- divergence
+@pytest.mark.parametrize("lr", ["0.1", "5e-06"])
+def test_divergence_metrics_and_chart_show_the_loss_that_stopped_training(lr):
+    at = open_link("pages/tensors.py", lr=lr)
+    run = run_stage("tensors", default_config("tensors").with_(lr=float(lr)))
+    assert run.diverged_at is not None and math.isfinite(run.stop_loss)
+    shown = metrics(at)
+    stop_label = f"loss at step {run.diverged_at}, where training stopped"
+    assert shown[stop_label] == f"{run.stop_loss:.4g}"
+    ratio = float(shown["stopping loss / first"])
+    assert ratio > GROWTH_LIMIT                       # what the warning says: over 1e6 times the first value
+    assert "final / first" not in shown               # no ratio of the last kept loss beside that warning
+    assert any(f"reached {run.stop_loss:.3g}" in w.value for w in at.warning)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    stop = [tr for tr in spec["data"] if tr.get("meta") == "stop"]
+    assert len(stop) == 1 and stop[0]["x"] == [run.diverged_at] and stop[0]["y"] == [run.stop_loss]
+    assert spec["layout"]["xaxis"]["tickformat"] == "d"
+
+
+def test_a_one_step_run_is_not_shown_as_final_equals_first():
+    at = open_link("pages/tensors.py", lr="0.1")
+    shown = metrics(at)
+    assert "final loss" not in shown and shown["stopping loss / first"] != "1.0e+00"
+
+
+def test_an_infinite_stopping_loss_is_written_at_the_top_of_the_chart():
+    fig = plots.loss_curves([("run", [1.0, 2.0])], diverged={"run": (2, math.inf)})
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts == ["training stopped at step 2: loss inf"]
+    assert fig.layout.annotations[0].yref == "paper" and fig.layout.annotations[0].y == 1
+    nan = plots.loss_curves([("run", [])], diverged={"run": (0, math.nan)})
+    assert "loss nan" in nan.layout.annotations[0].text
+
+
+def test_short_runs_have_whole_step_ticks():
+    fig = plots.loss_curves([("run", [3.0])])
+    assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
+    long = plots.loss_curves([("run", [1.0] * 500)])
+    assert long.layout.xaxis.tickformat == "d" and long.layout.xaxis.dtick is None
