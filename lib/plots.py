@@ -97,12 +97,35 @@ def gradient_heatmaps(name: str, manual: torch.Tensor, autograd: torch.Tensor, l
     return _layout(fig, t("plot.gradient_of", lang, name=name, note=note), height=400)
 
 
-def shared_layer_uses(names: list[str], norms: list[float], total_autograd: float, lang: str = "en") -> go.Figure:
-    """Bars: the norm of each use's contribution to the shared layer's gradient, and autograd's total."""
-    fig = go.Figure(go.Bar(x=names + [t("plot.autograd_total", lang)], y=norms + [total_autograd],
-                           marker_color=[PALETTE[0]] * len(names) + [PALETTE[3]]))
-    fig.update_yaxes(title=t("plot.gradient_norm", lang))
-    return _layout(fig, t("plot.uses_title", lang), height=360)
+def largest_entries(total: torch.Tensor, count: int = 3) -> list[tuple[int, ...]]:
+    """The indices of the `count` entries of `total` with the largest magnitude, largest first."""
+    flat = total.detach().reshape(-1).abs()
+    order = torch.argsort(flat, descending=True, stable=True)[:count]
+    return [tuple(int(i) for i in torch.unravel_index(k, total.shape)) for k in order]
+
+
+def shared_layer_uses(terms: list[torch.Tensor], total_autograd: torch.Tensor, entries: int = 3,
+                      lang: str = "en") -> go.Figure:
+    """Per-use terms of the shared layer's gradient adding up, entry by entry: one waterfall per entry.
+
+    Each waterfall steps through the uses' terms for one entry (their values add) and ends with a bar drawn from 0
+    at autograd's value for that entry: where the steps end is where the bar should stand. Norms would not add.
+    """
+    picked = largest_entries(total_autograd, entries)
+    names = [t("plot.entry", lang, index=", ".join(map(str, idx))) for idx in picked]
+    fig = make_subplots(rows=1, cols=len(picked), subplot_titles=names, horizontal_spacing=0.08)
+    labels = [t("plot.use_k", lang, k=k, depth=len(terms)) for k in range(1, len(terms) + 1)]
+    for col, idx in enumerate(picked, 1):
+        values = [term[idx].item() for term in terms]
+        fig.add_trace(go.Waterfall(x=labels + [t("plot.autograd_total", lang)], y=values + [total_autograd[idx].item()],
+                                   measure=["relative"] * len(values) + ["absolute"], showlegend=False,
+                                   name=names[col - 1], texttemplate="%{y:.3g}", textposition="outside",
+                                   connector=dict(line=dict(color="#888", dash="dot")),
+                                   increasing=dict(marker=dict(color=PALETTE[0])),
+                                   decreasing=dict(marker=dict(color=PALETTE[1])),
+                                   totals=dict(marker=dict(color=PALETTE[3]))), 1, col)
+    fig.update_yaxes(title=t("plot.gradient_entry", lang), row=1, col=1)
+    return _layout(fig, t("plot.uses_title", lang), height=400)
 
 
 def depth_histogram(depths: list[int], lang: str = "en") -> go.Figure:

@@ -15,7 +15,8 @@ from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SAME_SETTINGS, SEED_CAP, SIZE
 from lib.export import losses_csv, stage_script
 from lib.gradients import GradientComparison, gradient_comparison
 from lib.optimizers import OPTIMIZERS
-from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet, run_stage
+from lib.stages import (GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet, drawn_depth,
+                        run_stage)
 
 # lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
@@ -204,12 +205,12 @@ def gradient_table(table: pd.DataFrame):
         return "—" if pd.isna(v) else f"{v:.{digits}e}"
     match = t("column.match")
     shown = pd.DataFrame({
-        match: table["allclose"].map({True: "✓", False: "✗"}),
+        match: table["within_tol"].map({True: "✓", False: "✗"}),
         t("column.parameter"): table["parameter"], t("column.shape"): table["shape"],
         "manual_norm": table["manual_norm"].map(sci), "autograd_norm": table["autograd_norm"].map(sci),
         "max_abs_diff": table["max_abs_diff"].map(sci), "rel_error": table["rel_error"].map(sci),
         "cosine": table["cosine"].map(lambda v: f"{v:.9f}"),
-        "fd_rel_error": table["fd_rel_error"].map(lambda v: sci(v, 1)),
+        t("column.fd_rel_error"): table["fd_rel_error_step0"].map(lambda v: sci(v, 1)),
     })
 
     def colour(row):
@@ -389,7 +390,7 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         comparison = cached_gradients(stage, cfg, step, broken, depth)
     table = comparison.table
     st.dataframe(gradient_table(table), hide_index=True, width="stretch")
-    failed = table.loc[~table["allclose"], "parameter"].tolist()
+    failed = table.loc[~table["within_tol"], "parameter"].tolist()
     tol = "1e-5" if cfg.dtype == "float32" else "1e-10"
     if failed:
         st.error(t("grad.disagree", names=", ".join(failed), tol=tol))
@@ -412,15 +413,19 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         st.subheader(t("grad.sharing_header"))
         uses = [n for n in comparison.manual if n.startswith("middle_linear.weight (use")]
         if uses:
-            total = comparison.manual["middle_linear.weight"]
-            st.markdown(t("grad.sharing_text", step=step, depth=comparison.depth))
-            st.plotly_chart(plots.shared_layer_uses(uses, [comparison.manual[u].norm().item() for u in uses],
-                                                    comparison.autograd["middle_linear.weight"].norm().item(),
-                                                    lang=lang()),
-                            key="uses_chart", width="stretch")
-            summed = sum(comparison.manual[u] for u in uses)
-            st.caption(t("grad.sharing_sum", diff=(summed - comparison.autograd["middle_linear.weight"]).norm().item(),
-                         total=total.norm().item()))
+            if depth is None:
+                st.markdown(t("grad.sharing_text_drawn", step=step, depth=comparison.depth))
+            else:
+                st.markdown(t("grad.sharing_text_forced", step=step, depth=comparison.depth,
+                              drawn=drawn_depth(cfg.seed, step)))
+            terms = [comparison.manual[u] for u in uses]
+            total = comparison.autograd["middle_linear.weight"]
+            st.markdown(t("grad.sharing_norms", sum_norm=total.norm().item(),
+                          norm_sum=sum(term.norm().item() for term in terms),
+                          norms=" + ".join(f"{term.norm().item():.4g}" for term in terms)))
+            st.plotly_chart(plots.shared_layer_uses(terms, total, lang=lang()), key="uses_chart", width="stretch")
+            st.caption(t("grad.sharing_sum", diff=(sum(terms) - total).norm().item(),
+                         total=comparison.manual["middle_linear.weight"].norm().item()))
         else:
             st.info(t("grad.no_uses"))
         st.plotly_chart(plots.depth_histogram(result.depths, lang=lang()), key="depth_chart",

@@ -141,7 +141,7 @@ if run["gradients"] is None:
 else:
     st.write(t("mnist.grad_intro", batch_size=config.batch_size))
     table = run["gradients"].copy()
-    table["allclose"] = table["allclose"].map({True: "✓", False: "✗"})
+    table["within_tol"] = table["within_tol"].map({True: "✓", False: "✗"})
     table = table.rename(columns={"parameter": t("column.parameter"), "shape": t("column.shape")})
     numbers = ["manual_norm", "autograd_norm", "max_abs_diff", "rel_error", "cosine", "fd_rel_error"]
     st.dataframe(table.style.format({name: "{:.3e}" for name in numbers}), hide_index=True, key="mnist_gradients")

@@ -19,7 +19,7 @@ def open_page() -> AppTest:
 
 
 def marks(at: AppTest, index: int = 0) -> list[str]:
-    return list(at.dataframe[index].value["match"])
+    return list(at.dataframe[index].value["rel_error ≤ tol"])
 
 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))

@@ -68,3 +68,36 @@ def test_short_runs_have_whole_step_ticks():
     assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
     long = plots.loss_curves([("run", [1.0] * 500)])
     assert long.layout.xaxis.tickformat == "d" and long.layout.xaxis.dtick is None
+
+
+# ---------------------------------------------------------------- stage 7: what adds up
+def test_the_weight_sharing_chart_adds_terms_up_to_autograds_entries():
+    from lib.gradients import gradient_comparison
+    cfg = default_config("dynamic_net").with_(steps=200)
+    comparison = gradient_comparison("dynamic_net", cfg, 0)
+    assert comparison.depth == 3
+    uses = [n for n in comparison.manual if n.startswith("middle_linear.weight (use")]
+    terms = [comparison.manual[u] for u in uses]
+    total = comparison.autograd["middle_linear.weight"]
+    fig = plots.shared_layer_uses(terms, total)
+    assert len(fig.data) == 3
+    for trace in fig.data:
+        assert list(trace.measure) == ["relative"] * 3 + ["absolute"]
+        *steps, autograd_value = trace.y
+        assert sum(steps) == pytest.approx(autograd_value, rel=1e-5)   # the steps end where autograd's bar stands
+    # what norms would have shown: they do not add
+    norms = sum(term.norm().item() for term in terms)
+    assert norms > 1.5 * total.norm().item()
+
+
+def test_the_page_states_both_norms_and_says_drawn_or_forced():
+    at = open_link("pages/dynamic_net.py", steps="200")
+    text = " ".join(md.value for md in at.markdown)
+    assert "the training's own forward pass drew **3**" in text and "forced" not in text
+    assert "‖sum of the terms‖ = **37.38**" in text and "= **64.58**" in text
+    spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("uses_chart")).proto.spec)
+    for trace in spec["data"]:
+        assert sum(trace["y"][:-1]) == pytest.approx(trace["y"][-1], rel=1e-5)
+    at.radio(key="dyn_depth").set_value(2).run()
+    text = " ".join(md.value for md in at.markdown)
+    assert "**forced** to 2" in text and "training drew 3" in text
