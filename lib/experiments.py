@@ -71,8 +71,8 @@ def best_lr(summary: pd.DataFrame) -> float | None:
 # ---------------------------------------------------------------- memorising noise
 @dataclass
 class HeldOutCurve:
-    steps: list[int]            # checkpoints: numbers of updates done, from 0 to the run's last
-    train: list[float]          # loss on the training (x, y) at each checkpoint
+    steps: list[int]            # checkpoints: numbers of updates done, from 0 to the run's last recorded step
+    train: list[float]          # loss on the training (x, y) at each checkpoint: the run's own loss there
     held_out: list[float]       # loss on a second random (x_test, y_test) of the same size at each checkpoint
     train_losses: list[float]   # the training run's own loss at every step, exactly as run_stage gives it
     diverged_at: int | None
@@ -109,23 +109,21 @@ def held_out_curve(stage: str, config: TrainConfig,
                    on_run: Callable[[int, int], Callable[[int, float], None] | None] | None = None) -> HeldOutCurve:
     """Train `stage` on its random (x, y) and measure the loss on unseen random data along the way.
 
-    The parameters after k updates come from run_stage(..., stop_at=k), so the training code is the stage's own;
-    the full run gives the last checkpoint. `on_run(index, k)` is called before each run (index 0 is the full
-    run) and may return its on_step.
+    The parameters after k updates come from run_stage(..., stop_at=k), so the training code is the stage's own.
+    The training loss at checkpoint k is the full run's own loss at step k (computed at those same parameters,
+    before step k's update), so the last checkpoint, the run's last recorded step, shows the stage page's final
+    loss exactly. `on_run(index, k)` is called before each run (index 0 is the full run) and may return its on_step.
     """
     if stage not in STAGES:
         raise ValueError(f"stage={stage!r} is not one of {', '.join(STAGES)}")
     x_test, y_test = held_out_set(config)
     full = run_stage(stage, config, on_step=on_run(0, config.steps) if on_run else None)
-    last = config.steps if full.diverged_at is None else full.diverged_at - 1   # keep to finite parameters
+    last = len(full.losses) - 1     # the last step recorded (before a divergence): finite parameters
     steps, train, held_out = [], [], []
-    for i, k in enumerate(checkpoints(max(last, 0)), start=1):
-        if k == config.steps:
-            params = full.params
-        else:
-            params = run_stage(stage, config, on_step=on_run(i, k) if on_run else None, stop_at=k).params
+    for i, k in enumerate(checkpoints(last) if last >= 0 else [], start=1):
+        params = run_stage(stage, config, on_step=on_run(i, k) if on_run else None, stop_at=k).params
         steps.append(k)
-        train.append(_loss(stage, config, params, full.x, full.y, k))
+        train.append(full.losses[k])
         held_out.append(_loss(stage, config, params, x_test, y_test, k))
     return HeldOutCurve(steps=steps, train=train, held_out=held_out, train_losses=full.losses,
                         diverged_at=full.diverged_at, zero_loss=y_test.pow(2).sum().item())

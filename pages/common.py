@@ -115,7 +115,7 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         uses_optimizer = info is not None and info.uses_optimizer
         # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
         sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer", disabled=not uses_optimizer,
-                     format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get)
+                     format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get, on_change=momentum_follows)
         if not uses_optimizer:
             sb.caption(t("settings.no_optimizer"))
         takes_momentum = uses_optimizer and OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
@@ -133,6 +133,13 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
     st.session_state["link_written"] = link
     share_link(sb)
     return cfg
+
+
+def momentum_follows() -> None:
+    """on_change of the optimizer box: SGD with momentum 0 would be plain SGD under another name, so choosing it
+    at momentum 0 takes the tutorial's momentum (DynamicNet's 0.9)."""
+    if st.session_state.get("optimizer") == "sgd_momentum" and st.session_state.get("momentum", 0.0) == 0.0:
+        st.session_state["momentum"] = default_config("dynamic_net").momentum
 
 
 def share_link(container) -> None:

@@ -130,7 +130,7 @@ def noise_tab(stage: str, cfg: TrainConfig) -> None:
     st.markdown(t("experiments.noise.intro", weights=cfg.d_in * cfg.hidden + cfg.hidden * cfg.d_out,
                   numbers=cfg.n * cfg.d_out))
     st.caption(t("experiments.noise.caption", settings=describe(stage, cfg), seed=cfg.seed))
-    plan = [cfg.steps] + [k for k in checkpoints(cfg.steps) if k != cfg.steps]
+    plan = [cfg.steps] + checkpoints(cfg.steps - 1)   # the full run, then one run per checkpoint
     total = sum(plan) or 1
     bar = st.empty()
     progress = progress_maker(bar)
@@ -147,9 +147,9 @@ def noise_tab(stage: str, cfg: TrainConfig) -> None:
 
     cols = st.columns(3)
     cols[0].metric(t("experiments.noise.train_loss"), _fmt(curve.train[-1]),
-                   help=t("experiments.noise.after", steps=curve.steps[-1], first=_fmt(curve.train[0])))
+                   help=t("experiments.noise.after_train", step=curve.steps[-1], first=_fmt(curve.train[0])))
     cols[1].metric(t("experiments.noise.held_out_loss"), _fmt(curve.held_out[-1]),
-                   help=t("experiments.noise.after", steps=curve.steps[-1], first=_fmt(curve.held_out[0])))
+                   help=t("experiments.noise.after", step=curve.steps[-1], first=_fmt(curve.held_out[0])))
     cols[2].metric(t("experiments.noise.zero"), _fmt(curve.zero_loss), help=t("experiments.noise.zero_help"))
     if curve.diverged_at is not None:
         st.warning(t("experiments.noise.diverged", step=curve.diverged_at))

@@ -101,3 +101,56 @@ def test_the_page_states_both_norms_and_says_drawn_or_forced():
     at.radio(key="dyn_depth").set_value(2).run()
     text = " ".join(md.value for md in at.markdown)
     assert "**forced** to 2" in text and "training drew 3" in text
+
+
+# ---------------------------------------------------------------- the noise tab's run is the stage page's
+@pytest.mark.parametrize("stage", ["tensors", "nn_module", "dynamic_net"])
+def test_the_noise_tabs_training_loss_is_the_stage_pages_loss(stage):
+    from lib.experiments import held_out_curve
+    cfg = default_config(stage).with_(steps=120)
+    run = run_stage(stage, cfg)
+    curve = held_out_curve(stage, cfg)
+    assert curve.steps[-1] == cfg.steps - 1
+    assert curve.train == [run.losses[k] for k in curve.steps]      # the same numbers, not re-computed ones
+    assert curve.train[-1] == run.final_loss
+
+
+def test_the_noise_tab_and_the_stage_page_show_the_same_final_loss():
+    at = open_link("pages/experiments.py")
+    at.session_state["exp_tab"] = "Memorising noise"
+    at.run()
+    assert not at.exception
+    noise = metrics(at)["training loss"]
+    page = open_link("pages/tensors.py")
+    assert metrics(page)["final loss"] == noise == f"{run_stage('tensors', default_config('tensors')).final_loss:.4g}"
+
+
+# ---------------------------------------------------------------- inside the optimizers
+def test_choosing_sgd_with_momentum_takes_the_tutorials_momentum():
+    at = open_link("pages/optimizers.py")
+    assert at.selectbox(key="optimizer").value == "adam" and at.slider(key="momentum").value == 0.0
+    at.selectbox(key="optimizer").set_value("sgd_momentum").run()
+    assert not at.exception
+    assert at.slider(key="momentum").value == 0.9
+    assert not any("keeps no state" in i.value for i in at.info)
+    assert any("momentum_buffer" in str(df.value.values) for df in at.dataframe)
+    at.selectbox(key="optimizer").set_value("sgd").run()
+    at.selectbox(key="optimizer").set_value("sgd_momentum").run()
+    assert at.slider(key="momentum").value == 0.9          # a momentum the user chose is kept
+    at.slider(key="momentum").set_value(0.5).run()
+    at.selectbox(key="optimizer").set_value("rmsprop").run()
+    at.selectbox(key="optimizer").set_value("sgd_momentum").run()
+    assert at.slider(key="momentum").value == 0.5
+
+
+def test_momentum_zero_from_a_link_is_said_plainly_in_both_languages():
+    at = open_link("pages/optimizers.py", optimizer="sgd_momentum", momentum="0.0")
+    assert any("With momentum 0" in i.value and "plain SGD" in i.value for i in at.info)
+    ko = open_link("pages/optimizers.py", optimizer="sgd_momentum", momentum="0.0", lang="ko")
+    text = " ".join(i.value for i in ko.info)
+    assert "모멘텀이 0이면" in text and "(는)" not in text
+
+
+def test_no_korean_text_leaves_a_particle_to_guess():
+    from lib.i18n import KO
+    assert not [key for key, text in KO.items() if any(p in text for p in ("(는)", "(가)", "(을)", "(으)", "(과)"))]
