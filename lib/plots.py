@@ -12,6 +12,8 @@ from lib.i18n import t
 # one colour per stage, in tutorial order, readable on a projector
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 HEATMAP_MAX = 100   # a heatmap shows at most this many rows and columns
+HEATMAP_SPACING = 0.14   # between the three gradient panels: room for a colour bar and its labels
+COLORBAR_GAP = 0.005
 
 
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
@@ -84,17 +86,22 @@ def gradient_heatmaps(name: str, manual: torch.Tensor, autograd: torch.Tensor, l
     diff = m - a
     bound = max(m.abs().max().item(), a.abs().max().item()) or 1.0
     diff_max = diff.abs().max().item()
-    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.09,
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=HEATMAP_SPACING,
                         subplot_titles=(t("plot.hand_written", lang), "autograd",
                                         t("plot.difference", lang, diff_max=diff_max)))
-    panels = ((m, bound, None), (a, bound, 0.615), (diff, diff_max or bound, 1.0))
+    # colour bars sit in the gaps to the right of panels 2 (shared by 1 and 2) and 3, never over a panel
+    middle_end, last_end = fig.layout.xaxis2.domain[1], fig.layout.xaxis3.domain[1]
+    panels = ((m, bound, None), (a, bound, middle_end + COLORBAR_GAP), (diff, diff_max or bound, last_end + COLORBAR_GAP))
     for col, (data, zmax, bar_x) in enumerate(panels, 1):
         # float32 numpy arrays travel as compact binary, about a quarter of a JSON list of floats
         fig.add_trace(go.Heatmap(z=data.float().numpy(), zmin=-zmax, zmax=zmax, colorscale="RdBu", zmid=0,
                                  showscale=bar_x is not None,
-                                 colorbar=dict(x=bar_x, len=0.9, thickness=12, exponentformat="e")), 1, col)
+                                 colorbar=dict(x=bar_x, xanchor="left", len=0.9, thickness=12,
+                                               exponentformat="e")), 1, col)
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, t("plot.gradient_of", lang, name=name, note=note), height=400)
+    _layout(fig, t("plot.gradient_of", lang, name=name, note=note), height=400)
+    fig.update_layout(margin=dict(r=90))   # room for the last colour bar's labels
+    return fig
 
 
 def largest_entries(total: torch.Tensor, count: int = 3) -> list[tuple[int, ...]]:

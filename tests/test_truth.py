@@ -154,3 +154,48 @@ def test_momentum_zero_from_a_link_is_said_plainly_in_both_languages():
 def test_no_korean_text_leaves_a_particle_to_guess():
     from lib.i18n import KO
     assert not [key for key, text in KO.items() if any(p in text for p in ("(는)", "(가)", "(을)", "(으)", "(과)"))]
+
+
+# ---------------------------------------------------------------- charts
+@pytest.mark.parametrize("accuracies", [[0.9212, 0.9251, 0.9302, 0.9325], [0.5, 0.93, 0.97], [0.93301, 0.93305],
+                                        [0.95]])
+def test_accuracy_ticks_never_repeat_a_label(accuracies):
+    from types import SimpleNamespace
+
+    from lib.mnist_plots import accuracy_curve
+    result = SimpleNamespace(history=[{"epoch": i + 1, "test_accuracy": a} for i, a in enumerate(accuracies)])
+    axis = accuracy_curve(result).layout.yaxis
+    assert axis.tickformat.endswith("%")
+    if len(set(accuracies)) == 1:
+        assert axis.tickformat == ".1%"           # one value: plotly's own ticks around it, one decimal
+        return
+    decimals = int(axis.tickformat[1:-1])
+    low, high = min(accuracies), max(accuracies)
+    ticks = [k * axis.dtick for k in range(math.floor(low / axis.dtick), math.ceil(high / axis.dtick) + 1)]
+    assert len(ticks) >= 2
+    labels = [f"{tick:.{decimals}%}" for tick in ticks]
+    assert len(set(labels)) == len(labels), labels
+
+
+def test_the_gradient_heatmaps_colour_bars_sit_outside_every_panel():
+    import torch
+    grad = torch.randn(30, 20)
+    fig = plots.gradient_heatmaps("w", grad, grad + 1e-3)
+    domains = [fig.layout[f"xaxis{i}"].domain for i in ("", "2", "3")]
+    bars = [trace.colorbar.x for trace in fig.data if trace.showscale]
+    assert len(bars) == 2
+    for x in bars:
+        assert not any(low <= x <= high for low, high in domains), (x, domains)
+    assert domains[1][1] < bars[0] < domains[2][0] - 0.08    # in the gap after panel 2, with room for its labels
+    assert bars[1] > domains[2][1] and all(trace.colorbar.xanchor == "left" for trace in fig.data if trace.showscale)
+
+
+def test_step_axes_take_whole_steps_on_every_step_chart():
+    from lib.experiment_plots import held_out_figure
+    from lib.experiments import HeldOutCurve
+    from lib.optim_plots import update_size_curve
+    curve = HeldOutCurve(steps=[0, 1, 2], train=[3.0, 2.0, 1.0], held_out=[3.0, 3.0, 3.0], train_losses=[3.0, 2.0, 1.0],
+                         diverged_at=None, zero_loss=2.0)
+    for fig in (held_out_figure(curve), update_size_curve([1.0, 0.5], [1.0, 0.5], "w"),
+                plots.loss_curves([("run", [1.0, 0.5])])):
+        assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
