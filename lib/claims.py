@@ -108,6 +108,10 @@ TIP_CLAIMS = (
           (Check("first_gap_step", "==", None, rows=("custom_function",)),
            Check("first_gap_step", ">", 100, rows=("autograd",)),
            Check("max_rel_gap", "<", 0.05, rows=("autograd",)))),
+    # Inside the optimizers: float32 differs in the last bits, float64 agrees to ~1e-15
+    Claim("optim.float32", "optimizers", {},
+          (Check("rel_error", ">", 1e-10), Check("rel_error", "<", 1e-5)),
+          (Then({"dtype": "float64"}, (Check("rel_error", "<", 1e-15),)),)),
     Claim("compare.lesson", "compare", {"dtype": "float64"},
           (Check("first_gap_step", "==", None, rows=("autograd", "custom_function")),)),
 )

@@ -42,7 +42,10 @@ def observe(at: AppTest, page: str) -> dict:
     seen["within_tol"] = dict(zip(rows, (mark == "✓" for mark in table[EN["column.match"]])))
     for quantity, column in (("rel_error", "rel_error"), ("autograd_norm", "autograd_norm"),
                              ("fd_rel_error", EN["column.fd_rel_error"])):
-        seen[quantity] = dict(zip(rows, map(_number, table[column])))
+        if column in table:
+            seen[quantity] = dict(zip(rows, map(_number, table[column])))
+    if page == "optimizers":
+        return seen
     seen["uses"] = sum(row.startswith("middle_linear.weight (use") for row in rows)
     loss_chart = _chart(at, "loss_chart")
     stop = [tr for tr in loss_chart["data"] if tr.get("meta") == "stop"]
