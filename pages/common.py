@@ -427,7 +427,7 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
                               drawn=drawn_depth(cfg.seed, step)))
             terms = [comparison.manual[u] for u in uses]
             total = comparison.autograd["middle_linear.weight"]
-            st.markdown(t("grad.sharing_norms", sum_norm=total.norm().item(),
+            st.markdown(t("grad.sharing_norms", sum_norm=sum(terms).norm().item(),
                           norm_sum=sum(term.norm().item() for term in terms),
                           norms=" + ".join(f"{term.norm().item():.4g}" for term in terms)))
             st.plotly_chart(plots.shared_layer_uses(terms, total, lang=lang()), key="uses_chart", width="stretch")
