@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from lib.experiments import HeldOutCurve, SineFit
 from lib.i18n import t
-from lib.plots import PALETTE, _layout
+from lib.plots import PALETTE, _layout, step_axis
 
 DIVERGED_COLOUR = "#d62728"
 
@@ -65,7 +65,7 @@ def held_out_figure(curve: HeldOutCurve, title: str | None = None, lang: str = "
     fig.add_trace(go.Scatter(x=[curve.steps[0], curve.steps[-1]], y=[curve.zero_loss] * 2, mode="lines",
                              name=t("exp_plot.zero_line", lang), line=dict(color="grey", dash="dash"),
                              hoverinfo="skip"))
-    fig.update_xaxes(title=t("exp_plot.steps_done", lang))
+    step_axis(fig, max(curve.steps, default=0), title=t("exp_plot.steps_done", lang))
     fig.update_yaxes(title=t("exp_plot.sse_log", lang), type="log", exponentformat="power")
     return _layout(fig, t("exp_plot.held_out_title", lang) if title is None else title)
 

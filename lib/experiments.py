@@ -51,12 +51,14 @@ def lr_sweep(stage: str, config: TrainConfig, lrs: list[float],
 
 
 def sweep_summary(results: list[tuple[float, StageResult]]) -> pd.DataFrame:
-    """One row per run: lr, the final and the lowest loss reached, and the step it diverged at (or <NA>)."""
+    """One row per run: lr, the final and the lowest loss reached, the step it diverged at (or <NA>) and the loss
+    that stopped it there (NaN when it did not diverge)."""
     return pd.DataFrame({
         "lr": [lr for lr, _ in results],
         "final loss": [r.final_loss for _, r in results],
         "best loss": [min(r.losses) if r.losses else math.nan for _, r in results],
         "diverged_at": pd.array([r.diverged_at for _, r in results], dtype="Int64"),
+        "stop_loss": [math.nan if r.stop_loss is None else r.stop_loss for _, r in results],
     })
 
 
@@ -69,8 +71,8 @@ def best_lr(summary: pd.DataFrame) -> float | None:
 # ---------------------------------------------------------------- memorising noise
 @dataclass
 class HeldOutCurve:
-    steps: list[int]            # checkpoints: numbers of updates done, from 0 to the run's last
-    train: list[float]          # loss on the training (x, y) at each checkpoint
+    steps: list[int]            # checkpoints: numbers of updates done, from 0 to the run's last recorded step
+    train: list[float]          # loss on the training (x, y) at each checkpoint: the run's own loss there
     held_out: list[float]       # loss on a second random (x_test, y_test) of the same size at each checkpoint
     train_losses: list[float]   # the training run's own loss at every step, exactly as run_stage gives it
     diverged_at: int | None
@@ -103,32 +105,33 @@ def _loss(stage: str, config: TrainConfig, params: dict, x: torch.Tensor, y: tor
         return (forward(stage, config, params, x, depth=depth) - y).pow(2).sum().item()
 
 
-def checkpoint_losses(stage: str, config: TrainConfig, k: int,
-                      time_limit_s: float | None = None) -> tuple[float, float]:
-    """(loss on the training data, loss on the held-out data) at the parameters reached after k updates.
+def held_out_loss(stage: str, config: TrainConfig, k: int, time_limit_s: float | None = None) -> float:
+    """The loss on the held-out data at the parameters reached after k updates (run_stage with stop_at=k).
 
-    A run of its own (run_stage with stop_at=k), so the checkpoints of one curve can run side by side.
+    A run of its own, so the checkpoints of one curve can run side by side in the workers.
     """
     run = run_stage(stage, config, stop_at=k, time_limit_s=time_limit_s)
     if run.time_limited_at is not None and run.time_limited_at < k:
         raise TimeoutError(f"the server's time limit stopped the run after {run.time_limited_at} of {k} steps")
     x_test, y_test = held_out_set(config)
-    return (_loss(stage, config, run.params, run.x, run.y, k), _loss(stage, config, run.params, x_test, y_test, k))
+    return _loss(stage, config, run.params, x_test, y_test, k)
 
 
-def held_out_plan(config: TrainConfig, full: "StageResult") -> list[int]:
-    """The checkpoints of a curve whose full run is `full`: up to the last step with finite parameters."""
-    last = config.steps if full.diverged_at is None else full.diverged_at - 1
-    if full.time_limited_at is not None:
-        last = min(last, full.time_limited_at)
-    return checkpoints(max(last, 0))
+def held_out_plan(full) -> list[int]:
+    """The checkpoints of a curve whose full run is `full`: up to its last recorded step (finite parameters)."""
+    last = len(full.losses) - 1
+    return checkpoints(last) if last >= 0 else []
 
 
-def assemble_held_out(config: TrainConfig, full, points: list[tuple[int, float, float]]) -> HeldOutCurve:
-    """The curve from its full run and its checkpoints' (k, train loss, held-out loss)."""
+def assemble_held_out(config: TrainConfig, full, points: list[tuple[int, float]]) -> HeldOutCurve:
+    """The curve from its full run and its checkpoints' (k, held-out loss).
+
+    The training loss at checkpoint k is the full run's own loss at step k (computed at those same parameters,
+    before step k's update), so the last checkpoint shows the stage page's final loss exactly.
+    """
     _, y_test = held_out_set(config)
-    return HeldOutCurve(steps=[k for k, _, _ in points], train=[tr for _, tr, _ in points],
-                        held_out=[ho for _, _, ho in points], train_losses=list(full.losses),
+    return HeldOutCurve(steps=[k for k, _ in points], train=[full.losses[k] for k, _ in points],
+                        held_out=[loss for _, loss in points], train_losses=list(full.losses),
                         diverged_at=full.diverged_at, zero_loss=y_test.pow(2).sum().item())
 
 
@@ -136,18 +139,19 @@ def held_out_curve(stage: str, config: TrainConfig,
                    on_run: Callable[[int, int], Callable[[int, float], None] | None] | None = None) -> HeldOutCurve:
     """Train `stage` on its random (x, y) and measure the loss on unseen random data along the way.
 
-    The parameters after k updates come from run_stage(..., stop_at=k), so the training code is the stage's own;
-    the full run gives the last checkpoint. `on_run(index, k)` is called before each run (index 0 is the full
-    run) and may return its on_step.
+    The parameters after k updates come from run_stage(..., stop_at=k), so the training code is the stage's own.
+    The training loss at checkpoint k is the full run's own loss at step k (computed at those same parameters,
+    before step k's update), so the last checkpoint, the run's last recorded step, shows the stage page's final
+    loss exactly. `on_run(index, k)` is called before each run (index 0 is the full run) and may return its on_step.
     """
     if stage not in STAGES:
         raise ValueError(f"stage={stage!r} is not one of {', '.join(STAGES)}")
     full = run_stage(stage, config, on_step=on_run(0, config.steps) if on_run else None)
     points = []
-    for i, k in enumerate(held_out_plan(config, full), start=1):
+    for i, k in enumerate(held_out_plan(full), start=1):
         if on_run:
             on_run(i, k)
-        points.append((k, *checkpoint_losses(stage, config, k)))
+        points.append((k, held_out_loss(stage, config, k)))
     return assemble_held_out(config, full, points)
 
 

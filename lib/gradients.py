@@ -20,7 +20,7 @@ SMALL = dict(n=4, d_in=5, hidden=3, d_out=2, dtype="float64")
 FD_EPS = 1e-6
 
 COLUMNS = ["parameter", "shape", "manual_norm", "autograd_norm", "max_abs_diff", "rel_error", "cosine",
-           "allclose", "fd_rel_error"]
+           "within_tol", "fd_rel_error_step0"]
 
 
 
@@ -230,7 +230,7 @@ def comparison_row(name, manual, auto, tol, fd_rel):
     return {"parameter": name, "shape": "×".join(map(str, manual.shape)),
             "manual_norm": m.norm().item(), "autograd_norm": a.norm().item(),
             "max_abs_diff": (m - a).abs().max().item() if m.numel() else 0.0,
-            "rel_error": rel, "cosine": cosine, "allclose": bool(rel <= tol), "fd_rel_error": fd_rel}
+            "rel_error": rel, "cosine": cosine, "within_tol": bool(rel <= tol), "fd_rel_error_step0": fd_rel}
 
 
 @dataclass

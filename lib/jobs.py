@@ -61,9 +61,9 @@ def gradients(stage, config, step, broken_relu, depth, *, progress, time_limit_s
 
 
 def held_out_point(stage, config, k, *, progress, time_limit_s):
-    """(train loss, held-out loss) after k updates (lib.experiments.checkpoint_losses)."""
-    from lib.experiments import checkpoint_losses
-    return checkpoint_losses(stage, config, k, time_limit_s=time_limit_s)
+    """The held-out loss after k updates (lib.experiments.held_out_loss)."""
+    from lib.experiments import held_out_loss
+    return held_out_loss(stage, config, k, time_limit_s=time_limit_s)
 
 
 def sine(steps, lr, seed, *, progress, time_limit_s):

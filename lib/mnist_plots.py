@@ -30,13 +30,26 @@ def loss_curves(result: MnistResult, lang: str = "en") -> go.Figure:
     return fig
 
 
+def percent_ticks(values: list[float]) -> dict:
+    """A tick step for fractions shown as percentages, and just enough decimals that no two labels read the same."""
+    span = max(values) - min(values) if values else 0.0
+    if span <= 0:
+        return dict(tickformat=".1%")
+    raw = span / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    decimals = max(0, -math.floor(math.log10(step * 100) + 1e-9))   # step in percent: 0.2% -> 1 decimal
+    return dict(tickformat=f".{decimals}%", dtick=step)
+
+
 def accuracy_curve(result: MnistResult, lang: str = "en") -> go.Figure:
-    fig = go.Figure(go.Scatter(x=[h["epoch"] for h in result.history],
-                               y=[h["test_accuracy"] for h in result.history], mode="lines+markers",
+    accuracies = [h["test_accuracy"] for h in result.history]
+    fig = go.Figure(go.Scatter(x=[h["epoch"] for h in result.history], y=accuracies, mode="lines+markers",
                                name=t("mnist_plot.accuracy_name", lang)))
     fig.update_layout(title=t("mnist_plot.accuracy_title", lang), xaxis_title=t("mnist_plot.epoch", lang),
-                      yaxis_title=t("mnist_plot.accuracy", lang),
-                      yaxis_tickformat=".0%", xaxis_dtick=1, margin=dict(t=50))
+                      yaxis_title=t("mnist_plot.accuracy", lang), xaxis_dtick=1, xaxis_tickformat="d",
+                      margin=dict(t=50))
+    fig.update_yaxes(**percent_ticks(accuracies))
     return fig
 
 

@@ -23,7 +23,7 @@ RMSPROP_ALPHA = 0.99
 RMSPROP_EPS = 1e-8
 ADAGRAD_EPS = 1e-10
 
-COLUMNS = ["parameter", "shape", "torch_norm", "manual_norm", "max_abs_diff", "rel_error", "allclose"]
+COLUMNS = ["parameter", "shape", "torch_norm", "manual_norm", "max_abs_diff", "rel_error", "within_tol"]
 STATE_COLUMNS = ["parameter", "state", *COLUMNS[1:]]
 ALL = "all parameters"   # the key of the update size of all parameters together
 
@@ -206,9 +206,9 @@ def optimizer_row(labels: dict, torch_value, manual_value, tol) -> dict:
         t_norm = torch_value.double().norm().item() if torch_value is not None else math.nan
         m_norm = manual_value.double().norm().item() if manual_value is not None else math.nan
         return {**labels, "shape": shape, "torch_norm": t_norm, "manual_norm": m_norm,
-                "max_abs_diff": math.nan, "rel_error": math.nan, "allclose": False}
+                "max_abs_diff": math.nan, "rel_error": math.nan, "within_tol": False}
     t, m = torch_value.double(), manual_value.double()
     rel = rel_error(m, t)
     return {**labels, "shape": shape, "torch_norm": t.norm().item(), "manual_norm": m.norm().item(),
             "max_abs_diff": (m - t).abs().max().item() if t.numel() else 0.0,
-            "rel_error": rel, "allclose": bool(rel <= tol)}
+            "rel_error": rel, "within_tol": bool(rel <= tol)}

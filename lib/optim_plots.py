@@ -6,7 +6,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from lib.i18n import t
-from lib.plots import PALETTE, _layout, downsample
+from lib.plots import PALETTE, _layout, downsample, step_axis
 
 
 def state_heatmaps(parameter: str, state: str, manual: torch.Tensor, torch_value: torch.Tensor,
@@ -39,6 +39,6 @@ def update_size_curve(torch_sizes: list[float], manual_sizes: list[float], label
                              line=dict(color=PALETTE[0], width=4)))
     fig.add_trace(go.Scatter(x=list(range(len(manual_sizes))), y=manual_sizes, mode="lines", name=t("plot.hand_written", lang),
                              line=dict(color=PALETTE[1], width=2, dash="dash")))
-    fig.update_xaxes(title=t("plot.step", lang))
+    step_axis(fig, len(torch_sizes) - 1, title=t("plot.step", lang))
     fig.update_yaxes(title=t("plot.update_size_axis", lang), type="log", exponentformat="power")
     return _layout(fig, t("plot.update_size_title", lang, label=label), height=380)

@@ -18,7 +18,7 @@ from lib.export import losses_csv, stage_script
 from lib.gradients import GradientComparison, split_use
 from lib.messages import render
 from lib.optimizers import OPTIMIZERS
-from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
+from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet, drawn_depth
 
 # lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
@@ -135,7 +135,7 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         uses_optimizer = info is not None and info.uses_optimizer
         # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
         sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer", disabled=not uses_optimizer,
-                     format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get)
+                     format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get, on_change=momentum_follows)
         if not uses_optimizer:
             sb.caption(t("settings.no_optimizer"))
         takes_momentum = uses_optimizer and OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
@@ -174,6 +174,13 @@ def fit_steps(stage: str) -> int | None:
     state["steps"] = state["steps_shown"] = min(wanted, allowed)
     state["steps_allowed"] = allowed
     return wanted if wanted > allowed else None
+
+
+def momentum_follows() -> None:
+    """on_change of the optimizer box: SGD with momentum 0 would be plain SGD under another name, so choosing it
+    at momentum 0 takes the tutorial's momentum (DynamicNet's 0.9)."""
+    if st.session_state.get("optimizer") == "sgd_momentum" and st.session_state.get("momentum", 0.0) == 0.0:
+        st.session_state["momentum"] = default_config("dynamic_net").momentum
 
 
 def share_link(container) -> None:
@@ -314,11 +321,11 @@ def gradient_table(table: pd.DataFrame):
         return "—" if pd.isna(v) else f"{v:.{digits}e}"
     match = t("column.match")
     shown = pd.DataFrame({
-        match: table["allclose"].map({True: "✓", False: "✗"}),
+        match: table["within_tol"].map({True: "✓", False: "✗"}),
         t("column.parameter"): table["parameter"].map(parameter_label), t("column.shape"): table["shape"],
         **{t(f"column.{c}"): table[c].map(sci) for c in ("manual_norm", "autograd_norm", "max_abs_diff", "rel_error")},
         t("column.cosine"): table["cosine"].map(lambda v: f"{v:.9f}"),
-        t("column.fd_rel_error"): table["fd_rel_error"].map(lambda v: sci(v, 1)),
+        t("column.fd_rel_error_step0"): table["fd_rel_error_step0"].map(lambda v: sci(v, 1)),
     })
 
     def colour(row):
@@ -341,8 +348,36 @@ def show_source(objects) -> None:
 
 
 # --------------------------------------------------------------------------- the stage page
-def _fmt_loss(value: float) -> str:
-    return f"{value:.4g}" if math.isfinite(value) else "—"
+def _fmt_loss(value: float | None) -> str:
+    """A loss for a metric: 4 significant digits; inf and nan as themselves (a divergence shows them)."""
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+def stop_point(result: RunSummary) -> tuple[int, float | None] | None:
+    """Where a run stopped and the loss that stopped it (for the chart's marker), or None if it did not diverge."""
+    return None if result.diverged_at is None else (result.diverged_at, result.stop_loss)
+
+
+def loss_metrics(result: RunSummary) -> None:
+    """First loss, last loss, their ratio and the time; after a divergence, the loss that stopped training."""
+    first = result.losses[0] if result.losses else math.nan
+    cols = st.columns(4)
+    cols[0].metric(t("metric.first_loss"), _fmt_loss(first) if result.losses else "—")
+    if result.diverged_at is None:
+        last, last_label, ratio_label = result.final_loss, t("metric.final_loss"), t("metric.ratio")
+        help_text = None
+    else:
+        last, last_label = result.stop_loss, t("metric.stop_loss", step=result.diverged_at)
+        ratio_label = t("metric.stop_ratio")
+        help_text = (t("metric.stop_loss_help", last=len(result.losses) - 1, kept=_fmt_loss(result.final_loss))
+                     if result.losses else None)
+    cols[1].metric(last_label, _fmt_loss(last), help=help_text)
+    ratio = last / first if result.losses and first > 0 and math.isfinite(last) else math.nan
+    cols[2].metric(ratio_label, f"{ratio:.1e}" if math.isfinite(ratio) else "—")
+    cols[3].metric(t("metric.time"), f"{result.elapsed_s:.2f} s",
+                   help=t("metric.time_help", ran=len(result.losses), steps=result.config.steps))
 
 
 def stage_page(stage: str) -> None:
@@ -368,6 +403,10 @@ def stage_page(stage: str) -> None:
         sources = [BrokenMyReLU if broken else MyReLU, info.train]
     elif stage in ("custom_module", "dynamic_net"):
         sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
+    shown = stage_script(stage, cfg, broken, lang())
+    with st.expander(t("source.tutorial"), expanded=True, icon=":material/code:"):
+        st.code(shown, language="python")
+        st.caption(t("source.tutorial_caption", stage=stage))
     show_source(sources)
 
     try:
@@ -377,17 +416,11 @@ def stage_page(stage: str) -> None:
         return
     if result.time_limited_at is not None:
         st.warning(time_limit_message(len(result.losses), cfg.steps), icon=":material/timer:")
-    first = result.losses[0] if result.losses else math.nan
-    cols = st.columns(4)
-    cols[0].metric(t("metric.first_loss"), _fmt_loss(first))
-    cols[1].metric(t("metric.final_loss"), _fmt_loss(result.final_loss))
-    cols[2].metric(t("metric.ratio"), f"{result.final_loss / first:.1e}" if result.losses and first > 0 else "—")
-    cols[3].metric(t("metric.time"), f"{result.elapsed_s:.2f} s",
-                   help=t("metric.time_help", ran=len(result.losses), steps=cfg.steps))
+    loss_metrics(result)
     if result.diverged_at is not None:
         st.warning(divergence_message(result), icon=":material/warning:")
     label = t("history.this_run") + (t("history.broken_suffix") if broken else "")
-    curves, diverged = [(label, result.losses)], {label: result.diverged_at}
+    curves, diverged = [(label, result.losses)], {label: stop_point(result)}
     earlier = remember_run(stage, result)
     controls = st.columns([1, 3, 1], vertical_alignment="bottom")
     log_y = controls[0].toggle(t("chart.log_y"), value=True, key="log_y")
@@ -397,7 +430,7 @@ def stage_page(stage: str) -> None:
                                          key=f"{stage}_overlay", placeholder=t("history.overlay_placeholder"))
         for i in chosen:
             curves.append((labels[i], earlier[i].losses))
-            diverged[labels[i]] = earlier[i].diverged_at
+            diverged[labels[i]] = stop_point(earlier[i])
         controls[2].button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
     st.plotly_chart(plots.loss_curves(curves, log_y=log_y,
                                       title=t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title")),
@@ -449,7 +482,7 @@ def downloads(stage: str, cfg: TrainConfig, broken: bool, curves, comparison) ->
         cols[1].download_button(t("downloads.gradients"), comparison.table.to_csv(index=False),
                                 file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
                                 key="dl_gradients", icon=":material/download:")
-    cols[2].download_button(t("downloads.script"), stage_script(stage, cfg, broken),
+    cols[2].download_button(t("downloads.script"), stage_script(stage, cfg, broken, lang()),
                             file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
                             icon=":material/code:")
     st.caption(t("downloads.caption", stage=stage))
@@ -482,7 +515,7 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         return None
     table = comparison.table
     st.dataframe(gradient_table(table), hide_index=True, width="stretch")
-    failed = table.loc[~table["allclose"], "parameter"].tolist()
+    failed = table.loc[~table["within_tol"], "parameter"].tolist()
     tol = "1e-5" if cfg.dtype == "float32" else "1e-10"
     if failed:
         st.error(t("grad.disagree", names=", ".join(failed), tol=tol))
@@ -510,16 +543,19 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         st.subheader(t("grad.sharing_header"))
         uses = [n for n in comparison.manual if n.startswith("middle_linear.weight (use")]
         if uses:
-            total = comparison.manual["middle_linear.weight"]
-            st.markdown(t("grad.sharing_text", step=step, depth=comparison.depth))
-            st.plotly_chart(plots.shared_layer_uses([parameter_label(u) for u in uses],
-                                                    [comparison.manual[u].norm().item() for u in uses],
-                                                    comparison.autograd["middle_linear.weight"].norm().item(),
-                                                    lang=lang()),
-                            key="uses_chart", width="stretch")
-            summed = sum(comparison.manual[u] for u in uses)
-            st.caption(t("grad.sharing_sum", diff=(summed - comparison.autograd["middle_linear.weight"]).norm().item(),
-                         total=total.norm().item()))
+            if depth is None:
+                st.markdown(t("grad.sharing_text_drawn", step=step, depth=comparison.depth))
+            else:
+                st.markdown(t("grad.sharing_text_forced", step=step, depth=comparison.depth,
+                              drawn=drawn_depth(cfg.seed, step)))
+            terms = [comparison.manual[u] for u in uses]
+            total = comparison.autograd["middle_linear.weight"]
+            st.markdown(t("grad.sharing_norms", sum_norm=sum(terms).norm().item(),
+                          norm_sum=sum(term.norm().item() for term in terms),
+                          norms=" + ".join(f"{term.norm().item():.4g}" for term in terms)))
+            st.plotly_chart(plots.shared_layer_uses(terms, total, lang=lang()), key="uses_chart", width="stretch")
+            st.caption(t("grad.sharing_sum", diff=(sum(terms) - total).norm().item(),
+                         total=comparison.manual["middle_linear.weight"].norm().item()))
         else:
             st.info(t("grad.no_uses"))
         st.plotly_chart(plots.depth_histogram(result.depths, lang=lang()), key="depth_chart",

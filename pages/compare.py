@@ -5,11 +5,28 @@ import pandas as pd
 import streamlit as st
 
 from lib import plots
+from lib.claims import curve_gap
 from lib.config import default_config
-from lib.stages import STAGES
+from lib.stages import STAGE_NAMES, STAGES
 from lib.workers import RunFailed
 from pages.common import (LR_CHOICES, divergence_message, ensure_app_frame, lang, optimizer_label, run_failed_message,
-                          run_stages, settings_sidebar, t, time_limit_message)
+                          run_stages, settings_sidebar, stop_point, t, time_limit_message)
+
+
+def agreement(results) -> str:
+    """Stages 2 and 3 against stage 1, loss by loss, in words (the numbers come from the curves on the chart)."""
+    reference = results["tensors"].losses
+    parts, drift = [], False
+    for name in ("autograd", "custom_function"):
+        number = STAGE_NAMES.index(name) + 1
+        first_diff, gap = curve_gap(reference, results[name].losses)
+        if first_diff is None:
+            parts.append(t("compare.same_all", stage=number))
+        else:
+            drift = True
+            parts.append(t("compare.drifts", stage=number, last_same=first_diff - 1, first_diff=first_diff, gap=gap))
+    return " ".join(parts + ([t("compare.drift_cause")] if drift else []))
+
 
 ensure_app_frame()
 st.title(t("compare.title"))
@@ -43,11 +60,12 @@ for name, outcome in zip(STAGES, outcomes):
 
 log_y = st.toggle(t("chart.log_y"), value=True, key="log_y")
 curves = [(titles[name], r.losses) for name, r in results.items()]
-diverged = {titles[name]: r.diverged_at for name, r in results.items() if r.diverged_at is not None}
+diverged = {titles[name]: stop_point(r) for name, r in results.items() if r.diverged_at is not None}
 st.plotly_chart(plots.loss_curves(curves, log_y=log_y, title=t("compare.chart_title"), diverged=diverged,
                                   lang=lang()),
                 key="compare_chart", width="stretch")
-st.info(t("compare.lesson"))
+if all(name in results for name in ("tensors", "autograd", "custom_function")):
+    st.info(t("compare.lesson", agreement=agreement(results)))
 
 # column headers as the reader sees them; "lr" is a code name in both languages
 stage_col, update_col, first_col, final_col, to_1pct_col, time_col, diverged_col = (

@@ -36,7 +36,7 @@ def held_out(stage: str, cfg: TrainConfig) -> HeldOutCurve | None:
     if isinstance(full, RunFailed):
         st.error(run_failed_message(full), icon=":material/timer_off:")
         return None
-    plan = held_out_plan(cfg, full)
+    plan = held_out_plan(full)
     label = t("experiments.noise.progress")
     points = run_jobs(EXPERIMENTS, [(("held_out", stage, cfg, k), jobs.held_out_point, (stage, cfg, k)) for k in plan],
                       [(label.format(k=k, run=i + 1, runs=len(plan)), max(k, 1)) for i, k in enumerate(plan)])
@@ -44,7 +44,7 @@ def held_out(stage: str, cfg: TrainConfig) -> HeldOutCurve | None:
     if failed is not None:
         st.error(run_failed_message(failed), icon=":material/timer_off:")
         return None
-    return assemble_held_out(cfg, full, [(k, *point) for k, point in zip(plan, points)])
+    return assemble_held_out(cfg, full, list(zip(plan, points)))
 
 
 def _fmt(value: float) -> str:
@@ -120,7 +120,8 @@ def sweep_tab(stage: str, cfg: TrainConfig) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     with st.expander(t("experiments.sweep.curves")):
         labels = [f"lr {lr:.1e}" for lr in summary["lr"]]
-        marks = {label: int(k) for label, k in zip(labels, summary["diverged_at"]) if not pd.isna(k)}
+        marks = {label: (int(k), stop) for label, k, stop in zip(labels, summary["diverged_at"], summary["stop_loss"])
+                 if not pd.isna(k)}
         st.plotly_chart(plots.loss_curves(list(zip(labels, curves)), diverged=marks,
                                           title=t("experiments.sweep.curves_title"), lang=lang()),
                         key="sweep_curves", width="stretch")
@@ -136,9 +137,9 @@ def noise_tab(stage: str, cfg: TrainConfig) -> None:
 
     cols = st.columns(3)
     cols[0].metric(t("experiments.noise.train_loss"), _fmt(curve.train[-1]),
-                   help=t("experiments.noise.after", steps=curve.steps[-1], first=_fmt(curve.train[0])))
+                   help=t("experiments.noise.after_train", step=curve.steps[-1], first=_fmt(curve.train[0])))
     cols[1].metric(t("experiments.noise.held_out_loss"), _fmt(curve.held_out[-1]),
-                   help=t("experiments.noise.after", steps=curve.steps[-1], first=_fmt(curve.held_out[0])))
+                   help=t("experiments.noise.after", step=curve.steps[-1], first=_fmt(curve.held_out[0])))
     cols[2].metric(t("experiments.noise.zero"), _fmt(curve.zero_loss), help=t("experiments.noise.zero_help"))
     if curve.diverged_at is not None:
         st.warning(t("experiments.noise.diverged", step=curve.diverged_at))
@@ -175,7 +176,7 @@ def sine_tab() -> None:
                      limit=sine_stable_lr()), icon=":material/warning:")
     st.plotly_chart(sine_fit_figure(fit, lang=lang()), key="sine_chart", width="stretch")
     curve = t("experiments.sine.curve")
-    diverged = {curve: fit.diverged_at} if fit.diverged_at is not None else None
+    diverged = {curve: (fit.diverged_at, fit.stop_loss)} if fit.diverged_at is not None else None
     st.plotly_chart(plots.loss_curves([(curve, fit.losses)], diverged=diverged,
                                       title=t("experiments.sine.loss_title"), lang=lang()),
                     key="sine_loss_chart", width="stretch")

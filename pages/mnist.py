@@ -159,9 +159,9 @@ if run["gradients"] is None:
 else:
     st.write(t("mnist.grad_intro", batch_size=config.batch_size))
     table = run["gradients"].copy()
-    table["allclose"] = table["allclose"].map({True: "✓", False: "✗"})
+    table["within_tol"] = table["within_tol"].map({True: "✓", False: "✗"})
     numbers = ["manual_norm", "autograd_norm", "max_abs_diff", "rel_error", "cosine", "fd_rel_error"]
-    table = table.rename(columns={"allclose": t("column.match"), "parameter": t("column.parameter"),
+    table = table.rename(columns={"within_tol": t("column.match"), "parameter": t("column.parameter"),
                                   "shape": t("column.shape"), **{name: t(f"column.{name}") for name in numbers}})
     st.dataframe(table.style.format({t(f"column.{name}"): "{:.3e}" for name in numbers}), hide_index=True,
                  key="mnist_gradients")

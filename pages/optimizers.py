@@ -21,7 +21,7 @@ def comparison_table(table: pd.DataFrame):
         return "—" if pd.isna(v) else f"{v:.3e}"
     labels = [c for c in ("parameter", "state", "shape") if c in table]
     match = t("column.match")
-    shown = pd.DataFrame({match: table["allclose"].map({True: "✓", False: "✗"}),
+    shown = pd.DataFrame({match: table["within_tol"].map({True: "✓", False: "✗"}),
                           **{t(f"column.{c}"): table[c] for c in labels},
                           **{t(f"column.{c}"): table[c].map(sci)
                              for c in ("torch_norm", "manual_norm", "max_abs_diff", "rel_error")}})
@@ -72,7 +72,7 @@ st.markdown(t("optim.rel_error"))
 table = comparison.table
 st.dataframe(comparison_table(table), hide_index=True, width="stretch")
 tol = TOLERANCE[cfg.dtype]
-failed = table.loc[~table["allclose"], "parameter"].tolist()
+failed = table.loc[~table["within_tol"], "parameter"].tolist()
 if failed:
     st.error(t("optim.differ", names=", ".join(failed), tol=tol))
 else:

@@ -104,6 +104,10 @@ def test_moving_a_slider_retrains(server, page):
         "() => [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
         ".some(e => e.innerText.includes('N=61,'))", timeout=60_000)
     _settle(page)
+    # the rerun's metrics can reach the screen a little after the status widget stops saying "Running"
+    page.wait_for_function(
+        "before => document.querySelectorAll('[data-testid=\"stMetricValue\"]')[1].innerText !== before",
+        arg=final_before, timeout=30_000)
     assert page.locator("[data-testid='stMetricValue']").nth(1).inner_text() != final_before
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(ARTIFACTS / "slider-moved.png"))

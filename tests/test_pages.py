@@ -42,7 +42,7 @@ def test_stage_page_trains_and_compares(stage):
     assert at.title[0].value.startswith(str(STAGE_NAMES.index(stage) + 1))
     assert len(at.get("plotly_chart")) >= 2          # loss curve and gradient heatmap
     table = at.dataframe[0].value
-    assert list(table["match"]) == ["✓"] * len(table)
+    assert list(table["rel_error ≤ tol"]) == ["✓"] * len(table)
     assert at.success and "agree" in at.success[0].value
     cfg = default_config(stage)
     assert at.select_slider(key="lr").value == cfg.lr
@@ -75,11 +75,11 @@ def test_each_stage_keeps_its_own_settings():
 
 def test_broken_myrelu_turns_a_check_into_a_cross():
     at = open_page("pages/custom_function.py")
-    assert "✗" not in list(at.dataframe[0].value["match"])
+    assert "✗" not in list(at.dataframe[0].value["rel_error ≤ tol"])
     at.toggle(key="broken_relu").set_value(True).run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert dict(zip(table["parameter"], table["match"])) == {"w1": "✗", "w2": "✓"}
+    assert dict(zip(table["parameter"], table["rel_error ≤ tol"])) == {"w1": "✗", "w2": "✓"}
     assert at.error and "disagree" in at.error[0].value
 
 
@@ -126,7 +126,7 @@ def test_dynamic_net_shows_the_shared_layer_uses():
     assert not at.exception
     params = list(at.dataframe[0].value["parameter"])
     assert sum("(use " in p for p in params) == 6      # 3 uses x (weight, bias)
-    assert any("ran `middle_linear` **3** times" in md.value for md in at.markdown)
+    assert any("**forced** to 3" in md.value and "runs `middle_linear` **3** times" in md.value for md in at.markdown)
 
 
 def test_compare_page_trains_every_stage():

@@ -62,7 +62,8 @@ def test_autograd_stages_follow_the_hand_written_backward_in_float64(stage):
 def test_autograd_stages_follow_the_hand_written_backward_in_float32_early_steps(stage):
     # Only the first 100 steps: the gradients are bit-equal while no hidden pre-activation is exactly 0, but in
     # float32 an exact 0 turns up (step 114 with seed 0), where autograd's clamp backward passes no gradient and
-    # the tutorial's `grad_h[h<0] = 0` (and MyReLU) pass it; the runs then drift apart by ~1e-4 relative.
+    # the tutorial's `grad_h[h<0] = 0` (and MyReLU) pass it; stage 2's losses then differ from step 115 on, by up
+    # to ~2% relative by step 500 (the Compare page states the measured numbers; tests/test_claims.py checks them).
     by_hand = tutorial_run("tensors").losses[:100]
     assert max_rel_diff(tutorial_run(stage).losses[:100], by_hand) <= 1e-5
 
