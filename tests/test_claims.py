@@ -40,8 +40,8 @@ def observe(at: AppTest, page: str) -> dict:
     table = at.dataframe[0].value
     rows = list(table[EN["column.parameter"]])
     seen["within_tol"] = dict(zip(rows, (mark == "✓" for mark in table[EN["column.match"]])))
-    for quantity, column in (("rel_error", "rel_error"), ("autograd_norm", "autograd_norm"),
-                             ("fd_rel_error", EN["column.fd_rel_error"])):
+    for quantity, column in (("rel_error", EN["column.rel_error"]), ("autograd_norm", EN["column.autograd_norm"]),
+                             ("fd_rel_error", EN["column.fd_rel_error_step0"])):
         if column in table:
             seen[quantity] = dict(zip(rows, map(_number, table[column])))
     if page == "optimizers":
