@@ -48,6 +48,31 @@ def t(key: str, **values) -> str:
     return i18n.t(key, lang(), **values)
 
 
+def kept_tabs(key: str, tab_ids: list[str], text_prefix: str) -> list:
+    """st.tabs whose open tab survives reruns and language switches.
+
+    Streamlit keeps the open tab's *label* in session_state[key]; after a language switch that label is in the
+    other language, and Streamlit would fall back to the first tab, so it is renamed into this language first.
+    `open_tab(key, ...)` reads which one is open as a stable id (for links).
+    """
+    labels = {language: {tab: i18n.t(f"{text_prefix}.{tab}", language) for tab in tab_ids}
+              for language in i18n.LANGUAGES}
+    tab = open_tab(key, tab_ids, text_prefix)
+    if tab is not None:
+        st.session_state[key] = labels[lang()][tab]
+    return st.tabs(list(labels[lang()].values()), key=key, on_change="rerun")
+
+
+def open_tab(key: str, tab_ids: list[str], text_prefix: str) -> str | None:
+    """The id of the tab open in `kept_tabs(key, ...)`, whichever language its label is in; None before any."""
+    shown = st.session_state.get(key)
+    for language in i18n.LANGUAGES:
+        for tab in tab_ids:
+            if i18n.t(f"{text_prefix}.{tab}", language) == shown:
+                return tab
+    return None
+
+
 def ensure_app_frame() -> None:
     """Every page calls this first.
 
