@@ -150,13 +150,22 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         cfg = defaults.with_(**{name: st.session_state[name] for name in shown})
     except ValueError as err:
         sb.error(t("settings.cant_run", err=err))
+        st.session_state["settings_problem"] = str(err)
         return None
+    st.session_state.pop("settings_problem", None)
     configs[stage] = cfg
     link = {k: v for k, v in config_to_query(cfg).items() if k in shown}
     st.query_params.update(link)
     st.session_state["link_written"] = link
     share_link(sb)
     return cfg
+
+
+def settings_problem() -> None:
+    """Where the chart would be: why the sidebar's settings can't run, and what to do (the sidebar may be below
+    the fold of a projector)."""
+    st.error(t("settings.cant_run_page", err=st.session_state.get("settings_problem", ""), reset=t("settings.reset")),
+             icon=":material/block:")
 
 
 def share_link(container) -> None:
@@ -269,7 +278,7 @@ def stage_page(stage: str) -> None:
     st.markdown(t(f"stage.{stage}.whats_new"))
     cfg = settings_sidebar(stage)
     if cfg is None:
-        st.warning(t("settings.cant_run_page", reset=t("settings.reset")))
+        settings_problem()
         return
     broken = False
     if stage == "custom_function":

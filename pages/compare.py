@@ -8,7 +8,7 @@ from lib import plots
 from lib.config import default_config
 from lib.stages import STAGES
 from pages.common import (LR_CHOICES, cached_run, divergence_message, ensure_app_frame, lang, optimizer_label,
-                          progress_callback, settings_sidebar, t)
+                          progress_callback, settings_problem, settings_sidebar, t)
 
 ensure_app_frame()
 st.title(t("compare.title"))
@@ -19,7 +19,7 @@ if same_lr:
     st.sidebar.select_slider(t("compare.lr"), options=LR_CHOICES, value=1e-6, key="compare_lr",
                              format_func=lambda v: f"{v:.0e}")
 if base is None:
-    st.warning(t("compare.cant_run"))
+    settings_problem()
     st.stop()
 
 titles = {name: t(f"stage.{name}.title") for name in STAGES}

@@ -13,7 +13,8 @@ from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, SineFit, best_lr, che
                              lr_grid, lr_sweep, sine_stable_lr, sweep_summary)
 from lib.i18n import LANGUAGES, TEXTS
 from lib.stages import GROWTH_LIMIT, STAGES
-from pages.common import LR_CHOICES, describe, ensure_app_frame, lang, progress_callback, settings_sidebar, t
+from pages.common import (LR_CHOICES, describe, ensure_app_frame, lang, progress_callback, settings_problem,
+                          settings_sidebar, t)
 
 CACHE_ENTRIES = 32
 TAB_IDS = ("sweep", "noise", "sine")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
@@ -204,7 +205,7 @@ sweep, noise, sine = st.tabs(list(tab_labels(lang()).values()), key="exp_tab", o
 if sweep.open or noise.open:
     with sweep if sweep.open else noise:
         if cfg is None:
-            st.warning(t("settings.cant_run_page", reset=t("settings.reset")))
+            settings_problem()
         elif sweep.open:
             sweep_tab(stage, cfg)
         else:

@@ -9,7 +9,7 @@ from lib.config import TrainConfig
 from lib.gradients import TOLERANCE
 from lib.optim_internals import ALL, HAND_WRITTEN, OptimizerComparison, compare_optimizer
 from lib.optimizers import OPTIMIZERS
-from pages.common import ensure_app_frame, lang, optimizer_label, settings_sidebar, t
+from pages.common import ensure_app_frame, lang, optimizer_label, settings_problem, settings_sidebar, t
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -37,7 +37,7 @@ st.title(t("optim.title"))
 st.markdown(t("optim.intro"))
 cfg = settings_sidebar("optim")
 if cfg is None:
-    st.warning(t("settings.cant_run_page", reset=t("settings.reset")))
+    settings_problem()
     st.stop()
 k = st.slider(t("optim.k"), 1, 200, value=20, key="opt_k", help=t("optim.k_help"))
 st.caption(t("optim.settings_used", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=cfg.lr, k=k,

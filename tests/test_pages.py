@@ -98,8 +98,23 @@ def test_settings_too_heavy_for_the_server_give_a_message():
     at.slider(key="steps").set_value(2000).run()
     assert not at.exception
     assert any("too large" in e.value for e in at.sidebar.error)
-    assert any("can't run" in w.value for w in at.warning)
+    # the reason is said where the chart would be, not only in the sidebar below a projector's fold
+    main = [e.value for e in at.main.error]
+    assert any("can't run" in m and "too large" in m for m in main), main
     assert not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("path", ["pages/compare.py", "pages/optimizers.py", "pages/experiments.py"])
+def test_refused_settings_are_explained_in_the_main_area_in_korean(path):
+    at = open_page(path)
+    at.session_state["lang"] = "ko"
+    at.slider(key="n").set_value(1024)
+    at.slider(key="d_in").set_value(2048)
+    at.slider(key="hidden").set_value(1024)
+    at.slider(key="steps").set_value(2000).run()
+    assert not at.exception
+    main = [e.value for e in at.main.error]
+    assert any(m.startswith("이 설정으로는 실행할 수 없습니다") for m in main), main
 
 
 def test_gradient_step_slider_moves_the_comparison():
