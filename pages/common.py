@@ -26,14 +26,23 @@ GRADIENT_CACHE_ENTRIES = 16
 CACHE_TTL_S = 3600
 
 
+def first_language(link: str | None, locale: str | None) -> str:
+    """A session's first language: ?lang= when it is one we have, else the browser's (`ko-KR` -> "ko"), else
+    English."""
+    if link in i18n.LANGUAGES:
+        return link
+    browser = (locale or "").split("-")[0].split("_")[0].lower()
+    return browser if browser in i18n.LANGUAGES else i18n.DEFAULT
+
+
 def language_from_link() -> str:
-    """The session's language: what the sidebar switch holds, else ?lang= through the allow-list, else English.
+    """The session's language: what the sidebar switch holds, else ?lang= through the allow-list, else the
+    browser's language, else English. app.py writes it back to ?lang=, so a link keeps it.
 
     app.py calls it first thing, so the navigation's page titles are in that language from the first run.
     """
     if st.session_state.get("lang") not in i18n.LANGUAGES:
-        link = st.query_params.get("lang")
-        st.session_state["lang"] = link if link in i18n.LANGUAGES else i18n.DEFAULT
+        st.session_state["lang"] = first_language(st.query_params.get("lang"), st.context.locale)
     return st.session_state["lang"]
 
 

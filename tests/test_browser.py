@@ -213,3 +213,17 @@ def test_mnist_keeps_a_drawing_of_two_strokes_and_an_upload_tab_open(server, pag
     assert page.get_by_text("This upload cannot be read as a digit").first.is_visible()
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=str(ARTIFACTS / "mnist-upload.png"))
+
+
+def test_a_korean_browser_opens_the_app_in_korean(server):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + ["--lang=ko-KR"])
+        pg = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000}).new_page()
+        pg.goto(f"{server}/tensors")
+        _settle(pg)
+        assert any("\uac00" <= ch <= "\ud7a3" for ch in pg.locator("h1").first.inner_text()), "a Korean title"
+        pg.wait_for_function("() => location.search.includes('lang=ko')", timeout=30_000)
+        pg.goto(f"{server}/tensors?lang=en")   # a link's ?lang= still wins (a fresh session)
+        _settle(pg)
+        assert not any("\uac00" <= ch <= "\ud7a3" for ch in pg.locator("h1").first.inner_text())
+        browser.close()

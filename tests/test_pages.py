@@ -269,3 +269,22 @@ def test_home_links_every_preset():
     at = AppTest.from_file(APP, default_timeout=60).run()
     labels = [link.proto.label for link in at.get("page_link")]
     assert all(preset.title in labels for preset in PRESETS)
+
+
+@pytest.mark.parametrize("link, locale, expected", [
+    (None, "ko-KR", "ko"), (None, "ko", "ko"), (None, "en-US", "en"), (None, "de-DE", "en"), (None, None, "en"),
+    ("en", "ko-KR", "en"), ("ko", "en-US", "ko"), ("xx", "ko-KR", "ko"), ("<script>", None, "en"),
+])
+def test_a_first_visit_follows_the_browser_unless_the_link_says_otherwise(link, locale, expected):
+    from pages.common import first_language
+    assert first_language(link, locale) == expected
+
+
+def test_the_language_chosen_is_kept_in_the_url():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "ko"
+    at.run()
+    assert not at.exception
+    assert at.query_params["lang"] == ["ko"] or at.query_params["lang"] == "ko"
+    at.radio(key="lang").set_value("en").run()
+    assert at.query_params["lang"] in (["en"], "en"), "the sidebar switch wins over the link, and is written back"
