@@ -288,3 +288,15 @@ def test_the_language_chosen_is_kept_in_the_url():
     assert at.query_params["lang"] == ["ko"] or at.query_params["lang"] == "ko"
     at.radio(key="lang").set_value("en").run()
     assert at.query_params["lang"] in (["en"], "en"), "the sidebar switch wins over the link, and is written back"
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_preset_links_open_in_the_readers_language(language):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = language
+    at.run()
+    assert not at.exception and not at.error
+    presets = [link.proto for link in at.get("page_link") if link.proto.query_string]
+    assert len(presets) >= 3
+    for proto in presets:
+        assert f"lang={language}" in proto.query_string.split("&"), proto.query_string
