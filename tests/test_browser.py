@@ -136,7 +136,7 @@ def _ink_at(canvas, dx, dy) -> bool:
     from PIL import Image
     shot = Image.open(io.BytesIO(canvas.screenshot())).convert("L")
     x, y = shot.width // 2 + dx, dy
-    return min(shot.crop((x - 2, y - 2, x + 3, y + 3)).getdata()) < 200   # grey while a rerun runs
+    return shot.crop((x - 2, y - 2, x + 3, y + 3)).getextrema()[0] < 200   # grey while a rerun runs
 
 
 def _stroke(pg, points):
@@ -215,10 +215,10 @@ def test_mnist_keeps_a_drawing_of_two_strokes_and_an_upload_tab_open(server, pag
     page.screenshot(path=str(ARTIFACTS / "mnist-upload.png"))
 
 
-def test_a_korean_browser_opens_the_app_in_korean(server):
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + ["--lang=ko-KR"])
-        pg = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000}).new_page()
+def test_a_korean_browser_opens_the_app_in_korean(server, page):
+    context = page.context.browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000})
+    try:
+        pg = context.new_page()
         pg.goto(f"{server}/tensors")
         _settle(pg)
         assert any("\uac00" <= ch <= "\ud7a3" for ch in pg.locator("h1").first.inner_text()), "a Korean title"
@@ -226,4 +226,5 @@ def test_a_korean_browser_opens_the_app_in_korean(server):
         pg.goto(f"{server}/tensors?lang=en")   # a link's ?lang= still wins (a fresh session)
         _settle(pg)
         assert not any("\uac00" <= ch <= "\ud7a3" for ch in pg.locator("h1").first.inner_text())
-        browser.close()
+    finally:
+        context.close()
