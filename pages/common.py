@@ -32,14 +32,23 @@ GRADIENTS = workers.JobCache(GRADIENT_CACHE_ENTRIES, CACHE_TTL_S)
 REDRAW_S = 0.5   # while a run waits or trains, its progress bar is redrawn at least this often
 
 
+def first_language(link: str | None, locale: str | None) -> str:
+    """A session's first language: ?lang= when it is one we have, else the browser's (`ko-KR` -> "ko"), else
+    English."""
+    if link in i18n.LANGUAGES:
+        return link
+    browser = (locale or "").split("-")[0].split("_")[0].lower()
+    return browser if browser in i18n.LANGUAGES else i18n.DEFAULT
+
+
 def language_from_link() -> str:
-    """The session's language: what the sidebar switch holds, else ?lang= through the allow-list, else English.
+    """The session's language: what the sidebar switch holds, else ?lang= through the allow-list, else the
+    browser's language, else English. app.py writes it back to ?lang=, so a link keeps it.
 
     app.py calls it first thing, so the navigation's page titles are in that language from the first run.
     """
     if st.session_state.get("lang") not in i18n.LANGUAGES:
-        link = st.query_params.get("lang")
-        st.session_state["lang"] = link if link in i18n.LANGUAGES else i18n.DEFAULT
+        st.session_state["lang"] = first_language(st.query_params.get("lang"), st.context.locale)
     return st.session_state["lang"]
 
 
@@ -65,6 +74,31 @@ def parameter_label(name: str) -> str:
     """A gradient-table row's parameter as the reader sees it: stage 7's per-use rows say "(use k of n)"."""
     use = split_use(name)
     return name if use is None else t("grad.use", parameter=use[0], k=use[1], uses=use[2])
+
+
+def kept_tabs(key: str, tab_ids: list[str], text_prefix: str) -> list:
+    """st.tabs whose open tab survives reruns and language switches.
+
+    Streamlit keeps the open tab's *label* in session_state[key]; after a language switch that label is in the
+    other language, and Streamlit would fall back to the first tab, so it is renamed into this language first.
+    `open_tab(key, ...)` reads which one is open as a stable id (for links).
+    """
+    labels = {language: {tab: i18n.t(f"{text_prefix}.{tab}", language) for tab in tab_ids}
+              for language in i18n.LANGUAGES}
+    tab = open_tab(key, tab_ids, text_prefix)
+    if tab is not None:
+        st.session_state[key] = labels[lang()][tab]
+    return st.tabs(list(labels[lang()].values()), key=key, on_change="rerun")
+
+
+def open_tab(key: str, tab_ids: list[str], text_prefix: str) -> str | None:
+    """The id of the tab open in `kept_tabs(key, ...)`, whichever language its label is in; None before any."""
+    shown = st.session_state.get(key)
+    for language in i18n.LANGUAGES:
+        for tab in tab_ids:
+            if i18n.t(f"{text_prefix}.{tab}", language) == shown:
+                return tab
+    return None
 
 
 def ensure_app_frame() -> None:
@@ -146,7 +180,9 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         cfg = defaults.with_(**{name: st.session_state[name] for name in shown})
     except ValueError as err:
         sb.error(t("settings.cant_run", err=err))
+        st.session_state["settings_problem"] = str(err)
         return None
+    st.session_state.pop("settings_problem", None)
     configs[stage] = cfg
     if shortened:
         st.info(t("settings.steps_shortened", wanted=shortened, steps=cfg.steps, limit=workers.time_limit_s()),
@@ -181,6 +217,13 @@ def momentum_follows() -> None:
     at momentum 0 takes the tutorial's momentum (DynamicNet's 0.9)."""
     if st.session_state.get("optimizer") == "sgd_momentum" and st.session_state.get("momentum", 0.0) == 0.0:
         st.session_state["momentum"] = default_config("dynamic_net").momentum
+
+
+def settings_problem() -> None:
+    """Where the chart would be: why the sidebar's settings can't run, and what to do (the sidebar may be below
+    the fold of a projector)."""
+    st.error(t("settings.cant_run_page", err=st.session_state.get("settings_problem", ""), reset=t("settings.reset")),
+             icon=":material/block:")
 
 
 def share_link(container) -> None:
@@ -388,7 +431,7 @@ def stage_page(stage: str) -> None:
     st.markdown(t(f"stage.{stage}.whats_new"))
     cfg = settings_sidebar(stage)
     if cfg is None:
-        st.warning(t("settings.cant_run_page", reset=t("settings.reset")))
+        settings_problem()
         return
     broken = False
     if stage == "custom_function":

@@ -10,7 +10,8 @@ from lib.config import default_config
 from lib.stages import STAGE_NAMES, STAGES
 from lib.workers import RunFailed
 from pages.common import (LR_CHOICES, divergence_message, ensure_app_frame, lang, optimizer_label, run_failed_message,
-                          run_stages, settings_sidebar, stop_point, t, time_limit_message)
+                          run_stages, settings_problem, settings_sidebar, stop_point, t,
+                          time_limit_message)
 
 
 def agreement(results) -> str:
@@ -37,7 +38,7 @@ if same_lr:
     st.sidebar.select_slider(t("compare.lr"), options=LR_CHOICES, value=1e-6, key="compare_lr",
                              format_func=lambda v: f"{v:.0e}")
 if base is None:
-    st.warning(t("compare.cant_run"))
+    settings_problem()
     st.stop()
 
 titles = {name: t(f"stage.{name}.title") for name in STAGES}

@@ -14,7 +14,7 @@ from lib.i18n import LANGUAGES, TEXTS
 from lib.stages import GROWTH_LIMIT, STAGES
 from lib.workers import RunFailed
 from pages.common import (LR_CHOICES, describe, ensure_app_frame, lang, run_failed_message, run_jobs, run_stages, say,
-                          settings_sidebar, t, time_limit_message)
+                          settings_problem, settings_sidebar, t, time_limit_message)
 
 CACHE_ENTRIES = 32
 TAB_IDS = ("sweep", "noise", "sine")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
@@ -198,7 +198,7 @@ sweep, noise, sine = st.tabs(list(tab_labels(lang()).values()), key="exp_tab", o
 if sweep.open or noise.open:
     with sweep if sweep.open else noise:
         if cfg is None:
-            st.warning(t("settings.cant_run_page", reset=t("settings.reset")))
+            settings_problem()
         elif sweep.open:
             sweep_tab(stage, cfg)
         else:

@@ -4,7 +4,7 @@ import streamlit as st
 from lib.config import default_config
 from lib.presets import PRESETS
 from lib.stages import STAGES
-from pages.common import ensure_app_frame, optimizer_label, t
+from pages.common import ensure_app_frame, lang, optimizer_label, t
 
 ensure_app_frame()
 st.title(t("home.title"))
@@ -30,7 +30,7 @@ st.subheader(t("home.presets"))
 st.caption(t("home.presets_caption"))
 for i, preset in enumerate(PRESETS):
     left, right = st.columns([1, 2])
-    left.page_link(f"pages/{preset.page}.py", label=t(f"preset.{i}.title"), query_params=preset.settings,
+    left.page_link(f"pages/{preset.page}.py", label=t(f"preset.{i}.title"), query_params={**preset.settings, "lang": lang()},
                    icon=":material/school:")
     right.caption(t(f"preset.{i}.notice"))
 

@@ -11,7 +11,8 @@ import torch
 from lib import jobs, mnist, workers
 from lib import mnist_plots as plots
 from lib.optimizers import OPTIMIZERS
-from pages.common import REDRAW_S, session_id, ensure_app_frame, lang, optimizer_label, run_failed_message, t
+from pages.common import (REDRAW_S, ensure_app_frame, kept_tabs, lang, optimizer_label, run_failed_message, session_id,
+                          t)
 
 LR_VALUES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -184,19 +185,47 @@ def show_prediction(digit, key: str) -> None:
                  .style.format({probability_col: "{:.2%}"}), hide_index=True, key=f"{key}_table")
 
 
+CANVAS_KEY = "mnist_canvas"
+
+
+def keep_drawing() -> None:
+    """The canvas's strokes, kept in session_state and given back as its initial drawing on every run: the
+    drawing survives the reruns its own strokes cause (and a remount), and stays until "Clear" is pressed."""
+    state = st.session_state.get(f"{CANVAS_KEY}_{st.session_state.get('mnist_canvas_generation', 0)}") or {}
+    drawing = state.get("drawing") or {}
+    if drawing.get("raw") is not None:
+        st.session_state["mnist_drawing"] = drawing["raw"]
+
+
+def clear_drawing() -> None:
+    st.session_state.pop("mnist_drawing", None)
+    # a fresh canvas: a new key mounts an empty one
+    st.session_state["mnist_canvas_generation"] = st.session_state.get("mnist_canvas_generation", 0) + 1
+
+
+def upload_error_text(err: mnist.UploadError) -> str:
+    return t(err.code, **err.values)
+
+
 st.subheader(t("mnist.upload_header"))
-draw_tab, upload_tab = st.tabs([t("mnist.draw_tab"), t("mnist.upload_tab")])
+draw_tab, upload_tab = kept_tabs("mnist_tab", ["draw", "upload"], "mnist.tab")
 with draw_tab:
     st.write(t("mnist.draw_intro"))
+    generation = st.session_state.get("mnist_canvas_generation", 0)
     drawing = st_canvas(stroke_width=18, stroke_color="#000000", background_color="#FFFFFF", height=280,
-                        width=280, drawing_mode="freedraw", return_image_data=True, key="mnist_canvas")
+                        width=280, drawing_mode="freedraw", return_image_data=True,
+                        initial_drawing=st.session_state.get("mnist_drawing"),
+                        key=f"{CANVAS_KEY}_{generation}", on_change=keep_drawing)
     strokes = (drawing.json_data or {}).get("objects") if drawing is not None else None
+    st.button(t("mnist.clear_drawing"), key="mnist_clear", on_click=clear_drawing, icon=":material/ink_eraser:",
+              disabled=not strokes)
     if strokes and drawing.image_bytes:
         try:   # the drawing goes through the same checks and conversion as an upload
             digit = mnist.digit_from_upload(drawing.image_bytes)
         except mnist.UploadError as err:
-            st.warning(t("mnist.draw_error", err=err))
+            st.warning(t("mnist.draw_error", err=upload_error_text(err)))
         else:
+            st.caption(t("mnist.strokes", strokes=len(strokes)))
             show_prediction(digit, "mnist_drawn")
 with upload_tab:
     st.write(t("mnist.upload_intro"))
@@ -205,10 +234,10 @@ with upload_tab:
     if upload is not None:
         try:
             if upload.size > mnist.MAX_UPLOAD_BYTES:
-                raise mnist.UploadError(t("mnist.upload_too_big", size=upload.size / 2**20,
-                                          limit=mnist.MAX_UPLOAD_BYTES / 2**20))
+                raise mnist.UploadError("upload.too_big", size=upload.size / 2**20,
+                                        limit=mnist.MAX_UPLOAD_BYTES / 2**20)
             digit = mnist.digit_from_upload(upload.getvalue())
         except mnist.UploadError as err:
-            st.error(t("mnist.upload_error", err=err))
+            st.error(t("mnist.upload_error", err=upload_error_text(err)))
         else:
             show_prediction(digit, "mnist_upload")

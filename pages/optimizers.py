@@ -9,7 +9,7 @@ from lib.gradients import TOLERANCE
 from lib.optim_internals import ALL, HAND_WRITTEN
 from lib.optimizers import OPTIMIZERS
 from pages.common import (allowed_steps, ensure_app_frame, lang, optimizer_label, run_failed_message, run_jobs,
-                          settings_sidebar, t, time_limit_message)
+                          settings_problem, settings_sidebar, t, time_limit_message)
 
 K_SLIDER_MAX = 200
 COMPARISONS = workers.JobCache(32)
@@ -36,7 +36,7 @@ st.title(t("optim.title"))
 st.markdown(t("optim.intro"))
 cfg = settings_sidebar("optim")
 if cfg is None:
-    st.warning(t("settings.cant_run_page", reset=t("settings.reset")))
+    settings_problem()
     st.stop()
 # two runs side by side (torch.optim's and the hand-written one): k may take half the steps one run may
 k_max = max(1, min(K_SLIDER_MAX, allowed_steps("optim", cfg.n, cfg.d_in, cfg.hidden, cfg.d_out, cfg.dtype,

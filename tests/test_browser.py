@@ -1,4 +1,5 @@
 """End to end in a real browser: start the server, visit every page, move a slider, no exception anywhere."""
+import io
 import os
 import shutil
 import socket
@@ -126,30 +127,113 @@ def test_a_shared_link_opens_with_its_settings(server, page):
     assert "n=32" in page.url and "optimizer=rmsprop" in page.url
 
 
-def test_mnist_trains_and_reads_a_drawn_digit(server, page):
+INK_COLUMNS_JS = """(() => {
+    // the "what the model sees" heatmap: how many of its 28 columns hold ink (> 0.5)
+    const plot = [...document.querySelectorAll('.js-plotly-plot')].find(
+        p => p.layout && p.layout.title && String(p.layout.title.text || p.layout.title).includes('28×28'));
+    if (!plot) return -1;
+    const z = Array.from(plot._fullData[0].z, row => Array.from(row));   // decoded, whatever the transport
+    let columns = 0;
+    for (let c = 0; c < 28; c++) if (z.some(row => row[c] > 0.5)) columns++;
+    return columns;
+})"""
+def _ink_at(canvas, dx, dy) -> bool:
+    """Is the canvas dark around (dx, dy) from its top centre, as shown on screen (black ink on white)?"""
+    from PIL import Image
+    shot = Image.open(io.BytesIO(canvas.screenshot())).convert("L")
+    x, y = shot.width // 2 + dx, dy
+    return shot.crop((x - 2, y - 2, x + 3, y + 3)).getextrema()[0] < 200   # grey while a rerun runs
+
+
+def _stroke(pg, points):
+    pg.mouse.move(*points[0])
+    pg.mouse.down()
+    for point in points[1:]:
+        pg.mouse.move(*point)
+    pg.mouse.up()
+
+
+def _strokes_caption(pg, n):
+    pg.wait_for_function(
+        "n => [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+        ".some(e => e.innerText.startsWith('Strokes on the canvas: ' + n + '.'))", arg=n, timeout=60_000)
+    _settle(pg)
+
+
+def test_mnist_keeps_a_drawing_of_two_strokes_and_an_upload_tab_open(server, page, tmp_path):
     page.goto(f"{server}/mnist")
     _settle(page)
     page.get_by_role("button", name="Train").click()
     page.wait_for_selector("[data-testid='stMetric']", timeout=120_000)
     _settle(page)
-    tables_before = page.locator("[data-testid='stDataFrame']").count()
-    canvas = page.locator("canvas").last           # the drawing canvas (fabric.js draws on its upper canvas)
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + 40
-    page.mouse.move(x, y)
-    page.mouse.down()
-    for i in range(1, 21):                          # a vertical stroke: a "1"
-        page.mouse.move(x, y + i * 10)
-    page.mouse.up()
-    # the drawing is read as a digit: its probabilities table appears
-    page.wait_for_function(
-        "n => document.querySelectorAll(\"[data-testid='stDataFrame']\").length > n", arg=tables_before,
-        timeout=60_000)
-    _settle(page)
+    canvas = page.locator("canvas.upper-canvas").first   # the drawing canvas: fabric.js takes the mouse there
+
+    def at(dx, dy):
+        """A point of the canvas, from its top centre, where it is on screen now (a rerun may scroll the page)."""
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        return box["x"] + box["width"] / 2 + dx, box["y"] + dy
+
+    _stroke(page, [at(0, 40 + i * 10) for i in range(21)])             # a vertical stroke: a "1"
+    _strokes_caption(page, 1)
+    page.get_by_text("Predicted probabilities: 1").first.wait_for(timeout=30_000)   # a straight stroke: a one
+    page.wait_for_function(INK_COLUMNS_JS + "() > 0", timeout=30_000)
+    assert page.evaluate(INK_COLUMNS_JS) <= 8
+    # a second stroke across the first, after the rerun the first one caused: a "+"
+    start = at(-100, 140)
+    _stroke(page, [(start[0] + i * 10, start[1]) for i in range(21)])
+    _strokes_caption(page, 2)
+    assert _ink_at(canvas, 0, 60), "the first stroke is still on the canvas"
+    assert _ink_at(canvas, -80, 140), "the second stroke is on the canvas"
+    # the model sees both strokes, not only the last one (a plotly chart draws a moment after the rerun)
+    page.wait_for_function(INK_COLUMNS_JS + "() >= 15", timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
-    assert page.get_by_text("Predicted probabilities: 1").count() == 1   # a straight stroke reads as a one
     page.screenshot(path=str(ARTIFACTS / "mnist-drawn-digit.png"))
+
+    page.get_by_role("button", name="Clear the drawing").click()
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+        ".some(e => e.innerText.startsWith('Strokes on the canvas'))", timeout=60_000)
+    _settle(page)
+    assert not _ink_at(canvas, 0, 60), "Clear empties the canvas"
+    assert page.get_by_text("Predicted probabilities").count() == 0
+
+    # an upload keeps the upload tab open, with its result
+    from PIL import Image
+    picture = Image.new("L", (120, 160), 255)
+    picture.paste(0, (50, 20, 70, 140))
+    picture.save(tmp_path / "one.png")
+    page.get_by_role("tab", name="Upload").click()
+    _settle(page)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / "one.png"))
+    page.get_by_text("Predicted probabilities: 1").first.wait_for(timeout=60_000)
+    _settle(page)
+    assert page.get_by_role("tab", name="Upload").get_attribute("aria-selected") == "true"
+    assert page.get_by_text("Predicted probabilities: 1").first.is_visible()
+    # a file that is no picture: the error is shown, in the upload tab, which stays open
+    (tmp_path / "notes.png").write_bytes(b"not a picture at all")
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / "notes.png"))
+    page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60_000)
+    _settle(page)
+    assert page.get_by_role("tab", name="Upload").get_attribute("aria-selected") == "true"
+    assert page.get_by_text("This upload cannot be read as a digit").first.is_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "mnist-upload.png"))
+
+
+def test_a_korean_browser_opens_the_app_in_korean(server, page):
+    context = page.context.browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000})
+    try:
+        pg = context.new_page()
+        pg.goto(f"{server}/tensors")
+        _settle(pg)
+        assert any("\uac00" <= ch <= "\ud7a3" for ch in pg.locator("h1").first.inner_text()), "a Korean title"
+        pg.wait_for_function("() => location.search.includes('lang=ko')", timeout=30_000)
+        pg.goto(f"{server}/tensors?lang=en")   # a link's ?lang= still wins (a fresh session)
+        _settle(pg)
+        assert not any("\uac00" <= ch <= "\ud7a3" for ch in pg.locator("h1").first.inner_text())
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("path, title", [("", "home.title"), ("custom_function", "stage.custom_function.title")])

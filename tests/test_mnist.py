@@ -4,6 +4,8 @@ import gzip
 import io
 import math
 import struct
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -384,34 +386,135 @@ def test_real_digits_survive_the_upload_path(real, trained):
 
 
 def test_non_image_is_refused():
-    with pytest.raises(UploadError, match="not a PNG or JPEG"):
+    with pytest.raises(UploadError) as refused:
         mnist.digit_from_upload(b"%PDF-1.4 this is not a picture" * 10)
+    assert refused.value.code == "upload.not_an_image"
 
 
 def test_other_image_formats_are_refused_by_content_not_name():
-    with pytest.raises(UploadError, match="not a PNG or JPEG"):
+    with pytest.raises(UploadError) as refused:
         mnist.digit_from_upload(png_bytes(drawn_one(), "GIF"))
+    assert refused.value.code == "upload.not_an_image"
 
 
 def test_oversized_file_is_refused_before_decoding():
-    with pytest.raises(UploadError, match="limit is 2 MB"):
+    with pytest.raises(UploadError) as refused:
         mnist.digit_from_upload(b"\x89PNG" + b"\0" * mnist.MAX_UPLOAD_BYTES)
+    assert refused.value.code == "upload.too_big" and refused.value.values["limit"] == 2
 
 
 def test_too_many_pixels_is_refused_though_the_file_is_small():
     raw = png_bytes(Image.new("1", (6000, 6000), 1))
     assert len(raw) < mnist.MAX_UPLOAD_BYTES
-    with pytest.raises(UploadError, match="6000x6000 pixels"):
+    with pytest.raises(UploadError) as refused:
         mnist.digit_from_upload(raw)
+    assert refused.value.code == "upload.too_many_pixels"
+    assert (refused.value.values["width"], refused.value.values["height"]) == (6000, 6000)
 
 
 def test_truncated_png_is_refused():
     raw = png_bytes(drawn_one())
-    with pytest.raises(UploadError, match="could not be decoded|not a PNG or JPEG"):
+    with pytest.raises(UploadError) as refused:
         mnist.digit_from_upload(raw[: len(raw) // 2])
+    assert refused.value.code in ("upload.undecodable", "upload.not_an_image")
 
 
-@pytest.mark.parametrize("raw", [b"", png_bytes(Image.new("L", (50, 50), 255))])
-def test_empty_or_blank_upload_is_refused(raw):
-    with pytest.raises(UploadError, match="empty|no digit"):
+@pytest.mark.parametrize("raw, code", [(b"", "upload.empty"), (png_bytes(Image.new("L", (50, 50), 255)), "upload.no_digit"),
+                                       (png_bytes(Image.new("L", (300, 200), 150)), "upload.no_digit")])
+def test_empty_or_blank_upload_is_refused(raw, code):
+    with pytest.raises(UploadError) as refused:
         mnist.digit_from_upload(raw)
+    assert refused.value.code == code
+
+
+def photographed_four(size=(480, 640), seed=0) -> Image.Image:
+    """A dark "4" on grey paper lit from one corner (paper from ~0.45 to ~0.85), with sensor noise."""
+    height, width = size
+    rows = torch.linspace(0, 1, height)[:, None]
+    cols = torch.linspace(0, 1, width)[None, :]
+    paper = 0.45 + 0.25 * rows + 0.15 * cols                          # (H, W) uneven lighting
+    ink = torch.zeros(height, width)
+    ink[120:330, 200:230] = 1                                         # the left stroke, down to the bar
+    ink[300:330, 200:420] = 1                                         # the bar
+    ink[100:540, 360:392] = 1                                         # the long right stroke
+    picture = paper * (1 - 0.75 * ink) + 0.02 * torch.randn(height, width, generator=torch.Generator().manual_seed(seed))
+    return Image.fromarray((picture.clamp(0, 1) * 255).round().to(torch.uint8).numpy(), mode="L")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_digit_on_grey_unevenly_lit_paper_comes_out_as_a_digit(fmt):
+    digit = mnist.digit_from_upload(png_bytes(photographed_four(), fmt))
+    frame = torch.cat([digit[:2].flatten(), digit[-2:].flatten(), digit[:, :2].flatten(), digit[:, -2:].flatten()])
+    assert (frame < 0.05).float().mean() > 0.95, "the grey paper became black, not a filled square"
+    assert (digit > 0.5).float().mean() < 0.35, "a digit's strokes, not a filled box"
+    assert digit.max() > 0.9, "the stroke is bright, as MNIST's are"
+    # the "4"'s structure: its right stroke is the long one, so the lower-right has ink and the lower-left has none
+    assert digit[20:24, 14:24].max() > 0.5 and digit[20:24, 4:10].max() < 0.1
+
+
+def test_digit_on_grey_paper_is_read_by_the_trained_model(trained):
+    digit = mnist.digit_from_upload(png_bytes(photographed_four()))
+    assert int(mnist.predict_digit(trained.model, digit).argmax()) == 4
+
+
+def _added_memory_mb(raw: bytes, tmp_path: Path) -> tuple[float, float]:
+    """Converting one file in a fresh process: (peak RSS above the RSS just before, the peak before) in MB."""
+    (tmp_path / "picture").write_bytes(raw)
+    script = f"""
+import io, resource
+from PIL import Image
+from lib import mnist
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+def peak_mb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+
+img = Image.new("L", (64, 64), 255); img.paste(0, (20, 10, 40, 50)); warm = io.BytesIO(); img.save(warm, "PNG")
+mnist.digit_from_upload(warm.getvalue())            # torch's first-use allocations are not the picture's
+raw = open({str(tmp_path / "picture")!r}, "rb").read()
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")                                     # the peak restarts from now (Linux)
+before, peak_before = rss_mb(), peak_mb()
+mnist.digit_from_upload(raw)
+print(peak_mb() - before, peak_before - before)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    added, slack = map(float, out.stdout.split()[-2:])
+    return added, slack
+
+
+def largest_accepted_side(mode: str) -> int:
+    """The side of the largest square PNG of `mode` that digit_from_upload decodes."""
+    side = 4096
+    while side * side * mnist._decode_cost(Image.new(mode, (1, 1))) > mnist.MAX_DECODE_BYTES:
+        side -= 1
+    return side
+
+
+@pytest.mark.parametrize("mode, fmt", [("L", "PNG"), ("RGB", "JPEG"), ("RGB", "PNG"), ("RGBA", "PNG"),
+                                       ("P", "PNG"), ("1", "PNG")])
+def test_the_largest_accepted_picture_is_shrunk_before_it_costs_memory(mode, fmt, tmp_path):
+    """The 74 KB, 4096×4096 PNG that used to add 256 MB (grey, or as a JPEG), and each other kind of PNG at the
+    largest size it is accepted at."""
+    side = 4096 if fmt == "JPEG" else largest_accepted_side(mode)
+    picture = Image.new("L", (side, side), 255)
+    picture.paste(0, (side // 3, side // 8, side // 2, side * 7 // 8))
+    raw = png_bytes(picture.convert(mode), fmt)
+    assert len(raw) <= mnist.MAX_UPLOAD_BYTES
+    added, slack = _added_memory_mb(raw, tmp_path)
+    assert slack < 5, "the peak was reset just before the conversion"
+    assert added <= 30
+
+
+def test_a_large_colour_png_is_refused_before_decoding():
+    raw = png_bytes(Image.new("RGB", (4096, 4096), (255, 255, 255)))
+    with pytest.raises(UploadError) as refused:
+        mnist.digit_from_upload(raw)
+    assert refused.value.code == "upload.too_large_to_decode"
+    side = refused.value.values["side"]
+    assert 4 * side * side <= mnist.MAX_DECODE_BYTES < 4 * (side + 1) ** 2

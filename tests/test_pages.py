@@ -112,6 +112,19 @@ def test_steps_follow_the_sizes_so_every_offered_value_runs():
     assert at.slider(key="steps").value == 1000         # what the visitor asked for comes back
 
 
+@pytest.mark.parametrize("path", ["pages/compare.py", "pages/optimizers.py", "pages/experiments.py"])
+def test_refused_settings_are_explained_in_the_main_area_in_korean(path):
+    at = open_page(path)
+    at.session_state["lang"] = "ko"
+    at.slider(key="n").set_value(1024)
+    at.slider(key="d_in").set_value(2048)
+    at.slider(key="hidden").set_value(1024)
+    at.slider(key="steps").set_value(2000).run()
+    assert not at.exception
+    main = [e.value for e in at.main.error]
+    assert any(m.startswith("이 설정으로는 실행할 수 없습니다") for m in main), main
+
+
 def test_gradient_step_slider_moves_the_comparison():
     at = open_page("pages/autograd.py")
     before = at.dataframe[0].value[EN["column.manual_norm"]].tolist()
@@ -267,3 +280,34 @@ def test_home_links_every_preset():
     at = AppTest.from_file(APP, default_timeout=60).run()
     labels = [link.proto.label for link in at.get("page_link")]
     assert all(preset.title in labels for preset in PRESETS)
+
+
+@pytest.mark.parametrize("link, locale, expected", [
+    (None, "ko-KR", "ko"), (None, "ko", "ko"), (None, "en-US", "en"), (None, "de-DE", "en"), (None, None, "en"),
+    ("en", "ko-KR", "en"), ("ko", "en-US", "ko"), ("xx", "ko-KR", "ko"), ("<script>", None, "en"),
+])
+def test_a_first_visit_follows_the_browser_unless_the_link_says_otherwise(link, locale, expected):
+    from pages.common import first_language
+    assert first_language(link, locale) == expected
+
+
+def test_the_language_chosen_is_kept_in_the_url():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "ko"
+    at.run()
+    assert not at.exception
+    assert at.query_params["lang"] == ["ko"] or at.query_params["lang"] == "ko"
+    at.radio(key="lang").set_value("en").run()
+    assert at.query_params["lang"] in (["en"], "en"), "the sidebar switch wins over the link, and is written back"
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_preset_links_open_in_the_readers_language(language):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = language
+    at.run()
+    assert not at.exception and not at.error
+    presets = [link.proto for link in at.get("page_link") if link.proto.query_string]
+    assert len(presets) >= 3
+    for proto in presets:
+        assert f"lang={language}" in proto.query_string.split("&"), proto.query_string
