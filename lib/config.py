@@ -126,7 +126,7 @@ def config_to_query(config: TrainConfig) -> dict[str, str]:
             for name in _QUERY_TYPES for value in [getattr(config, name)]}
 
 
-def _shown(text: str, limit: int = QUERY_VALUE_MAX) -> str:
+def shown_text(text: str, limit: int = QUERY_VALUE_MAX) -> str:
     """Text that holds a user-typed value, safe to echo in a message: short, printable, no markdown marks."""
     clean = "".join(ch for ch in text[:limit] if ch.isprintable() and ch not in "`\\*[]|")
     return clean + ("…" if len(text) > limit else "")
@@ -141,13 +141,13 @@ def config_from_query(query: dict[str, str], defaults: TrainConfig) -> tuple[Tra
             continue
         text = str(query[name])
         if len(text) > QUERY_VALUE_MAX:
-            problems.append(Message("link.too_long", name=name, text=_shown(text), default=getattr(defaults, name)))
+            problems.append(Message("link.too_long", name=name, text=shown_text(text), default=getattr(defaults, name)))
             continue
         try:
             value = kind(text)
         except ValueError:
             code = {int: "link.not_int", float: "link.not_number"}[kind]
-            problems.append(Message(code, name=name, text=_shown(text), default=getattr(defaults, name)))
+            problems.append(Message(code, name=name, text=shown_text(text), default=getattr(defaults, name)))
             continue
         values[name] = value
     while True:   # drop the fields TrainConfig refuses, one at a time, keeping its message
@@ -155,6 +155,6 @@ def config_from_query(query: dict[str, str], defaults: TrainConfig) -> tuple[Tra
             return replace(defaults, **values), problems
         except Refusal as err:
             bad = err.values["name"]   # every rule of TrainConfig is about one field
-            err.values["value"] = _shown(err.values["value"])
+            err.values["value"] = shown_text(err.values["value"])
             problems.append(Message("link.refused", reason=err, default=getattr(defaults, bad)))
             del values[bad]

@@ -12,8 +12,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib import i18n, jobs, limits, plots, workers
-from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
-                        config_from_query, config_to_query, default_config, difference_label)
+from lib.config import (CONFIG_FIELDS, QUERY_KEYS, QUERY_VALUE_MAX, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP,
+                        TrainConfig, config_from_query, config_to_query, default_config, difference_label, shown_text)
 from lib.export import losses_csv, stage_script
 from lib.gradients import GradientComparison, split_use
 from lib.messages import render
@@ -133,7 +133,9 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
     configs: dict[str, TrainConfig] = st.session_state.setdefault("configs", {})
     link = {k: v for k, v in st.query_params.to_dict().items() if k in QUERY_KEYS}
     entering = st.session_state.get("sidebar_stage") != stage
-    if link and entering and link != st.session_state.get("link_written"):
+    from_link = bool(link) and entering and link != st.session_state.get("link_written")
+    st.session_state["entered_from_link"] = from_link   # the page's own choices read the link on this run too
+    if from_link:
         # Opened from a link (a new visit, or a preset): the link wins over what this session had. Only on
         # entering the page: later, the browser's URL can lag a fast slider by a rerun, and is no link.
         # What we wrote ourselves, still in the URL after a page switch, is not a link either.
@@ -224,6 +226,44 @@ def settings_problem() -> None:
     the fold of a projector)."""
     st.error(t("settings.cant_run_page", err=st.session_state.get("settings_problem", ""), reset=t("settings.reset")),
              icon=":material/block:")
+
+
+def linked_choice(url_key: str, widget_key: str, parse) -> None:
+    """An in-page choice kept in the URL (comparison step, forced depth, heatmap, log axis, tab, ...).
+
+    Call it before the widget: on the run that enters the page from a link, the link's value, through `parse`
+    (a whole number in range, one of a list: it raises ValueError for anything else), becomes the widget's.
+    `keep_choice` writes the widget's value back, so "Link to this setup" carries it.
+    """
+    text = st.query_params.get(url_key)
+    if text is None or not st.session_state.get("entered_from_link"):
+        return
+    try:
+        st.session_state[widget_key] = parse(text[:QUERY_VALUE_MAX])
+    except (ValueError, TypeError):
+        st.warning(t("settings.link_choice_refused", name=url_key, text=shown_text(text)), icon=":material/link_off:")
+
+
+def keep_choice(url_key: str, value) -> None:
+    st.query_params[url_key] = str(value)
+
+
+def whole_number(low: int, high: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(text)
+        return value
+    return parse
+
+
+def one_of(*options):
+    def parse(text: str):
+        match = next((option for option in options if str(option) == text), None)
+        if match is None:
+            raise ValueError(text)
+        return match
+    return parse
 
 
 def share_link(container) -> None:
@@ -466,7 +506,10 @@ def stage_page(stage: str) -> None:
     curves, diverged = [(label, result.losses)], {label: stop_point(result)}
     earlier = remember_run(stage, result)
     controls = st.columns([1, 3, 1], vertical_alignment="bottom")
-    log_y = controls[0].toggle(t("chart.log_y"), value=True, key="log_y")
+    st.session_state.setdefault("log_y", True)
+    linked_choice("log", "log_y", lambda text: one_of("1", "0")(text) == "1")
+    log_y = controls[0].toggle(t("chart.log_y"), key="log_y")
+    keep_choice("log", int(log_y))
     if earlier:
         labels = {i: run_label(run, result) for i, run in enumerate(earlier)}
         chosen = controls[1].multiselect(t("history.overlay"), list(labels), format_func=labels.get,
@@ -543,13 +586,18 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         step = 0
         st.caption(t("grad.step_zero"))
     else:
+        linked_choice("step", key, whole_number(0, STEPS_CAP))
         st.session_state[key] = min(st.session_state.get(key, 0), last)
         step = st.slider(t("grad.step"), 0, last, key=key, help=t("grad.step_help"))
+        keep_choice("step", step)
     depth = None
     if stage == "dynamic_net":
         choices = {"as in training": t("grad.as_in_training"), **{n: str(n) for n in range(4)}}
+        linked_choice("depth", "dyn_depth",
+                      lambda text: "as in training" if text == "drawn" else one_of(0, 1, 2, 3)(text))
         choice = st.radio(t("grad.depth"), list(choices), horizontal=True, key="dyn_depth", format_func=choices.get)
         depth = None if choice == "as in training" else int(choice)
+        keep_choice("depth", "drawn" if depth is None else depth)
     try:
         with st.spinner(t("grad.computing")):
             comparison = cached_gradients(stage, cfg, step, broken, depth)
@@ -576,8 +624,12 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
     # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
     name = matrices[0]
     if len(matrices) > 1:
+        linked_choice("heatmap", f"{stage}_heatmap", one_of(*matrices))
+        if st.session_state.get(f"{stage}_heatmap") not in matrices:   # e.g. a per-use row of another depth
+            st.session_state.pop(f"{stage}_heatmap", None)
         name = st.selectbox(t("grad.heatmap_of"), matrices, key=f"{stage}_heatmap",
                             format_func={m: parameter_label(m) for m in matrices}.get)
+        keep_choice("heatmap", name)
     st.plotly_chart(plots.gradient_heatmaps(parameter_label(name), comparison.manual[name], comparison.autograd[name],
                                             lang=lang()),
                     key="grad_heatmap", width="stretch", config=png_config(f"{stage}_gradient_{name}"))

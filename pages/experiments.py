@@ -13,8 +13,9 @@ from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, be
 from lib.i18n import LANGUAGES, TEXTS
 from lib.stages import GROWTH_LIMIT, STAGES
 from lib.workers import RunFailed
-from pages.common import (LR_CHOICES, describe, ensure_app_frame, lang, run_failed_message, run_jobs, run_stages, say,
-                          settings_problem, settings_sidebar, t, time_limit_message)
+from pages.common import (LR_CHOICES, describe, ensure_app_frame, keep_choice, lang, linked_choice, one_of,
+                          run_failed_message, run_jobs, run_stages, say, settings_problem, settings_sidebar, t,
+                          time_limit_message)
 
 CACHE_ENTRIES = 32
 TAB_IDS = ("sweep", "noise", "sine")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
@@ -193,8 +194,11 @@ stage = st.selectbox(t("experiments.stage"), list(STAGES), key="exp_stage",
                      help=t("experiments.stage_help"))
 cfg = settings_sidebar(stage)
 keep_open_tab_across_languages()
+linked_choice("tab", "exp_tab", lambda text: tab_labels(lang())[one_of(*TAB_IDS)(text)])
 # only the open tab's runs happen; session_state["exp_tab"] holds the open tab's label, in the page's language
 sweep, noise, sine = st.tabs(list(tab_labels(lang()).values()), key="exp_tab", on_change="rerun")
+keep_choice("tab", next((tab for tab, label in tab_labels(lang()).items() if label == st.session_state.get("exp_tab")),
+                        TAB_IDS[0]))
 if sweep.open or noise.open:
     with sweep if sweep.open else noise:
         if cfg is None:

@@ -8,8 +8,9 @@ from lib import jobs, optim_plots, workers
 from lib.gradients import TOLERANCE
 from lib.optim_internals import ALL, HAND_WRITTEN
 from lib.optimizers import OPTIMIZERS
-from pages.common import (allowed_steps, ensure_app_frame, lang, optimizer_label, run_failed_message, run_jobs,
-                          settings_problem, settings_sidebar, t, time_limit_message)
+from pages.common import (allowed_steps, ensure_app_frame, keep_choice, lang, linked_choice, optimizer_label,
+                          run_failed_message, run_jobs, settings_problem, settings_sidebar, t, time_limit_message,
+                          whole_number)
 
 K_SLIDER_MAX = 200
 COMPARISONS = workers.JobCache(32)
@@ -41,8 +42,10 @@ if cfg is None:
 # two runs side by side (torch.optim's and the hand-written one): k may take half the steps one run may
 k_max = max(1, min(K_SLIDER_MAX, allowed_steps("optim", cfg.n, cfg.d_in, cfg.hidden, cfg.d_out, cfg.dtype,
                                                cfg.seed) // 2))
+linked_choice("k", "opt_k", whole_number(1, K_SLIDER_MAX))
 st.session_state["opt_k"] = min(st.session_state.get("opt_k", 20), k_max)
 k = st.slider(t("optim.k"), 1, k_max, key="opt_k", help=t("optim.k_help"))
+keep_choice("k", k)
 st.caption(t("optim.settings_used", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=cfg.lr, k=k,
              seed=cfg.seed, dtype=cfg.dtype))
 

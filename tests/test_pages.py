@@ -319,3 +319,47 @@ def test_preset_links_open_in_the_readers_language(language):
     assert len(presets) >= 3
     for proto in presets:
         assert f"lang={language}" in proto.query_string.split("&"), proto.query_string
+
+
+# ---------------------------------------------------------------- links keep every in-page choice
+def reopened(at: AppTest, page: str) -> AppTest:
+    """The share link's query (what "Link to this setup" shows) opened in a fresh session."""
+    fresh = AppTest.from_file(APP, default_timeout=120)
+    fresh.query_params.update(dict(at.query_params))
+    fresh.switch_page(page).run()
+    assert not fresh.exception, [e.value for e in fresh.exception]
+    return fresh
+
+
+def test_a_link_keeps_the_stage_pages_choices_and_opens_the_same_view():
+    at = open_page("pages/dynamic_net.py")
+    at.sidebar.radio(key="lang").set_value("ko").run()
+    at.slider(key="dynamic_net_grad_step").set_value(7).run()
+    at.radio(key="dyn_depth").set_value(2).run()
+    at.selectbox(key="dynamic_net_heatmap").set_value("middle_linear.weight").run()
+    at.toggle(key="log_y").set_value(False).run()
+    query = dict(at.query_params)
+    assert {query[k] for k in ("step", "depth", "heatmap", "log", "lang")} == {"7", "2", "middle_linear.weight", "0",
+                                                                               "ko"}
+    fresh = reopened(at, "pages/dynamic_net.py")
+    assert fresh.title[0].value == at.title[0].value                       # in Korean
+    for kind, key in (("slider", "dynamic_net_grad_step"), ("radio", "dyn_depth"),
+                      ("selectbox", "dynamic_net_heatmap"), ("toggle", "log_y")):
+        assert getattr(fresh, kind)(key=key).value == getattr(at, kind)(key=key).value, key
+    assert fresh.dataframe[0].value.equals(at.dataframe[0].value)           # the same comparison, same step
+    assert [m.value for m in fresh.metric] == [m.value for m in at.metric]
+
+
+def test_a_link_keeps_the_open_tab_and_k_and_refuses_a_bad_choice_with_a_message():
+    at = open_link("pages/experiments.py", steps="30")
+    at.session_state["exp_tab"] = EN["experiments.tab.sine"]
+    at.run()
+    assert at.query_params["tab"] == "sine"
+    fresh = reopened(at, "pages/experiments.py")
+    assert fresh.session_state["exp_tab"] == EN["experiments.tab.sine"]
+    at = open_link("pages/optimizers.py", steps="50")
+    at.slider(key="opt_k").set_value(7).run()
+    assert reopened(at, "pages/optimizers.py").slider(key="opt_k").value == 7
+    bad = open_link("pages/tensors.py", n="32", step="abc", log="maybe")
+    assert sum("cannot be used on this page" in w.value for w in bad.warning) == 2
+    assert bad.toggle(key="log_y").value is True
