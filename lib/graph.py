@@ -69,10 +69,10 @@ MANUAL_LINES = [
 
 
 def manual_backward_graph(cfg: TrainConfig) -> tuple[str, dict[str, int]]:
-    """Stage 1's hand-written backward as a graph in torchviz's colours: the weights' gradients at the bottom.
+    """Stage 1's hand-written backward as a graph in torchviz's colours, and its lines counted by operation.
 
-    Counts use the names autograd gives the same operations, so the two pictures can be compared:
-    two matrix products for the weights' gradients (MmBackward), one masking (ReluBackward).
+    Three matrix products (autograd's two MmBackward nodes on stage 2 do the same three: one of them needs
+    no gradient for x) and one ReLU mask.
     """
     shapes = {"x": (cfg.n, cfg.d_in), "y": (cfg.n, cfg.d_out), "w1": (cfg.d_in, cfg.hidden),
               "w2": (cfg.hidden, cfg.d_out), "h": (cfg.n, cfg.hidden), "h_relu": (cfg.n, cfg.hidden),
@@ -90,7 +90,10 @@ def manual_backward_graph(cfg: TrainConfig) -> tuple[str, dict[str, int]]:
         lines.append(f'\t{out} [label="{out} = {code}\n{shapes[out]}" fillcolor={colour}]')
         lines += [f"\t{src} -> {out}" for src in ins]
     lines.append("}")
-    return "\n".join(lines) + "\n", {"MmBackward": 3, "ReluBackward": 1}
+    counts = {"mm": sum(".mm(" in code for _, _, code in MANUAL_LINES),
+              "mask": sum("[h < 0] = 0" in code for _, _, code in MANUAL_LINES),
+              "2.0 * (y_pred - y)": 1}
+    return "\n".join(lines) + "\n", counts
 
 
 def graph_at_step(stage: str, config: TrainConfig, step: int, broken_relu: bool = False, depth: int | None = None,

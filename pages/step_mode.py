@@ -104,7 +104,7 @@ def matrix(label: str, tensor, phase: str, fresh: bool, chosen: tuple[int, int] 
     background = COLOURS[phase] if fresh else "transparent"
     border = "2px solid #555" if fresh else "1px solid #ccc"
     return (f'<div style="background:{background};border:{border};border-radius:6px;padding:4px 6px;'
-            f'margin-bottom:6px;display:inline-block"><code>{html.escape(label)}</code> '
+            f'margin-bottom:6px;display:inline-block;max-width:100%;overflow-x:auto"><code>{html.escape(label)}</code> '
             f'<small>({shape})</small><table style="font-family:monospace;font-size:0.85em;margin:2px 0">'
             + "".join(rows) + "</table></div>")
 
@@ -131,9 +131,12 @@ def board() -> None:
         here = chosen if chosen_name == name and shown is None else None
         col.markdown(matrix(label or name, tensor, phase, fresh, here), unsafe_allow_html=True)
 
+    def columns(names):   # each matrix as wide as its columns
+        return st.columns([2 + (tensors[n].shape[1] if tensors[n].dim() == 2 else 1) for n in names])
+
     before = "w1_before" if state.phase == "update" else "w1"
     st.subheader(t("step.section.init"))
-    cols = st.columns(4)
+    cols = columns(["x", "y", "w1", "w2"])
     show(cols[0], "x")
     show(cols[1], "y")
     cols[2].markdown(matrix("w1", tensors[before], "init", state.phase == "init"), unsafe_allow_html=True)
@@ -141,13 +144,13 @@ def board() -> None:
                      unsafe_allow_html=True)
     if "h" in tensors:
         st.subheader(t("step.section.forward"))
-        cols = st.columns(4)
+        cols = columns(sm.FORWARD)
         for col, name in zip(cols, sm.FORWARD):
             show(col, name)
     if "grad_w1" in tensors:
         st.subheader(t("step.section.backward"))
         st.caption(t("step.autograd_caption"))
-        cols = st.columns(len(sm.BACKWARD))
+        cols = columns(sm.BACKWARD)
         for col, name in zip(cols, sm.BACKWARD):
             show(col, name)
             auto = state.autograd.get(name)
@@ -158,7 +161,7 @@ def board() -> None:
                 col.caption(t("step.max_diff", diff=diff))
     if state.phase == "update":
         st.subheader(t("step.section.update"))
-        cols = st.columns(4)
+        cols = columns(["w1", "w2", "x", "y"])
         show(cols[0], "w1", t("step.updated", name="w1"))
         show(cols[1], "w2", t("step.updated", name="w2"))
 

@@ -103,6 +103,8 @@ def test_stage_one_draws_its_hand_written_backward():
                  "grad_h -> grad_w1", "w2 -> grad_h_relu", "x -> grad_w1", "h_relu -> grad_w2"):
         assert line in dot
     assert f"grad_w1 = x.t().mm(grad_h)\n({config.d_in}, {config.hidden})" in dot
+    # the tutorial's backward: three matrix products, one ReLU mask
+    assert counts == {"mm": 3, "mask": 1, "2.0 * (y_pred - y)": 1}
     # the same matrix products autograd records on stage 2, and the ReLU mask
     assert graph_at_step("tensors", config, 0).dot == dot
 

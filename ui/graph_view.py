@@ -26,7 +26,7 @@ def graph_section(stage: str, cfg: TrainConfig, step: int, broken: bool, depth: 
     st.graphviz_chart(graph.dot, width="stretch")
     st.caption(t("graph.legend_manual" if stage == "tensors" else "graph.legend"))
     counts = ", ".join(f"{kind} × {n}" for kind, n in sorted(graph.counts.items()))
-    st.caption(t("graph.counts", counts=counts))
+    st.caption(t("graph.lines" if stage == "tensors" else "graph.counts", counts=counts))
     if stage == "custom_function":
         st.info(t("graph.myrelu_broken" if broken else "graph.myrelu"), icon=":material/info:")
     elif stage == "dynamic_net":
