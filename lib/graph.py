@@ -12,13 +12,11 @@ from lib.config import TrainConfig
 from lib.gradients import _module, forward
 from lib.stages import STAGES, drawn_depth, run_stage
 
-# (torch 2.14: `clamp(min=0)` records ClampBackward0, nn.ReLU ReluBackward0, MyReLU its class name + "Backward")
-
 
 @dataclass
 class AutogradGraph:
     dot: str                       # Graphviz DOT source, drawn by st.graphviz_chart in the browser
-    counts: dict[str, int]         # backward nodes by kind (the label without its version suffix: "AddmmBackward")
+    counts: dict[str, int]         # backward nodes by kind ("AddmmBackward"); stage 1: its lines by operation
     step: int
     depth: int = 0                 # dynamic_net: how many times middle_linear ran in this forward
     saved: bool = False            # the saved tensors are drawn
@@ -30,13 +28,17 @@ def node_kind(label: str) -> str:
 
 
 def count_nodes(dot_source: str) -> dict[str, int]:
-    """Backward nodes in torchviz's DOT text, by kind (grey nodes are labelled with their class name)."""
+    """Backward nodes in torchviz's DOT text, by kind (grey nodes are labelled with their class name).
+
+    In torch 2.14 `clamp(min=0)` records ClampBackward0, nn.ReLU ReluBackward0, x.mm(w) MmBackward0,
+    nn.Linear AddmmBackward0 (after a TBackward0 of its weight), and MyReLU its class name + "Backward".
+    """
     labels = re.findall(r'\[label=(\w+Backward\w*)', dot_source)
     return dict(Counter(node_kind(label) for label in labels))
 
 
 def stage_loss(stage: str, cfg: TrainConfig, params: dict, x, y, depth: int = 0, broken_relu: bool = False):
-    """The loss of one forward pass written as the stage writes it: pow(2).sum() on stages 1-3, MSELoss after."""
+    """The loss of one forward pass written as the stage writes it: pow(2).sum() on stages 2-3, MSELoss after."""
     y_pred = forward(stage, cfg, params, x, depth, broken_relu,
                      _module(stage, cfg, depth) if STAGES[stage].has_bias else None)
     if STAGES[stage].has_bias:
