@@ -96,3 +96,10 @@ def mnist(config, root, *, progress, time_limit_s):
         batch = slice(0, config.batch_size)
         gradients = m.mlp_gradient_table(result.model, data.train_images[batch], data.train_labels[batch])
     return m.TrainedMnist.from_result(result, report, gradients)
+
+
+def graph(stage, config, step, broken_relu, depth, show_saved, *, progress, time_limit_s):
+    """The backward graph of the forward pass at `step` (lib.graph.AutogradGraph: DOT text and node counts)."""
+    from lib.graph import graph_at_step
+    return graph_at_step(stage, config, step, broken_relu=broken_relu, depth=depth, show_saved=show_saved,
+                         time_limit_s=time_limit_s)

@@ -465,6 +465,7 @@ def loss_metrics(result: RunSummary) -> None:
 
 def stage_page(stage: str) -> None:
     """Everything a stage page shows: what is new, the code, the live loss curve, the gradient comparison."""
+    from ui.graph_view import graph_section   # ui/ builds on this module: imported here, not at its top
     ensure_app_frame()
     info = STAGES[stage]
     st.title(t(f"stage.{stage}.title"))
@@ -524,6 +525,8 @@ def stage_page(stage: str) -> None:
                     key="loss_chart", width="stretch", config=png_config(stage))
 
     comparison = gradient_section(stage, cfg, result, broken)
+    if comparison is not None:
+        graph_section(stage, cfg, comparison.step, broken, comparison.depth)
     downloads(stage, cfg, broken, curves, comparison)
 
 

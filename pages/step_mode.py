@@ -1,0 +1,186 @@
+"""One step, every number: stage 1's network at a tiny size, one phase per click, any entry written out as its sum.
+
+The math is lib/step_mode.py. It runs here in the page thread, not in a worker: a step at N, D ≤ 8 is a few
+8×8 matrix products (microseconds), far less than drawing the page, and it touches no shared random state
+(its own torch.Generator).
+"""
+import html
+import math
+
+import pandas as pd
+import streamlit as st
+
+from lib import step_mode as sm
+from pages.common import ensure_app_frame, t
+
+LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-4, 0) for m in (1, 2, 5)] + [1.0]
+SPEEDS = [0.2, 0.5, 1.0, 2.0, 5.0]
+SIZES = ("n", "d_in", "hidden", "d_out")
+COLOURS = {"init": "#e3f2fd", "forward": "#e8f5e9", "backward": "#fff3e0", "update": "#f3e5f5"}
+
+ensure_app_frame()
+st.title(t("step.title"))
+st.markdown(t("step.intro"))
+
+
+def load_widgets(settings: sm.StepSettings) -> None:
+    for name in SIZES + ("seed",):
+        st.session_state[f"sm_{name}"] = getattr(settings, name)
+    st.session_state["sm_lr"] = min(LR_CHOICES, key=lambda c: abs(math.log10(c) - math.log10(settings.lr)))
+    st.session_state["sm_speed"] = min(SPEEDS, key=lambda c: abs(c - settings.speed))
+
+
+# The settings: from the link on a first visit, else what this session had (widget state ends with the page)
+if "sm_settings" not in st.session_state:
+    settings, problems = sm.settings_from_query(st.query_params.to_dict())
+    for problem in problems:
+        st.warning(t("settings.link_problem", problem=problem), icon=":material/link_off:")
+    st.session_state["sm_settings"] = settings
+if "sm_n" not in st.session_state:
+    load_widgets(st.session_state["sm_settings"])
+sb = st.sidebar
+sb.header(t("step.settings"))
+for name in SIZES:
+    sb.slider(t(f"settings.{name}"), 1, sm.SIZE_MAX, key=f"sm_{name}")
+sb.number_input(t("settings.seed"), 0, sm.SEED_MAX, step=1, key="sm_seed")
+sb.select_slider(t("settings.lr"), options=LR_CHOICES, key="sm_lr", format_func=lambda v: f"{v:g}")
+sb.select_slider(t("step.speed"), options=SPEEDS, key="sm_speed", format_func=lambda v: f"{v:g} s",
+                 help=t("step.speed_help"))
+settings = sm.StepSettings(**{name: int(st.session_state[f"sm_{name}"]) for name in SIZES + ("seed",)},
+                           lr=float(st.session_state["sm_lr"]), speed=float(st.session_state["sm_speed"]))
+st.session_state["sm_settings"] = settings
+for key, value in sm.settings_to_query(settings).items():
+    st.query_params[key] = value
+
+state: sm.StepState | None = st.session_state.get("sm_state")
+if state is None or (state.settings.n, state.settings.d_in, state.settings.hidden, state.settings.d_out,
+                     state.settings.seed) != (settings.n, settings.d_in, settings.hidden, settings.d_out,
+                                              settings.seed):
+    state = sm.init(settings)   # new sizes or seed: a new network, from its first step
+elif state.settings != settings:
+    state = state.with_(settings=settings)   # lr and speed apply from the next update
+st.session_state["sm_state"] = state
+
+
+def act(phase: str) -> None:
+    current = st.session_state["sm_state"]
+    if phase == "reset":
+        st.session_state["sm_state"] = sm.init(current.settings)
+        st.session_state["sm_playing"] = False
+    else:
+        st.session_state["sm_state"] = {"forward": sm.forward, "backward": sm.backward, "update": sm.update}[phase](
+            current)
+
+
+def toggle_play() -> None:
+    st.session_state["sm_playing"] = not st.session_state.get("sm_playing", False)
+
+
+playing = st.session_state.get("sm_playing", False)
+buttons = st.columns(5)
+upcoming = sm.next_phase(state)
+for col, phase, icon in zip(buttons, ("forward", "backward", "update"),
+                            (":material/arrow_forward:", ":material/arrow_back:", ":material/update:")):
+    col.button(t(f"step.{phase}"), key=f"sm_do_{phase}", on_click=act, args=(phase,), icon=icon,
+               disabled=playing or upcoming != phase, width="stretch",
+               type="primary" if upcoming == phase and not playing else "secondary")
+buttons[3].button(t("step.reset"), key="sm_do_reset", on_click=act, args=("reset",), icon=":material/restart_alt:",
+                  width="stretch")
+buttons[4].button(t("step.pause" if playing else "step.play"), key="sm_play", on_click=toggle_play,
+                  icon=":material/pause:" if playing else ":material/play_arrow:", width="stretch")
+
+
+def matrix(label: str, tensor, phase: str, fresh: bool, chosen: tuple[int, int] | None = None) -> str:
+    """A small labelled matrix with its shape; the tensors the last phase produced stand out in its colour."""
+    values = tensor.reshape(1, 1) if tensor.dim() == 0 else tensor
+    rows = []
+    for i, row in enumerate(values.tolist()):
+        cells = []
+        for j, v in enumerate(row):
+            mark = ' style="outline:2px solid #d32f2f"' if chosen == (i, j) else ""
+            cells.append(f'<td{mark}>{html.escape(f"{v:.3f}")}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    shape = "scalar" if tensor.dim() == 0 else "×".join(map(str, tensor.shape))
+    background = COLOURS[phase] if fresh else "transparent"
+    border = "2px solid #555" if fresh else "1px solid #ccc"
+    return (f'<div style="background:{background};border:{border};border-radius:6px;padding:4px 6px;'
+            f'margin-bottom:6px;display:inline-block;max-width:100%;overflow-x:auto"><code>{html.escape(label)}</code> '
+            f'<small>({shape})</small><table style="font-family:monospace;font-size:0.85em;margin:2px 0">'
+            + "".join(rows) + "</table></div>")
+
+
+@st.fragment(run_every=settings.speed if playing else None)
+def board() -> None:
+    """The tensors, the chosen entry written out, the losses. While playing, each run is one whole step."""
+    if st.session_state.get("sm_playing"):
+        state = sm.whole_step(st.session_state["sm_state"])
+        st.session_state["sm_state"] = state
+        if not math.isfinite(state.losses[-1]):
+            st.session_state["sm_playing"] = False
+    state: sm.StepState = st.session_state["sm_state"]
+    tensors = state.tensors
+    st.markdown(t("step.where", step=state.step, phase=t(f"step.phase.{state.phase}"),
+                  next=t(f"step.phase.{sm.next_phase(state)}")))
+    chosen_name = st.session_state.get("sm_entry_tensor")
+    chosen = (st.session_state.get("sm_entry_row", 0), st.session_state.get("sm_entry_col", 0))
+
+    def show(col, name, label=None, shown=None):
+        tensor = tensors[name] if shown is None else shown
+        phase = sm.produced_by(state, name)
+        fresh = phase == state.phase or (state.phase == "update" and label is not None)
+        here = chosen if chosen_name == name and shown is None else None
+        col.markdown(matrix(label or name, tensor, phase, fresh, here), unsafe_allow_html=True)
+
+    def columns(names):   # each matrix as wide as its columns
+        return st.columns([2 + (tensors[n].shape[1] if tensors[n].dim() == 2 else 1) for n in names])
+
+    before = "w1_before" if state.phase == "update" else "w1"
+    st.subheader(t("step.section.init"))
+    cols = columns(["x", "y", "w1", "w2"])
+    show(cols[0], "x")
+    show(cols[1], "y")
+    cols[2].markdown(matrix("w1", tensors[before], "init", state.phase == "init"), unsafe_allow_html=True)
+    cols[3].markdown(matrix("w2", tensors[before.replace("1", "2")], "init", state.phase == "init"),
+                     unsafe_allow_html=True)
+    if "h" in tensors:
+        st.subheader(t("step.section.forward"))
+        cols = columns(sm.FORWARD)
+        for col, name in zip(cols, sm.FORWARD):
+            show(col, name)
+    if "grad_w1" in tensors:
+        st.subheader(t("step.section.backward"))
+        st.caption(t("step.autograd_caption"))
+        cols = columns(sm.BACKWARD)
+        for col, name in zip(cols, sm.BACKWARD):
+            show(col, name)
+            auto = state.autograd.get(name)
+            if auto is not None:
+                col.markdown(matrix(t("step.autograd_label", name=name), auto, "backward", False),
+                             unsafe_allow_html=True)
+                diff = (auto - tensors[name]).abs().max().item()
+                col.caption(t("step.max_diff", diff=diff))
+    if state.phase == "update":
+        st.subheader(t("step.section.update"))
+        cols = columns(["w1", "w2", "x", "y"])
+        show(cols[0], "w1", t("step.updated", name="w1"))
+        show(cols[1], "w2", t("step.updated", name="w2"))
+
+    st.subheader(t("step.entry_header"))
+    available = [name for name in sm.SHOWN if name in tensors]
+    cols = st.columns(3)
+    if st.session_state.get("sm_entry_tensor") not in available:
+        st.session_state["sm_entry_tensor"] = available[-1]
+    name = cols[0].selectbox(t("step.entry_tensor"), available, key="sm_entry_tensor")
+    rows, columns = (1, 1) if name == "loss" else tuple(tensors[name].shape)
+    for key, size in (("sm_entry_row", rows), ("sm_entry_col", columns)):
+        if st.session_state.get(key, 0) >= size:
+            st.session_state[key] = 0
+    i = cols[1].selectbox(t("step.entry_row"), range(rows), key="sm_entry_row", disabled=rows == 1)
+    j = cols[2].selectbox(t("step.entry_col"), range(columns), key="sm_entry_col", disabled=columns == 1)
+    text, _, _ = sm.expand_entry(state, name, i, j)
+    st.code(text, language=None, wrap_lines=True)
+    if len(state.losses) > 1:
+        st.line_chart(pd.DataFrame({t("step.loss"): state.losses}), x_label=t("step.forward_passes"), height=220)
+
+
+board()

@@ -1,0 +1,1 @@
+"""Streamlit pieces several screens share."""
