@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
@@ -43,7 +44,8 @@ def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title
     last_step = 0
     for i, (label, losses) in enumerate(curves):
         colour = PALETTE[i % len(PALETTE)]
-        fig.add_trace(go.Scatter(x=list(range(len(losses))), y=losses, mode="lines+markers" if len(losses) < 3
+        # the steps as a numpy range: plotly sends it as compact binary and checks it at once, not value by value
+        fig.add_trace(go.Scatter(x=np.arange(len(losses)), y=losses, mode="lines+markers" if len(losses) < 3
                                  else "lines", name=label, line=dict(color=colour, width=3 if i == 0 else 2)))
         last_step = max(last_step, len(losses) - 1)
         if not diverged or label not in diverged:
