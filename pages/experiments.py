@@ -15,7 +15,7 @@ from lib.stages import GROWTH_LIMIT, STAGES
 from lib.workers import RunFailed
 from pages.common import (LR_CHOICES, describe, ensure_app_frame, keep_choice, lang, linked_choice, one_of,
                           run_failed_message, run_jobs, run_stages, say, settings_problem, settings_sidebar, t,
-                          time_limit_message)
+                          time_limit_message, whole_number)
 
 CACHE_ENTRIES = 32
 TAB_IDS = ("sweep", "noise", "sine")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
@@ -71,11 +71,18 @@ def keep_open_tab_across_languages() -> None:
 def sweep_tab(stage: str, cfg: TrainConfig) -> None:
     st.markdown(t("experiments.sweep.intro"))
     cols = st.columns(3)
-    low = cols[0].select_slider(t("experiments.sweep.low"), options=LR_CHOICES, value=1e-8, key="sweep_low",
+    for url_key, key, default, parse in (("sweep_low", "sweep_low", 1e-8, one_of(*LR_CHOICES)),
+                                         ("sweep_high", "sweep_high", 1e-1, one_of(*LR_CHOICES)),
+                                         ("sweep_density", "sweep_density", 1, whole_number(1, 4))):
+        st.session_state.setdefault(key, default)
+        linked_choice(url_key, key, parse)
+    low = cols[0].select_slider(t("experiments.sweep.low"), options=LR_CHOICES, key="sweep_low",
                                 format_func=lambda v: f"{v:.0e}")
-    high = cols[1].select_slider(t("experiments.sweep.high"), options=LR_CHOICES, value=1e-1, key="sweep_high",
+    high = cols[1].select_slider(t("experiments.sweep.high"), options=LR_CHOICES, key="sweep_high",
                                  format_func=lambda v: f"{v:.0e}")
-    per_decade = cols[2].slider(t("experiments.sweep.density"), 1, 4, value=1, key="sweep_density")
+    per_decade = cols[2].slider(t("experiments.sweep.density"), 1, 4, key="sweep_density")
+    for key, value in (("sweep_low", low), ("sweep_high", high), ("sweep_density", per_decade)):
+        keep_choice(key, value)
     if low > high:
         st.warning(t("experiments.sweep.low_above_high"))
         return
@@ -152,10 +159,17 @@ def noise_tab(stage: str, cfg: TrainConfig) -> None:
 def sine_tab() -> None:
     st.markdown(t("experiments.sine.intro"))
     cols = st.columns(3)
-    steps = cols[0].slider(t("experiments.sine.steps"), 1, 5000, value=2000, key="sine_steps")
-    lr = cols[1].select_slider(t("experiments.sine.lr"), options=LR_CHOICES, value=1e-6, key="sine_lr",
+    for url_key, key, default, parse in (("sine_steps", "sine_steps", 2000, whole_number(1, 5000)),
+                                         ("sine_lr", "sine_lr", 1e-6, one_of(*LR_CHOICES)),
+                                         ("sine_seed", "sine_seed", 0, whole_number(0, 2**31 - 1))):
+        st.session_state.setdefault(key, default)
+        linked_choice(url_key, key, parse)
+    steps = cols[0].slider(t("experiments.sine.steps"), 1, 5000, key="sine_steps")
+    lr = cols[1].select_slider(t("experiments.sine.lr"), options=LR_CHOICES, key="sine_lr",
                                format_func=lambda v: f"{v:.0e}")
-    seed = cols[2].number_input(t("experiments.sine.seed"), 0, 2**31 - 1, value=0, step=1, key="sine_seed")
+    seed = cols[2].number_input(t("experiments.sine.seed"), 0, 2**31 - 1, step=1, key="sine_seed")
+    for key, value in (("sine_steps", steps), ("sine_lr", lr), ("sine_seed", int(seed))):
+        keep_choice(key, value)
     st.caption(t("experiments.sine.stable", limit=sine_stable_lr()))
     args = (int(steps), float(lr), int(seed))
     fit = run_jobs(EXPERIMENTS, [(("sine", *args), jobs.sine, args)], [(t("experiments.sine.progress"), args[0])])[0]

@@ -8,7 +8,7 @@ from lib import jobs, optim_plots, workers
 from lib.gradients import TOLERANCE
 from lib.optim_internals import ALL, HAND_WRITTEN
 from lib.optimizers import OPTIMIZERS
-from pages.common import (allowed_steps, ensure_app_frame, keep_choice, lang, linked_choice, optimizer_label,
+from pages.common import (allowed_steps, ensure_app_frame, keep_choice, lang, linked_choice, one_of, optimizer_label,
                           run_failed_message, run_jobs, settings_problem, settings_sidebar, t, time_limit_message,
                           whole_number)
 
@@ -90,15 +90,21 @@ else:
     st.dataframe(comparison_table(comparison.state_table), hide_index=True, width="stretch")
     matrices = [name for name, p in comparison.torch_params.items() if p.dim() == 2]
     cols = st.columns(2)
+    linked_choice("state_of", "opt_state_param", one_of(*matrices))
+    linked_choice("state", "opt_state_name", one_of(*comparison.state_names))
     parameter = cols[0].selectbox(t("optim.parameter"), matrices, key="opt_state_param")
     state = cols[1].selectbox(t("optim.state"), comparison.state_names, key="opt_state_name")
+    keep_choice("state_of", parameter)
+    keep_choice("state", state)
     st.plotly_chart(optim_plots.state_heatmaps(parameter, state, comparison.manual_state[parameter][state],
                                                comparison.torch_state[parameter][state], lang=lang()),
                     key="state_heatmap", width="stretch")
 
 st.header(t("optim.step_header"))
 targets = {ALL: t("optim.all_parameters"), **{name: name for name in comparison.torch_params}}
+linked_choice("update_of", "opt_update_param", one_of(*targets))
 target = st.selectbox(t("optim.update_of"), list(targets), key="opt_update_param", format_func=targets.get)
+keep_choice("update_of", target)
 st.plotly_chart(optim_plots.update_size_curve(comparison.torch_update_sizes[target],
                                               comparison.manual_update_sizes[target], targets[target],
                                               lang=lang()),

@@ -357,9 +357,22 @@ def test_a_link_keeps_the_open_tab_and_k_and_refuses_a_bad_choice_with_a_message
     assert at.query_params["tab"] == "sine"
     fresh = reopened(at, "pages/experiments.py")
     assert fresh.session_state["exp_tab"] == EN["experiments.tab.sine"]
-    at = open_link("pages/optimizers.py", steps="50")
+    at.session_state["exp_tab"] = EN["experiments.tab.sweep"]
+    at.run()
+    at.select_slider(key="sweep_low").set_value(1e-6).run()
+    at.select_slider(key="sweep_high").set_value(1e-4).run()
+    at.slider(key="sweep_density").set_value(2).run()
+    fresh = reopened(at, "pages/experiments.py")
+    assert [fresh.select_slider(key=k).value for k in ("sweep_low", "sweep_high")] == [1e-6, 1e-4]
+    assert fresh.slider(key="sweep_density").value == 2
+    assert fresh.dataframe[0].value.equals(at.dataframe[0].value)   # the same sweep, run by run
+    at = open_link("pages/optimizers.py", steps="50", optimizer="adam")
     at.slider(key="opt_k").set_value(7).run()
-    assert reopened(at, "pages/optimizers.py").slider(key="opt_k").value == 7
+    at.selectbox(key="opt_state_name").set_value(at.selectbox(key="opt_state_name").options[-1]).run()
+    at.selectbox(key="opt_update_param").set_value("2.weight").run()
+    fresh = reopened(at, "pages/optimizers.py")
+    for kind, key in (("slider", "opt_k"), ("selectbox", "opt_state_name"), ("selectbox", "opt_update_param")):
+        assert getattr(fresh, kind)(key=key).value == getattr(at, kind)(key=key).value, key
     bad = open_link("pages/tensors.py", n="32", step="abc", log="maybe")
     assert sum("cannot be used on this page" in w.value for w in bad.warning) == 2
     assert bad.toggle(key="log_y").value is True
