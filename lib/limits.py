@@ -27,6 +27,8 @@ class Speed:
     macs_per_s: dict[str, float]          # {"float32": ..., "float64": ...}
     step_overhead_s: dict[str, float]     # by stage: a step's time at N = D_IN = H = D_OUT = 1
     init_s_per_param: float               # drawing and converting one weight (a run's fixed cost)
+    element_s: float = 0.0                # a step's elementwise work per entry of an (N, H) activation (ReLU, its
+                                          # mask, the copies), and per weight for an optimizer's update
 
 
 def stage_macs(stage: str, n: int, d_in: int, hidden: int, d_out: int, uses: int = 0) -> float:
@@ -53,23 +55,36 @@ def depth_draws(seed: int, steps: int) -> list[int]:
     return [rng.randint(0, 3) for _ in range(steps)]
 
 
+# an optimizer's update touches every weight a few times (Adam: moments, square root, division); in units of
+# element_s (bench/caps.py: Adam at H=1024 costs about two activation entries per weight)
+UPDATE_ELEMENTS = 2.0
+
+
+def _step_elements(stage: str, n: int, d_in: int, hidden: int, d_out: int) -> float:
+    """Elementwise entries of one step, uses of middle_linear aside."""
+    return n * hidden + UPDATE_ELEMENTS * parameter_count(stage, d_in, hidden, d_out)
+
+
 def run_seconds(speed: Speed, stage: str, n: int, d_in: int, hidden: int, d_out: int, steps: int,
                 dtype: str = "float32", seed: int = 0) -> float:
     """Estimated wall-clock seconds of one run (`steps` steps) on this server."""
     fixed = speed.init_s_per_param * parameter_count(stage, d_in, hidden, d_out)
     uses = sum(depth_draws(seed, steps)) if stage == "dynamic_net" else 0
     macs = steps * stage_macs(stage, n, d_in, hidden, d_out) + 3.0 * uses * n * hidden * hidden
-    return fixed + macs / speed.macs_per_s[dtype] + steps * speed.step_overhead_s[stage]
+    elements = steps * _step_elements(stage, n, d_in, hidden, d_out) + uses * n * hidden
+    return (fixed + macs / speed.macs_per_s[dtype] + elements * speed.element_s
+            + steps * speed.step_overhead_s[stage])
 
 
 def max_steps(speed: Speed, budget_s: float, stage: str, n: int, d_in: int, hidden: int, d_out: int,
               dtype: str = "float32", seed: int = 0, cap: int = 2000) -> int:
     """The most steps (1 to `cap`) whose estimated run fits `budget_s`; at least 1."""
     fixed = speed.init_s_per_param * parameter_count(stage, d_in, hidden, d_out)
-    per_step = stage_macs(stage, n, d_in, hidden, d_out) / speed.macs_per_s[dtype] + speed.step_overhead_s[stage]
+    per_step = (stage_macs(stage, n, d_in, hidden, d_out) / speed.macs_per_s[dtype] + speed.step_overhead_s[stage]
+                + _step_elements(stage, n, d_in, hidden, d_out) * speed.element_s)
     if stage != "dynamic_net":
         return max(1, min(cap, math.floor((budget_s - fixed) / per_step)))
-    per_use = 3.0 * n * hidden * hidden / speed.macs_per_s[dtype]
+    per_use = 3.0 * n * hidden * hidden / speed.macs_per_s[dtype] + n * hidden * speed.element_s
     spent, steps = fixed, 0
     for uses in depth_draws(seed, cap):
         spent += per_step + uses * per_use
@@ -105,4 +120,9 @@ def calibrate() -> Speed:
     start = time.perf_counter()
     layer = torch.nn.Linear(1000, 300).to(torch.float64)   # 300,300 weights drawn and converted
     init = (time.perf_counter() - start) / layer.weight.numel()
-    return Speed(macs_per_s=rates, step_overhead_s=overhead, init_s_per_param=init)
+    # a thin input and a wide hidden layer: almost no matmul work, all elementwise (float64, the costlier)
+    thin = default_config("tensors").with_(n=512, d_in=1, hidden=512, d_out=1, steps=10, dtype="float64")
+    per_step = min(run_stage("tensors", thin).elapsed_s for _ in range(2)) / thin.steps
+    matmuls = stage_macs("tensors", 512, 1, 512, 1) / rates["float64"] + overhead["tensors"]
+    element = max(per_step - matmuls, 0.0) / (512 * 512)
+    return Speed(macs_per_s=rates, step_overhead_s=overhead, init_s_per_param=init, element_s=element)
