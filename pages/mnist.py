@@ -11,8 +11,8 @@ import torch
 from lib import jobs, mnist, workers
 from lib import mnist_plots as plots
 from lib.optimizers import OPTIMIZERS
-from pages.common import (REDRAW_S, ensure_app_frame, kept_tabs, lang, optimizer_label, run_failed_message, session_id,
-                          t)
+from pages.common import (REDRAW_S, ensure_app_frame, keep_choice, kept_tabs, lang, linked_choice, one_of,
+                          optimizer_label, run_failed_message, session_id, t, whole_number)
 
 LR_VALUES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -52,23 +52,37 @@ with st.expander(t("mnist.sample"), expanded=False):
 
 # ---------------------------------------------------------------- controls
 defaults = mnist.MnistConfig()
+# the form's settings live in the URL like the sidebar's: a link opens the same form (the model trains on Train)
+FORM = {"model": ("mnist_model", defaults.model, one_of(*mnist.MODELS)),
+        "m_hidden": ("mnist_hidden", defaults.hidden, one_of(*HIDDEN_SIZES)),
+        "m_optimizer": ("mnist_optimizer", defaults.optimizer, one_of(*OPTIMIZERS)),
+        "m_lr": ("mnist_lr", defaults.lr, one_of(*LR_VALUES)),
+        "m_momentum": ("mnist_momentum", defaults.momentum, one_of(*MOMENTA)),
+        "m_batch": ("mnist_batch_size", defaults.batch_size, one_of(*BATCH_SIZES)),
+        "m_epochs": ("mnist_epochs", defaults.epochs, whole_number(1, 10)),
+        "m_seed": ("mnist_seed", defaults.seed, whole_number(0, 2**31 - 1))}
+st.session_state["entered_from_link"] = st.session_state.get("mnist_entered") is None
+st.session_state["mnist_entered"] = True
+for url_key, (key, default, parse) in FORM.items():
+    st.session_state.setdefault(key, default)
+    linked_choice(url_key, key, parse)
 with st.form("mnist_form"):
     left, middle, right = st.columns(3)
     models = {name: t(f"mnist.model.{name}") for name in mnist.MODELS}
     model = left.radio(t("mnist.model"), list(models), format_func=models.get, key="mnist_model")
-    hidden = left.select_slider(t("mnist.hidden"), HIDDEN_SIZES, value=defaults.hidden, key="mnist_hidden")
+    hidden = left.select_slider(t("mnist.hidden"), HIDDEN_SIZES, key="mnist_hidden")
     optimizer = middle.selectbox(t("mnist.optimizer"), list(OPTIMIZERS),
-                                 index=list(OPTIMIZERS).index(defaults.optimizer),
                                  format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get,
                                  key="mnist_optimizer")
-    lr = middle.select_slider(t("mnist.lr"), LR_VALUES, value=defaults.lr, format_func=lambda v: f"{v:.0e}",
+    lr = middle.select_slider(t("mnist.lr"), LR_VALUES, format_func=lambda v: f"{v:.0e}",
                               key="mnist_lr")
-    momentum = middle.select_slider(t("mnist.momentum"), MOMENTA, value=defaults.momentum, key="mnist_momentum")
-    batch_size = right.select_slider(t("mnist.batch_size"), BATCH_SIZES, value=defaults.batch_size,
-                                     key="mnist_batch_size")
-    epochs = right.slider(t("mnist.epochs"), 1, 10, defaults.epochs, key="mnist_epochs")
-    seed = right.number_input(t("mnist.seed"), 0, 2**31 - 1, defaults.seed, step=1, key="mnist_seed")
+    momentum = middle.select_slider(t("mnist.momentum"), MOMENTA, key="mnist_momentum")
+    batch_size = right.select_slider(t("mnist.batch_size"), BATCH_SIZES, key="mnist_batch_size")
+    epochs = right.slider(t("mnist.epochs"), 1, 10, key="mnist_epochs")
+    seed = right.number_input(t("mnist.seed"), 0, 2**31 - 1, step=1, key="mnist_seed")
     train_pressed = st.form_submit_button(t("mnist.train"), type="primary", key="mnist_train")
+for url_key, (key, _, _) in FORM.items():
+    keep_choice(url_key, st.session_state[key])
 
 if train_pressed:
     try:

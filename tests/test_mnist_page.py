@@ -108,3 +108,18 @@ def test_uploaded_digit_is_predicted_or_refused_with_a_message(page, monkeypatch
         assert not at.error
         assert "what the model sees (28×28)" in titles
         assert "Predicted probabilities: 1" in titles, "a plain vertical bar is read as a 1"
+
+
+def test_a_link_carries_the_forms_settings(monkeypatch):
+    monkeypatch.setenv("MNIST_ROOT", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    monkeypatch.setenv("MNIST_DOWNLOAD", "0")
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params.update({"model": "cnn", "m_hidden": "256", "m_epochs": "2", "m_lr": "0.0003", "m_seed": "zz"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="mnist_model").value == "cnn"
+    assert at.select_slider(key="mnist_hidden").value == 256 and at.slider(key="mnist_epochs").value == 2
+    assert at.select_slider(key="mnist_lr").value == 3e-4
+    assert any("m_seed=zz" in w.value for w in at.warning)                   # refused, said, left as it was
+    assert at.number_input(key="mnist_seed").value == 1
+    assert at.query_params["m_hidden"] == "256" and at.query_params["model"] == "cnn"
