@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 
 from lib.config import STAGE_NAMES, TrainConfig
-from lib.optimizers import OPTIMIZERS, make_optimizer
+from lib.optimizers import make_optimizer
 
 __all__ = ["STAGE_NAMES", "STAGES", "StageInfo", "StageResult", "RunSummary", "run_stage", "MyReLU", "BrokenMyReLU",
            "TwoLayerNet", "DynamicNet", "GROWTH_LIMIT"]
