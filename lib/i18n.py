@@ -1,4 +1,7 @@
-"""UI texts, one TOML file per language in locales/ (read with tomllib), and `t` to look a text up.
+"""UI texts in TOML files per language in locales/ (read with tomllib), and `t` to look a text up.
+
+A language's texts are `locales/<code>.toml` plus every `locales/<code>/*.toml` (one file per feature, so that
+features add their texts without touching each other's files); a key defined twice is an error.
 
 This module imports nothing from lib: pages and plots render codes and values into the reader's language, and
 loading the texts costs no torch or torchvision import. Adding a language is adding `locales/<code>.toml`.
@@ -13,11 +16,22 @@ DEFAULT = "en"
 NAME_KEY = "language.name"      # each file names its own language, as the switch shows it
 
 
+def _read(path: Path) -> dict[str, str]:
+    with path.open("rb") as file:
+        return tomllib.load(file)
+
+
 def _load() -> dict[str, dict[str, str]]:
     texts = {}
     for path in sorted(LOCALES.glob("*.toml")):
-        with path.open("rb") as file:
-            texts[path.stem] = tomllib.load(file)
+        merged = _read(path)
+        for part in sorted((LOCALES / path.stem).glob("*.toml")):
+            more = _read(part)
+            twice = sorted(set(more) & set(merged))
+            if twice:
+                raise ValueError(f"{part}: keys defined twice: {twice}")
+            merged.update(more)
+        texts[path.stem] = merged
     # the default language first, so the switch lists it first
     return dict(sorted(texts.items(), key=lambda item: item[0] != DEFAULT))
 

@@ -14,8 +14,7 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # {name}, {name:.0e}, {name:,}: the fields a template fills (LaTeX braces count too, and must match as well)
 PLACEHOLDER = re.compile(r"\{(\w[\w.-]*)[^{}]*\}")
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([^"'{}]+)["']""")
-SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), ROOT / "lib" / "plots.py",
-           ROOT / "lib" / "optim_plots.py", ROOT / "lib" / "mnist_plots.py", ROOT / "lib" / "experiment_plots.py"]
+SOURCES = [ROOT / "app.py", *(path for folder in ("pages", "ui", "lib") for path in sorted((ROOT / folder).rglob("*.py")))]
 
 
 def test_both_languages_have_the_same_keys():
@@ -107,3 +106,15 @@ def test_an_unknown_language_in_the_link_gives_english(value, monkeypatch):
     at = open_in(value, "pages/tensors.py", monkeypatch)
     assert at.title[0].value == EN["stage.tensors.title"]
     assert at.query_params["lang"] == "en"
+
+
+def test_feature_files_merge_and_refuse_a_key_twice(tmp_path, monkeypatch):
+    import lib.i18n as i18n
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en.toml").write_text('"language.name" = "English"\n"a" = "A"\n')
+    (tmp_path / "en" / "feature.toml").write_text('"b" = "B"\n')
+    monkeypatch.setattr(i18n, "LOCALES", tmp_path)
+    assert i18n._load() == {"en": {"language.name": "English", "a": "A", "b": "B"}}
+    (tmp_path / "en" / "other.toml").write_text('"a" = "again"\n')
+    with pytest.raises(ValueError, match="defined twice"):
+        i18n._load()
