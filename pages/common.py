@@ -15,7 +15,7 @@ from lib import i18n, jobs, limits, plots, workers
 from lib.config import (CONFIG_FIELDS, QUERY_KEYS, QUERY_VALUE_MAX, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP,
                         TrainConfig, config_from_query, config_to_query, default_config, difference_label, shown_text)
 from lib.export import losses_csv, stage_script
-from lib.gradients import GradientComparison, split_use
+from lib.gradients import TOLERANCE, GradientComparison, split_use
 from lib.messages import render
 from lib.optimizers import OPTIMIZERS
 from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet, drawn_depth
@@ -399,7 +399,10 @@ def time_limit_message(ran: int, steps: int) -> str:
 
 # --------------------------------------------------------------------------- tables and texts
 def gradient_table(table: pd.DataFrame):
-    """The comparison table for reading: scientific notation, ✓/✗, failures in red."""
+    """The comparison table for reading: scientific notation, ✓/✗, and, when a row fails, failures in red.
+
+    A Styler costs the server ~10x a plain frame to send, so only a table with a failure gets one.
+    """
     def sci(v, digits=3):
         return "—" if pd.isna(v) else f"{v:.{digits}e}"
     match = t("column.match")
@@ -410,6 +413,8 @@ def gradient_table(table: pd.DataFrame):
         t("column.cosine"): table["cosine"].map(lambda v: f"{v:.9f}"),
         t("column.fd_rel_error_step0"): table["fd_rel_error_step0"].map(lambda v: sci(v, 1)),
     })
+    if table["within_tol"].all():
+        return shown
 
     def colour(row):
         bad = row[match] == "✗"
@@ -563,15 +568,18 @@ def png_config(name: str) -> dict:
 
 
 def downloads(stage: str, cfg: TrainConfig, broken: bool, curves, comparison) -> None:
+    """CSV of the curves, the gradient table, the stage as a script: made when clicked, not on every rerun."""
     st.subheader(t("downloads.header"))
     cols = st.columns(3)
-    cols[0].download_button(t("downloads.losses"), losses_csv(dict(curves)), file_name=f"{stage}_losses.csv",
-                            mime="text/csv", key="dl_losses", icon=":material/download:")
+    language = lang()
+    cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, dict(curves)),
+                            file_name=f"{stage}_losses.csv", mime="text/csv", key="dl_losses",
+                            icon=":material/download:")
     if comparison is not None:
-        cols[1].download_button(t("downloads.gradients"), comparison.table.to_csv(index=False),
+        cols[1].download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
                                 file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
                                 key="dl_gradients", icon=":material/download:")
-    cols[2].download_button(t("downloads.script"), stage_script(stage, cfg, broken, lang()),
+    cols[2].download_button(t("downloads.script"), functools.partial(stage_script, stage, cfg, broken, language),
                             file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
                             icon=":material/code:")
     st.caption(t("downloads.caption", stage=stage))
@@ -610,7 +618,7 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
     table = comparison.table
     st.dataframe(gradient_table(table), hide_index=True, width="stretch")
     failed = table.loc[~table["within_tol"], "parameter"].tolist()
-    tol = "1e-5" if cfg.dtype == "float32" else "1e-10"
+    tol = f"{TOLERANCE[cfg.dtype]:.0e}".replace("e-0", "e-")   # 1e-5, as the tutorial's readers write it
     if failed:
         st.error(t("grad.disagree", names=", ".join(failed), tol=tol))
     else:

@@ -249,3 +249,19 @@ def test_korean_pages_in_the_browser(server, page, path, title):
     assert KO[title] in page.locator("h1").first.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"page-ko-{path or 'home'}.png"), full_page=False)
+
+
+def test_downloads_are_made_when_clicked(server, page):
+    """The stage page's downloads are made on the click (deferred), not on every rerun: they still arrive whole."""
+    page.goto(f"{server}/tensors?steps=25&lang=en")
+    _settle(page)
+    page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="Loss curves (CSV)").click()
+    lines = Path(info.value.path()).read_text().strip().splitlines()
+    assert lines[0].startswith("step,") and len(lines) == 1 + 25
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="This stage as a script (.py)").click()
+    script = Path(info.value.path()).read_text()
+    compile(script, "tensors.py", "exec")
+    assert "range(25)" in script
