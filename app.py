@@ -6,7 +6,7 @@ import torch
 
 from lib.i18n import LANGUAGES
 from lib.stages import STAGES
-from pages.common import language_from_link, t
+from ui.text import language_from_link, t
 
 # Sessions are threads of one process on a small machine: one intra-op thread per run keeps concurrent
 # runs from fighting over the cores (README: bench/load.py with TORCH_THREADS=1 vs 2). TORCH_THREADS overrides.

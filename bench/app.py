@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import pages.common  # noqa: E402
+import ui.runs  # noqa: E402
 from lib import jobs, workers  # noqa: E402
 from lib.stages import STAGE_NAMES  # noqa: E402
 
@@ -39,7 +39,7 @@ def checked(at: AppTest) -> AppTest:
 
 def clear_caches() -> None:
     """Forget every finished run, as a fresh server would (the workers stay up, as on a server)."""
-    for cache in (pages.common.RUNS, pages.common.GRADIENTS):
+    for cache in (ui.runs.RUNS, ui.runs.GRADIENTS):
         cache._done.clear()
 
 
@@ -64,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))   # what app.py sets on its first run
     # a server that is up: its workers started and calibrated (scripts/launch.py does this before serving)
-    pages.common.server_speed()
+    ui.runs.server_speed()
     for _ in range(workers.worker_count()):
         workers.run(jobs.ping)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads, {workers.worker_count()} "

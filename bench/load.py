@@ -16,7 +16,7 @@ A session fails if it errors, times out, or its final run shows an exception ele
 or does not show "N=<its value>" in the "Settings used" caption.
 
 Before the K sessions, one visitor opens /<page> on the fresh server and is reported on its own line: the
-first visitor of a server meets the app's pages/-directory start-up path (see pages/common.py). --no-warmup
+first visitor of a server meets the app's pages/-directory start-up path (see ui/frame.py). --no-warmup
 skips it, so the K sessions are themselves the first visitors.
 
 A browser cross-check (--browser K, default 10; 0 skips it) does the same with one headless chromium and K

@@ -9,9 +9,11 @@ from lib.claims import curve_gap
 from lib.config import default_config
 from lib.stages import STAGE_NAMES, STAGES
 from lib.workers import RunFailed
-from pages.common import (LR_CHOICES, divergence_message, ensure_app_frame, lang, optimizer_label, run_failed_message,
-                          run_stages, settings_problem, settings_sidebar, stop_point, t,
-                          time_limit_message)
+from ui.frame import ensure_app_frame
+from ui.results import divergence_message, stop_point
+from ui.runs import run_failed_message, run_stages, time_limit_message
+from ui.sidebar import LR_CHOICES, settings_problem, settings_sidebar
+from ui.text import lang, optimizer_label, t
 
 
 def agreement(results) -> str:

@@ -13,9 +13,11 @@ from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, be
 from lib.i18n import LANGUAGES, TEXTS
 from lib.stages import GROWTH_LIMIT, STAGES
 from lib.workers import RunFailed
-from pages.common import (LR_CHOICES, describe, ensure_app_frame, keep_choice, lang, linked_choice, one_of,
-                          run_failed_message, run_jobs, run_stages, say, settings_problem, settings_sidebar, t,
-                          time_limit_message, whole_number)
+from ui.frame import ensure_app_frame
+from ui.links import keep_choice, linked_choice, one_of, whole_number
+from ui.runs import run_failed_message, run_jobs, run_stages, time_limit_message
+from ui.sidebar import LR_CHOICES, settings_problem, settings_sidebar
+from ui.text import describe, lang, say, t
 
 CACHE_ENTRIES = 32
 TAB_IDS = ("sweep", "noise", "sine")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]

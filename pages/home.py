@@ -4,7 +4,8 @@ import streamlit as st
 from lib.config import default_config
 from lib.presets import PRESETS
 from lib.stages import STAGES
-from pages.common import ensure_app_frame, lang, optimizer_label, t
+from ui.frame import ensure_app_frame
+from ui.text import lang, optimizer_label, t
 
 ensure_app_frame()
 st.title(t("home.title"))

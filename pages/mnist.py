@@ -11,8 +11,10 @@ import torch
 from lib import jobs, mnist, workers
 from lib import mnist_plots as plots
 from lib.optimizers import OPTIMIZERS
-from pages.common import (REDRAW_S, ensure_app_frame, keep_choice, kept_tabs, lang, linked_choice, one_of,
-                          optimizer_label, run_failed_message, session_id, t, whole_number)
+from ui.frame import ensure_app_frame, kept_tabs
+from ui.links import keep_choice, linked_choice, one_of, whole_number
+from ui.runs import REDRAW_S, run_failed_message, session_id
+from ui.text import lang, optimizer_label, t
 
 LR_VALUES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]

@@ -8,9 +8,11 @@ from lib import jobs, optim_plots, workers
 from lib.gradients import TOLERANCE
 from lib.optim_internals import ALL, HAND_WRITTEN
 from lib.optimizers import OPTIMIZERS
-from pages.common import (allowed_steps, ensure_app_frame, keep_choice, lang, linked_choice, one_of, optimizer_label,
-                          run_failed_message, run_jobs, settings_problem, settings_sidebar, t, time_limit_message,
-                          whole_number)
+from ui.frame import ensure_app_frame
+from ui.links import keep_choice, linked_choice, one_of, whole_number
+from ui.runs import run_failed_message, run_jobs, time_limit_message
+from ui.sidebar import allowed_steps, settings_problem, settings_sidebar
+from ui.text import lang, optimizer_label, t
 
 K_SLIDER_MAX = 200
 COMPARISONS = workers.JobCache(32)

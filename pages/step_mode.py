@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from lib import step_mode as sm
-from pages.common import ensure_app_frame, t
+from ui.frame import ensure_app_frame
+from ui.text import t
 
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-4, 0) for m in (1, 2, 5)] + [1.0]
 SPEEDS = [0.2, 0.5, 1.0, 2.0, 5.0]

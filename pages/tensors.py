@@ -1,4 +1,4 @@
 """Stage page: tensors."""
-from pages.common import stage_page
+from ui.stage_page import stage_page
 
 stage_page("tensors")

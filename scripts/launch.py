@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def warm() -> None:
-    import pages.common as common   # torch, pandas, plotly and lib, as the first page would import them
-    common.server_speed()           # starts the workers (a forkserver that has imported torch) and calibrates
+    import ui.stage_page   # noqa: F401  torch, pandas, plotly and lib, as the first page would import them
+    from ui import runs
+    runs.server_speed()           # starts the workers (a forkserver that has imported torch) and calibrates
 
 
 if __name__ == "__main__":

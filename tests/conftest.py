@@ -18,5 +18,5 @@ TEST_SPEED = limits.Speed(macs_per_s={"float32": 1e10, "float64": 5e9},
 
 @pytest.fixture(autouse=True)
 def fixed_server_speed(monkeypatch):
-    import pages.common
-    monkeypatch.setattr(pages.common, "server_speed", lambda: TEST_SPEED)
+    import ui.runs
+    monkeypatch.setattr(ui.runs, "server_speed", lambda: TEST_SPEED)

@@ -10,7 +10,6 @@ a path) are not words here. One Korean habit is kept: an English gloss in parent
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-import pages.common
+import ui.text
 from streamlit.testing.v1 import AppTest
 
 from lib.config import TrainConfig, config_from_query, default_config
@@ -199,7 +198,7 @@ def test_an_english_message_on_a_korean_page_fails_the_check(monkeypatch):
     """The check on a page, with the bug this file guards against put back: lib's messages dropped into Korean
     templates in English (as `str(err)` did) are caught."""
     assert not english_on_screen(korean_app("pages/tensors.py", {"n": "abc"}))
-    monkeypatch.setattr(pages.common, "render", lambda value, language: str(value))
+    monkeypatch.setattr(ui.text, "render", lambda value, language: str(value))
     english = english_on_screen(korean_app("pages/tensors.py", {"n": "abc"}))
     assert any("is not a whole number" in line for line in english), english
 

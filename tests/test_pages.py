@@ -163,11 +163,11 @@ def test_compare_page_trains_every_stage():
 
 
 def test_an_unexpected_error_becomes_a_short_message(monkeypatch):
-    import pages.common
+    import ui.stage_page
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated failure inside the page")
-    monkeypatch.setattr(pages.common, "describe", boom)
+    monkeypatch.setattr(ui.stage_page, "describe", boom)
     at = open_page("pages/tensors.py")
     assert not at.exception
     assert any("Something went wrong" in e.value for e in at.error)
@@ -259,7 +259,7 @@ def test_run_history_overlays_earlier_runs_named_by_what_differs():
 
 
 def test_history_is_bounded_per_page():
-    from pages.common import HISTORY_PER_PAGE
+    from ui.stage_page import HISTORY_PER_PAGE
     at = open_page("pages/tensors.py")
     for steps in range(5, 5 + HISTORY_PER_PAGE + 4):
         at.slider(key="steps").set_value(steps).run()
@@ -295,7 +295,7 @@ def test_home_links_every_preset():
     ("en", "ko-KR", "en"), ("ko", "en-US", "ko"), ("xx", "ko-KR", "ko"), ("<script>", None, "en"),
 ])
 def test_a_first_visit_follows_the_browser_unless_the_link_says_otherwise(link, locale, expected):
-    from pages.common import first_language
+    from ui.text import first_language
     assert first_language(link, locale) == expected
 
 

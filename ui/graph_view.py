@@ -5,7 +5,8 @@ import streamlit as st
 
 from lib import jobs, workers
 from lib.config import TrainConfig
-from pages.common import CACHE_TTL_S, run_failed_message, run_jobs, t
+from ui.runs import CACHE_TTL_S, run_failed_message, run_jobs
+from ui.text import t
 
 GRAPHS = workers.JobCache(64, CACHE_TTL_S)   # DOT text is a few KB
 

@@ -1,0 +1,97 @@
+"""Hand-written against autograd's gradients on a stage page: the table, heatmaps, the shared layer's uses."""
+from __future__ import annotations
+
+import streamlit as st
+
+from lib import plots, workers
+from lib.config import STEPS_CAP, TrainConfig
+from lib.gradients import TOLERANCE, GradientComparison
+from lib.stages import RunSummary, drawn_depth
+from ui.links import keep_choice, linked_choice, one_of, whole_number
+from ui.results import gradient_table, png_config
+from ui.runs import cached_gradients, run_failed_message
+from ui.text import lang, parameter_label, t
+
+
+def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool) -> GradientComparison | None:
+    st.header(t("grad.header"))
+    st.markdown(t("grad.intro"))
+    last = len(result.losses) - 1   # the steps that ran: not past a divergence or the time limit
+    if last < 0:
+        st.info(t("grad.no_gradient"))
+        return None
+    key = f"{stage}_grad_step"
+    if last == 0:
+        step = 0
+        st.caption(t("grad.step_zero"))
+    else:
+        linked_choice("step", key, whole_number(0, STEPS_CAP))
+        st.session_state[key] = min(st.session_state.get(key, 0), last)
+        step = st.slider(t("grad.step"), 0, last, key=key, help=t("grad.step_help"))
+        keep_choice("step", step)
+    depth = None
+    if stage == "dynamic_net":
+        choices = {"as in training": t("grad.as_in_training"), **{n: str(n) for n in range(4)}}
+        linked_choice("depth", "dyn_depth",
+                      lambda text: "as in training" if text == "drawn" else one_of(0, 1, 2, 3)(text))
+        choice = st.radio(t("grad.depth"), list(choices), horizontal=True, key="dyn_depth", format_func=choices.get)
+        depth = None if choice == "as in training" else int(choice)
+        keep_choice("depth", "drawn" if depth is None else depth)
+    try:
+        with st.spinner(t("grad.computing")):
+            comparison = cached_gradients(stage, cfg, step, broken, depth)
+    except workers.RunFailed as failure:
+        st.error(run_failed_message(failure), icon=":material/timer_off:")
+        return None
+    table = comparison.table
+    st.dataframe(gradient_table(table), hide_index=True, width="stretch")
+    failed = table.loc[~table["within_tol"], "parameter"].tolist()
+    tol = f"{TOLERANCE[cfg.dtype]:.0e}".replace("e-0", "e-")   # 1e-5, as the tutorial's readers write it
+    if failed:
+        st.error(t("grad.disagree", names=", ".join(failed), tol=tol))
+    else:
+        st.success(t("grad.agree", rows=len(table), tol=tol, dtype=cfg.dtype))
+    if comparison.relu_ties:
+        st.info(t("gradients.relu_ties", ties=comparison.relu_ties), icon=":material/info:")
+    if comparison.gradcheck_passed is not None:
+        fn = "BrokenMyReLU" if broken else "MyReLU"
+        st.caption(t("grad.gradcheck_passes" if comparison.gradcheck_passed else "grad.gradcheck_fails", fn=fn))
+    if broken:
+        st.info(t("grad.broken_explained"))
+
+    matrices = [name for name, g in comparison.manual.items() if g.dim() == 2]
+    # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
+    name = matrices[0]
+    if len(matrices) > 1:
+        linked_choice("heatmap", f"{stage}_heatmap", one_of(*matrices))
+        if st.session_state.get(f"{stage}_heatmap") not in matrices:   # e.g. a per-use row of another depth
+            st.session_state.pop(f"{stage}_heatmap", None)
+        name = st.selectbox(t("grad.heatmap_of"), matrices, key=f"{stage}_heatmap",
+                            format_func={m: parameter_label(m) for m in matrices}.get)
+        keep_choice("heatmap", name)
+    st.plotly_chart(plots.gradient_heatmaps(parameter_label(name), comparison.manual[name], comparison.autograd[name],
+                                            lang=lang()),
+                    key="grad_heatmap", width="stretch", config=png_config(f"{stage}_gradient_{name}"))
+
+    if stage == "dynamic_net":
+        st.subheader(t("grad.sharing_header"))
+        uses = [n for n in comparison.manual if n.startswith("middle_linear.weight (use")]
+        if uses:
+            if depth is None:
+                st.markdown(t("grad.sharing_text_drawn", step=step, depth=comparison.depth))
+            else:
+                st.markdown(t("grad.sharing_text_forced", step=step, depth=comparison.depth,
+                              drawn=drawn_depth(cfg.seed, step)))
+            terms = [comparison.manual[u] for u in uses]
+            total = comparison.autograd["middle_linear.weight"]
+            st.markdown(t("grad.sharing_norms", sum_norm=sum(terms).norm().item(),
+                          norm_sum=sum(term.norm().item() for term in terms),
+                          norms=" + ".join(f"{term.norm().item():.4g}" for term in terms)))
+            st.plotly_chart(plots.shared_layer_uses(terms, total, lang=lang()), key="uses_chart", width="stretch")
+            st.caption(t("grad.sharing_sum", diff=(sum(terms) - total).norm().item(),
+                         total=comparison.manual["middle_linear.weight"].norm().item()))
+        else:
+            st.info(t("grad.no_uses"))
+        st.plotly_chart(plots.depth_histogram(result.depths, lang=lang()), key="depth_chart",
+                        width="stretch")
+    return comparison

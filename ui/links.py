@@ -1,0 +1,55 @@
+"""Settings in the URL: in-page choices read from a link and written back, and the link to share."""
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.config import QUERY_VALUE_MAX, shown_text
+from ui.text import t
+
+
+def linked_choice(url_key: str, widget_key: str, parse) -> None:
+    """An in-page choice kept in the URL (comparison step, forced depth, heatmap, log axis, tab, ...).
+
+    Call it before the widget: on the run that enters the page from a link, the link's value, through `parse`
+    (a whole number in range, one of a list: it raises ValueError for anything else), becomes the widget's.
+    `keep_choice` writes the widget's value back, so "Link to this setup" carries it.
+    """
+    text = st.query_params.get(url_key)
+    if text is None or not st.session_state.get("entered_from_link"):
+        return
+    try:
+        st.session_state[widget_key] = parse(text[:QUERY_VALUE_MAX])
+    except (ValueError, TypeError):
+        st.warning(t("settings.link_choice_refused", name=url_key, text=shown_text(text)), icon=":material/link_off:")
+
+
+def keep_choice(url_key: str, value) -> None:
+    st.query_params[url_key] = str(value)
+
+
+def whole_number(low: int, high: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(text)
+        return value
+    return parse
+
+
+def one_of(*options):
+    def parse(text: str):
+        match = next((option for option in options if str(option) == text), None)
+        if match is None:
+            raise ValueError(text)
+        return match
+    return parse
+
+
+def share_link(container) -> None:
+    """The page's URL with its settings, in a code box (it has a copy button)."""
+    base = st.context.url
+    if base:
+        query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
+        with container.expander(t("settings.link"), icon=":material/link:"):
+            st.code(f"{base}?{query}", language=None, wrap_lines=True)
+            st.caption(t("settings.link_caption"))

@@ -1,0 +1,85 @@
+"""How a run's results read on a page: the loss metrics, the gradient table, the divergence message."""
+from __future__ import annotations
+
+import inspect
+import math
+
+import pandas as pd
+import streamlit as st
+
+from lib.stages import GROWTH_LIMIT, RunSummary
+from ui.text import parameter_label, t
+
+
+def gradient_table(table: pd.DataFrame):
+    """The comparison table for reading: scientific notation, ✓/✗, and, when a row fails, failures in red.
+
+    A Styler costs the server ~10x a plain frame to send, so only a table with a failure gets one.
+    """
+    def sci(v, digits=3):
+        return "—" if pd.isna(v) else f"{v:.{digits}e}"
+    match = t("column.match")
+    shown = pd.DataFrame({
+        match: table["within_tol"].map({True: "✓", False: "✗"}),
+        t("column.parameter"): table["parameter"].map(parameter_label), t("column.shape"): table["shape"],
+        **{t(f"column.{c}"): table[c].map(sci) for c in ("manual_norm", "autograd_norm", "max_abs_diff", "rel_error")},
+        t("column.cosine"): table["cosine"].map(lambda v: f"{v:.9f}"),
+        t("column.fd_rel_error_step0"): table["fd_rel_error_step0"].map(lambda v: sci(v, 1)),
+    })
+    if table["within_tol"].all():
+        return shown
+
+    def colour(row):
+        bad = row[match] == "✗"
+        return ["background-color: #ffd6d6; color: #8b0000" if bad else "" for _ in row]
+    return shown.style.apply(colour, axis=1)
+
+
+def divergence_message(result: RunSummary) -> str:
+    cfg = result.config
+    reason = t(result.divergence_reason, loss=result.stop_loss, limit=GROWTH_LIMIT)
+    return t("divergence.message", step=result.diverged_at, reason=reason,
+             numbers=cfg.n * cfg.d_out, lr=cfg.lr, reset=t("settings.reset"))
+
+
+def show_source(objects) -> None:
+    with st.expander(t("source.expander")):
+        for obj in objects:
+            st.code(inspect.getsource(obj), language="python")
+
+
+def _fmt_loss(value: float | None) -> str:
+    """A loss for a metric: 4 significant digits; inf and nan as themselves (a divergence shows them)."""
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+def stop_point(result: RunSummary) -> tuple[int, float | None] | None:
+    """Where a run stopped and the loss that stopped it (for the chart's marker), or None if it did not diverge."""
+    return None if result.diverged_at is None else (result.diverged_at, result.stop_loss)
+
+
+def loss_metrics(result: RunSummary) -> None:
+    """First loss, last loss, their ratio and the time; after a divergence, the loss that stopped training."""
+    first = result.losses[0] if result.losses else math.nan
+    cols = st.columns(4)
+    cols[0].metric(t("metric.first_loss"), _fmt_loss(first) if result.losses else "—")
+    if result.diverged_at is None:
+        last, last_label, ratio_label = result.final_loss, t("metric.final_loss"), t("metric.ratio")
+        help_text = None
+    else:
+        last, last_label = result.stop_loss, t("metric.stop_loss", step=result.diverged_at)
+        ratio_label = t("metric.stop_ratio")
+        help_text = (t("metric.stop_loss_help", last=len(result.losses) - 1, kept=_fmt_loss(result.final_loss))
+                     if result.losses else None)
+    cols[1].metric(last_label, _fmt_loss(last), help=help_text)
+    ratio = last / first if result.losses and first > 0 and math.isfinite(last) else math.nan
+    cols[2].metric(ratio_label, f"{ratio:.1e}" if math.isfinite(ratio) else "—")
+    cols[3].metric(t("metric.time"), f"{result.elapsed_s:.2f} s",
+                   help=t("metric.time_help", ran=len(result.losses), steps=result.config.steps))
+
+
+def png_config(name: str) -> dict:
+    """Plotly's camera button saves the chart as a PNG, twice the screen's resolution."""
+    return {"toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}, "displaylogo": False}

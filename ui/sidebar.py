@@ -1,0 +1,144 @@
+"""The settings sidebar: one slider per hyperparameter, steps the server will finish, the page's link."""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from lib import limits, workers
+from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
+                        config_from_query, config_to_query, default_config)
+from lib.optimizers import OPTIMIZERS
+from lib.stages import STAGES
+from ui import runs
+from ui.links import share_link
+from ui.text import optimizer_label, t
+
+
+# lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
+LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
+
+
+def nearest_lr(lr: float) -> float:
+    return min(LR_CHOICES, key=lambda choice: abs(math.log10(choice) - math.log10(lr)))
+
+
+def _load_into_widgets(cfg: TrainConfig) -> None:
+    for name in CONFIG_FIELDS:
+        st.session_state[name] = getattr(cfg, name)
+    st.session_state["lr"] = nearest_lr(cfg.lr)
+
+
+def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None:
+    """Sidebar hyperparameters for `stage` (or "compare"), remembered per page; None, with a message, if invalid.
+
+    `sizes_only` leaves out lr, optimizer and momentum: the Compare page takes them from each stage.
+    """
+    defaults = default_config(stage) if stage in STAGES else TrainConfig()
+    configs: dict[str, TrainConfig] = st.session_state.setdefault("configs", {})
+    link = {k: v for k, v in st.query_params.to_dict().items() if k in QUERY_KEYS}
+    entering = st.session_state.get("sidebar_stage") != stage
+    from_link = bool(link) and entering and link != st.session_state.get("link_written")
+    st.session_state["entered_from_link"] = from_link   # the page's own choices read the link on this run too
+    if from_link:
+        # Opened from a link (a new visit, or a preset): the link wins over what this session had. Only on
+        # entering the page: later, the browser's URL can lag a fast slider by a rerun, and is no link.
+        # What we wrote ourselves, still in the URL after a page switch, is not a link either.
+        cfg, problems = config_from_query(link, defaults)
+        for problem in problems:
+            st.warning(t("settings.link_problem", problem=problem), icon=":material/link_off:")
+        _load_into_widgets(cfg)
+        st.session_state["sidebar_stage"] = stage
+    elif entering:
+        _load_into_widgets(configs.get(stage, defaults))
+        st.session_state["sidebar_stage"] = stage
+    info = STAGES.get(stage)
+    sb = st.sidebar
+    sb.header(t("settings.header"))
+
+    def reset():
+        configs.pop(stage, None)
+        _load_into_widgets(defaults)
+
+    sb.button(t("settings.reset"), on_click=reset, key="reset", width="stretch")
+    sb.slider(t("settings.n"), 1, SIZE_CAPS["n"], key="n")
+    sb.slider(t("settings.d_in"), 1, SIZE_CAPS["d_in"], key="d_in")
+    sb.slider(t("settings.hidden"), 1, SIZE_CAPS["hidden"], key="hidden")
+    sb.slider(t("settings.d_out"), 1, SIZE_CAPS["d_out"], key="d_out")
+    shortened = fit_steps(stage)
+    sb.slider(t("settings.steps"), 1, st.session_state["steps_allowed"], key="steps",
+              help=t("settings.steps_help", limit=workers.time_limit_s()))
+    shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
+    if not sizes_only:
+        shown += ["lr", "optimizer", "momentum"]
+        sb.select_slider(t("settings.lr"), options=LR_CHOICES, key="lr",
+                         format_func=lambda v: f"{v:.0e}")
+        uses_optimizer = info is not None and info.uses_optimizer
+        # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
+        sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer", disabled=not uses_optimizer,
+                     format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get, on_change=momentum_follows)
+        if not uses_optimizer:
+            sb.caption(t("settings.no_optimizer"))
+        takes_momentum = uses_optimizer and OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
+        sb.slider(t("settings.momentum"), 0.0, 0.99, step=0.01, key="momentum", disabled=not takes_momentum)
+    sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="seed")
+    sb.radio("dtype", ["float32", "float64"], key="dtype", horizontal=True, help=t("settings.dtype_help"))
+    try:
+        cfg = defaults.with_(**{name: st.session_state[name] for name in shown})
+    except ValueError as err:
+        sb.error(t("settings.cant_run", err=err))
+        st.session_state["settings_problem"] = str(err)
+        return None
+    st.session_state.pop("settings_problem", None)
+    configs[stage] = cfg
+    if shortened:
+        st.info(t("settings.steps_shortened", wanted=shortened, steps=cfg.steps, limit=workers.time_limit_s()),
+                icon=":material/timer:")
+    link = {k: v for k, v in config_to_query(cfg).items() if k in shown}
+    st.query_params.update(link)
+    st.session_state["link_written"] = link
+    share_link(sb)
+    return cfg
+
+
+def fit_steps(stage: str) -> int | None:
+    """Make the steps slider offer only what the server will finish at the sizes now chosen.
+
+    The slider's maximum follows N, D_IN, H, D_OUT, dtype (and the seed, for DynamicNet's drawn depths); steps
+    above it are shortened to it. The steps the visitor asked for are remembered, so shrinking N gives them
+    back. Returns the steps asked for when they were shortened, else None.
+    """
+    state = st.session_state
+    allowed = allowed_steps(stage, state["n"], state["d_in"], state["hidden"], state["d_out"], state["dtype"],
+                            int(state["seed"]))
+    if state["steps"] != state.get("steps_shown"):   # set by the visitor (slider, link, reset) since last run
+        state["steps_wanted"] = state["steps"]
+    wanted = state.get("steps_wanted", state["steps"])
+    state["steps"] = state["steps_shown"] = min(wanted, allowed)
+    state["steps_allowed"] = allowed
+    return wanted if wanted > allowed else None
+
+
+def momentum_follows() -> None:
+    """on_change of the optimizer box: SGD with momentum 0 would be plain SGD under another name, so choosing it
+    at momentum 0 takes the tutorial's momentum (DynamicNet's 0.9)."""
+    if st.session_state.get("optimizer") == "sgd_momentum" and st.session_state.get("momentum", 0.0) == 0.0:
+        st.session_state["momentum"] = default_config("dynamic_net").momentum
+
+
+def settings_problem() -> None:
+    """Where the chart would be: why the sidebar's settings can't run, and what to do (the sidebar may be below
+    the fold of a projector)."""
+    st.error(t("settings.cant_run_page", err=st.session_state.get("settings_problem", ""), reset=t("settings.reset")),
+             icon=":material/block:")
+
+
+def allowed_steps(stage: str, n: int, d_in: int, hidden: int, d_out: int, dtype: str, seed: int) -> int:
+    """The most steps the sliders offer at these sizes: a run planned to fit its share of the time limit.
+
+    "compare" (all seven stages at once) takes the costliest stage's.
+    """
+    budget = limits.PLAN_SHARE * workers.time_limit_s()
+    stages = STAGE_NAMES if stage not in STAGES else [stage]
+    return min(limits.max_steps(runs.server_speed(), budget, name, n, d_in, hidden, d_out, dtype, seed, cap=STEPS_CAP)
+               for name in stages)

@@ -1,0 +1,130 @@
+"""A stage page (1-7): what is new, the tutorial's code, live training and its curve, gradients, graph, downloads."""
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from lib import plots, workers
+from lib.config import TrainConfig, difference_label
+from lib.export import losses_csv, stage_script
+from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
+from ui.frame import ensure_app_frame
+from ui.gradient_view import gradient_section
+from ui.graph_view import graph_section
+from ui.links import keep_choice, linked_choice, one_of
+from ui.results import divergence_message, loss_metrics, png_config, show_source, stop_point
+from ui.runs import run_failed_message, time_limit_message, train_with_progress
+from ui.sidebar import settings_problem, settings_sidebar
+from ui.text import describe, lang, t
+
+
+def stage_page(stage: str) -> None:
+    """Everything a stage page shows: what is new, the code, the live loss curve, the gradient comparison."""
+    ensure_app_frame()
+    info = STAGES[stage]
+    st.title(t(f"stage.{stage}.title"))
+    st.markdown(t(f"stage.{stage}.whats_new"))
+    cfg = settings_sidebar(stage)
+    if cfg is None:
+        settings_problem()
+        return
+    broken = False
+    if stage == "custom_function":
+        link = st.query_params.get("broken")
+        if link in ("0", "1") and link != st.session_state.get("broken_written"):
+            st.session_state["broken_relu"] = link == "1"
+        broken = st.toggle(t("stage_page.break_relu"), key="broken_relu", help=t("stage_page.break_relu_help"))
+        st.session_state["broken_written"] = st.query_params["broken"] = "1" if broken else "0"
+    st.caption(t("stage_page.settings_used", settings=describe(stage, cfg)))
+    sources = [info.train]
+    if stage == "custom_function":
+        sources = [BrokenMyReLU if broken else MyReLU, info.train]
+    elif stage in ("custom_module", "dynamic_net"):
+        sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
+    shown = stage_script(stage, cfg, broken, lang())
+    with st.expander(t("source.tutorial"), expanded=True, icon=":material/code:"):
+        st.code(shown, language="python")
+        st.caption(t("source.tutorial_caption", stage=stage))
+    show_source(sources)
+
+    try:
+        result = train_with_progress(stage, cfg, broken)
+    except workers.RunFailed as failure:
+        st.error(run_failed_message(failure), icon=":material/timer_off:")
+        return
+    if result.time_limited_at is not None:
+        st.warning(time_limit_message(len(result.losses), cfg.steps), icon=":material/timer:")
+    loss_metrics(result)
+    if result.diverged_at is not None:
+        st.warning(divergence_message(result), icon=":material/warning:")
+    label = t("history.this_run") + (t("history.broken_suffix") if broken else "")
+    curves, diverged = [(label, result.losses)], {label: stop_point(result)}
+    earlier = remember_run(stage, result)
+    controls = st.columns([1, 3, 1], vertical_alignment="bottom")
+    st.session_state.setdefault("log_y", True)
+    linked_choice("log", "log_y", lambda text: one_of("1", "0")(text) == "1")
+    log_y = controls[0].toggle(t("chart.log_y"), key="log_y")
+    keep_choice("log", int(log_y))
+    if earlier:
+        labels = {i: run_label(run, result) for i, run in enumerate(earlier)}
+        chosen = controls[1].multiselect(t("history.overlay"), list(labels), format_func=labels.get,
+                                         key=f"{stage}_overlay", placeholder=t("history.overlay_placeholder"))
+        for i in chosen:
+            curves.append((labels[i], earlier[i].losses))
+            diverged[labels[i]] = stop_point(earlier[i])
+        controls[2].button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
+    st.plotly_chart(plots.loss_curves(curves, log_y=log_y,
+                                      title=t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title")),
+                                      diverged={k: v for k, v in diverged.items() if v is not None}, lang=lang()),
+                    key="loss_chart", width="stretch", config=png_config(stage))
+
+    comparison = gradient_section(stage, cfg, result, broken)
+    if comparison is not None:
+        graph_section(stage, cfg, comparison.step, broken, comparison.depth)
+    downloads(stage, cfg, broken, curves, comparison)
+
+
+HISTORY_PER_PAGE = 8   # earlier runs a session keeps per page, oldest dropped first
+
+
+def remember_run(stage: str, result: RunSummary) -> list[RunSummary]:
+    """Add `result` to this session's history of `stage`; return the earlier runs (bounded), newest first."""
+    runs: list[RunSummary] = st.session_state.setdefault("history", {}).setdefault(stage, [])
+    same = [r for r in runs if r.config == result.config and r.broken_relu == result.broken_relu]
+    for r in same:
+        runs.remove(r)
+    runs.insert(0, result)
+    del runs[HISTORY_PER_PAGE + 1:]
+    return runs[1:]
+
+
+def clear_history(stage: str) -> None:
+    st.session_state.setdefault("history", {})[stage] = []
+    st.session_state[f"{stage}_overlay"] = []
+
+
+def run_label(run: RunSummary, current: RunSummary) -> str:
+    label = difference_label(run.config, current.config)
+    if run.broken_relu != current.broken_relu:
+        extra = t("history.broken" if run.broken_relu else "history.correct")
+        return f"{label}, {extra}" if label else extra
+    return label or t("history.same_settings")
+
+
+def downloads(stage: str, cfg: TrainConfig, broken: bool, curves, comparison) -> None:
+    """CSV of the curves, the gradient table, the stage as a script: made when clicked, not on every rerun."""
+    st.subheader(t("downloads.header"))
+    cols = st.columns(3)
+    language = lang()
+    cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, dict(curves)),
+                            file_name=f"{stage}_losses.csv", mime="text/csv", key="dl_losses",
+                            icon=":material/download:")
+    if comparison is not None:
+        cols[1].download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
+                                file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
+                                key="dl_gradients", icon=":material/download:")
+    cols[2].download_button(t("downloads.script"), functools.partial(stage_script, stage, cfg, broken, language),
+                            file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
+                            icon=":material/code:")
+    st.caption(t("downloads.caption", stage=stage))
