@@ -234,12 +234,6 @@ def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_r
                               relu_ties=ties)
 
 
-def compare_gradients(stage: str, config: TrainConfig, step: int = 0, broken_relu: bool = False,
-                      depth: int | None = None) -> pd.DataFrame:
-    """One row per parameter: hand-written vs autograd, and autograd vs finite differences on a small copy."""
-    return gradient_comparison(stage, config, step, broken_relu, depth).table
-
-
 def _finite_difference_check(stage, config, depth, broken_relu):
     """rel_error of autograd vs central differences, per parameter, on a float64 copy of the problem at SMALL size."""
     small = config.with_(steps=1, **SMALL)

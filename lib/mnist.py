@@ -27,7 +27,7 @@ from lib.backward import cross_entropy_backward, finite_differences, network_gra
 from lib.config import SEED_CAP, check_choice, check_int, check_training
 from lib.gradients import COLUMNS, TOLERANCE, comparison_row, rel_error
 from lib.messages import CodedError, Message
-from lib.optimizers import OPTIMIZERS, make_optimizer
+from lib.optimizers import make_optimizer
 from lib.stages import TwoLayerNet
 
 # ---------------------------------------------------------------- data

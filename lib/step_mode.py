@@ -69,8 +69,7 @@ def settings_to_query(settings: StepSettings) -> dict[str, str]:
     return {key: str(getattr(settings, name)) for key, (name, _) in QUERY_KEYS.items()}
 
 
-# the phase that produces each tensor, in the tutorial's order
-PHASES = ("init", "forward", "backward", "update")
+# the phase that produces each tensor; the phases run init, then forward, backward, update over and over
 PRODUCED_BY = {"x": "init", "y": "init", "w1": "init", "w2": "init",
                "h": "forward", "h_relu": "forward", "y_pred": "forward", "loss": "forward",
                "grad_y_pred": "backward", "grad_w2": "backward", "grad_h_relu": "backward", "grad_h": "backward",
