@@ -9,6 +9,8 @@ import pandas as pd
 import torch
 from torch.func import functional_call
 
+from lib.backward import finite_differences, layers_of, linear, linear_backward, mse, mse_backward, \
+    network_backward, network_forward, network_grads, relu, relu_backward
 from lib.config import TrainConfig
 from lib.messages import Message, Refusal
 from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, TwoLayerNet, drawn_depth, run_stage
@@ -17,7 +19,6 @@ from lib.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, T
 TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
 # the small copy of the problem used for central finite differences (float64)
 SMALL = dict(n=4, d_in=5, hidden=3, d_out=2, dtype="float64")
-FD_EPS = 1e-6
 
 COLUMNS = ["parameter", "shape", "manual_norm", "autograd_norm", "max_abs_diff", "rel_error", "cosine",
            "within_tol", "fd_rel_error_step0"]
@@ -41,67 +42,42 @@ _USE_NAME = re.compile(r"(.+) \(use (\d+) of (\d+)\)")
 
 # ---------------------------------------------------------------- hand-written backward passes
 def manual_raw(p, x, y):
-    """Stages 1-3: the tutorial's own backward for y_pred = relu(x @ w1) @ w2."""
+    """Stages 1-3: the tutorial's own backward for y_pred = relu(x @ w1) @ w2, one layer at a time."""
     w1, w2 = p["w1"], p["w2"]
-    h = x.mm(w1)                              # (N, H)
-    h_relu = h.clamp(min=0)
-    y_pred = h_relu.mm(w2)                    # (N, D_OUT)
-    grad_y_pred = 2.0 * (y_pred - y)
-    grad_w2 = h_relu.t().mm(grad_y_pred)      # (H, D_OUT)
-    grad_h = grad_y_pred.mm(w2.t())           # (N, H)
-    grad_h[h < 0] = 0
-    grad_w1 = x.t().mm(grad_h)                # (D_IN, H)
+    h = linear(x, w1)                         # (N, H)
+    h_relu = relu(h)
+    y_pred = linear(h_relu, w2)               # (N, D_OUT)
+    grad_y_pred = mse_backward(y_pred, y)
+    grad_h_relu, grad_w2, _ = linear_backward(grad_y_pred, h_relu, w2)   # grad_w2: (H, D_OUT)
+    grad_h = relu_backward(grad_h_relu, h)
+    _, grad_w1, _ = linear_backward(grad_h, x, w1)                       # grad_w1: (D_IN, H)
     return {"w1": grad_w1, "w2": grad_w2}
 
 
 def manual_linear(p, x, y, names):
-    """Stages 4-6: nn.Linear computes x @ W.T + b, so grad_W = grad_out.T @ input and grad_b = grad_out.sum(0)."""
-    w1, b1, w2, b2 = (p[n] for n in names)
-    h = x.mm(w1.t()) + b1                     # (N, H)
-    h_relu = h.clamp(min=0)
-    y_pred = h_relu.mm(w2.t()) + b2           # (N, D_OUT)
-    grad_y_pred = 2.0 * (y_pred - y)
-    grad_w2 = grad_y_pred.t().mm(h_relu)      # (D_OUT, H)
-    grad_b2 = grad_y_pred.sum(0)
-    grad_h = grad_y_pred.mm(w2)               # (N, H)
-    grad_h[h < 0] = 0
-    grad_w1 = grad_h.t().mm(x)                # (H, D_IN)
-    grad_b1 = grad_h.sum(0)
-    return dict(zip(names, (grad_w1, grad_b1, grad_w2, grad_b2)))
+    """Stages 4-6: Linear, ReLU, Linear with nn.Linear's weights and biases."""
+    return network_grads(p, names, x, lambda y_pred: mse_backward(y_pred, y))
 
 
 def manual_dynamic(p, x, y, depth):
     """Stage 7: backprop through `depth` uses of middle_linear; its gradient is the sum of one term per use."""
-    w_in, b_in = p["input_linear.weight"], p["input_linear.bias"]
-    w_mid, b_mid = p["middle_linear.weight"], p["middle_linear.bias"]
-    w_out, b_out = p["output_linear.weight"], p["output_linear.bias"]
-    pre = [x.mm(w_in.t()) + b_in]             # pre-activations, (N, H) each
-    hs = [pre[0].clamp(min=0)]
-    for _ in range(depth):
-        pre.append(hs[-1].mm(w_mid.t()) + b_mid)
-        hs.append(pre[-1].clamp(min=0))
-    y_pred = hs[-1].mm(w_out.t()) + b_out
-    grad_y_pred = 2.0 * (y_pred - y)
-    grads = {"output_linear.weight": grad_y_pred.t().mm(hs[-1]), "output_linear.bias": grad_y_pred.sum(0)}
-    grad_h = grad_y_pred.mm(w_out)
-    uses_w, uses_b = [], []
-    for k in reversed(range(1, depth + 1)):   # use k maps hs[k-1] to hs[k]
-        grad_pre = grad_h.clone()
-        grad_pre[pre[k] < 0] = 0
-        uses_w.insert(0, grad_pre.t().mm(hs[k - 1]))
-        uses_b.insert(0, grad_pre.sum(0))
-        grad_h = grad_pre.mm(w_mid)
-    grad_pre = grad_h.clone()
-    grad_pre[pre[0] < 0] = 0
-    grads["input_linear.weight"] = grad_pre.t().mm(x)
-    grads["input_linear.bias"] = grad_pre.sum(0)
-    grads["middle_linear.weight"] = sum(uses_w) if uses_w else torch.zeros_like(w_mid)
-    grads["middle_linear.bias"] = sum(uses_b) if uses_b else torch.zeros_like(b_mid)
+    grads = network_backward(x, _dynamic_layers(p, depth), lambda y_pred: mse_backward(y_pred, y))
+    (grad_w_in, grad_b_in), uses, (grad_w_out, grad_b_out) = grads[0], grads[1:-1], grads[-1]
+    out = {"input_linear.weight": grad_w_in, "input_linear.bias": grad_b_in,
+           "middle_linear.weight": sum(gw for gw, _ in uses) if uses else torch.zeros_like(p["middle_linear.weight"]),
+           "middle_linear.bias": sum(gb for _, gb in uses) if uses else torch.zeros_like(p["middle_linear.bias"]),
+           "output_linear.weight": grad_w_out, "output_linear.bias": grad_b_out}
     per_use = {}
-    for k, (gw, gb) in enumerate(zip(uses_w, uses_b), start=1):
+    for k, (gw, gb) in enumerate(uses, start=1):
         per_use[use_name("middle_linear.weight", k, depth)] = gw
         per_use[use_name("middle_linear.bias", k, depth)] = gb
-    return grads, per_use
+    return out, per_use
+
+
+def _dynamic_layers(p, depth):
+    """DynamicNet's layers in the order one forward uses them: middle_linear `depth` times."""
+    names = ["input_linear", *["middle_linear"] * depth, "output_linear"]
+    return layers_of(p, [f"{name}.{kind}" for name in names for kind in ("weight", "bias")])
 
 
 # ---------------------------------------------------------------- the stage's own forward, for autograd
@@ -132,16 +108,13 @@ def forward(stage, cfg, params, x, depth=0, broken_relu=False, module=None):
     swaps the parameters in and out).
     """
     if not STAGES[stage].has_bias:
-        if stage == "custom_function":
-            relu = (BrokenMyReLU if broken_relu else MyReLU).apply
-        else:
-            relu = lambda t: t.clamp(min=0)  # noqa: E731
-        return relu(x.mm(params["w1"])).mm(params["w2"])
+        activation = (BrokenMyReLU if broken_relu else MyReLU).apply if stage == "custom_function" else relu
+        return activation(x.mm(params["w1"])).mm(params["w2"])
     return functional_call(module or _module(stage, cfg, depth), params, (x,))
 
 
 def loss_at(stage, cfg, params, x, y, depth=0, broken_relu=False, module=None):
-    return (forward(stage, cfg, params, x, depth, broken_relu, module) - y).pow(2).sum()
+    return mse(forward(stage, cfg, params, x, depth, broken_relu, module), y)
 
 
 def autograd_grads(stage, cfg, params, x, y, depth=0, broken_relu=False):
@@ -184,35 +157,11 @@ def relu_ties(stage, params, x, depth=0) -> int:
     none. In float32 an exact 0 does turn up now and then, and that entry then differs for a good reason.
     """
     if not STAGES[stage].has_bias:
-        pre = [x.mm(params["w1"])]
-    elif stage == "dynamic_net":
-        pre = [x.mm(params["input_linear.weight"].t()) + params["input_linear.bias"]]
-        for _ in range(depth):
-            pre.append(pre[-1].clamp(min=0).mm(params["middle_linear.weight"].t()) + params["middle_linear.bias"])
+        pre = [linear(x, params["w1"])]
     else:
-        w1, b1 = list(params.values())[:2]
-        pre = [x.mm(w1.t()) + b1]
+        layers = _dynamic_layers(params, depth) if stage == "dynamic_net" else layers_of(params, list(params))
+        _, _, pre = network_forward(x, layers)
     return int(sum((p == 0).sum().item() for p in pre))
-
-
-def finite_difference(stage, cfg, params, x, y, depth=0, broken_relu=False, eps=FD_EPS):
-    """Central differences (L(p + eps) - L(p - eps)) / 2 eps for every element of every parameter."""
-    out = {}
-    module = _module(stage, cfg, depth) if STAGES[stage].has_bias else None
-    with torch.no_grad():
-        for name, p in params.items():
-            grad = torch.empty_like(p)
-            flat, gflat = p.view(-1), grad.view(-1)
-            for i in range(flat.numel()):
-                orig = flat[i].item()
-                flat[i] = orig + eps
-                up = loss_at(stage, cfg, params, x, y, depth, broken_relu, module).item()
-                flat[i] = orig - eps
-                down = loss_at(stage, cfg, params, x, y, depth, broken_relu, module).item()
-                flat[i] = orig
-                gflat[i] = (up - down) / (2 * eps)
-            out[name] = grad
-    return out
 
 
 # ---------------------------------------------------------------- comparison
@@ -285,20 +234,16 @@ def gradient_comparison(stage: str, config: TrainConfig, step: int = 0, broken_r
                               relu_ties=ties)
 
 
-def compare_gradients(stage: str, config: TrainConfig, step: int = 0, broken_relu: bool = False,
-                      depth: int | None = None) -> pd.DataFrame:
-    """One row per parameter: hand-written vs autograd, and autograd vs finite differences on a small copy."""
-    return gradient_comparison(stage, config, step, broken_relu, depth).table
-
-
 def _finite_difference_check(stage, config, depth, broken_relu):
     """rel_error of autograd vs central differences, per parameter, on a float64 copy of the problem at SMALL size."""
     small = config.with_(steps=1, **SMALL)
     run = run_stage(stage, small, broken_relu=broken_relu, stop_at=0)
     params = {k: v.clone() for k, v in run.params.items()}
     auto = autograd_grads(stage, small, params, run.x, run.y, depth, broken_relu)
-    numeric = finite_difference(stage, small, params, run.x, run.y, depth, broken_relu)
-    return {k: rel_error(auto[k], numeric[k]) for k in auto}
+    module = _module(stage, small, depth) if STAGES[stage].has_bias else None
+    numeric = finite_differences(lambda: loss_at(stage, small, params, run.x, run.y, depth, broken_relu, module),
+                                 params)
+    return {k: rel_error(auto[k].reshape(-1), numeric[k]) for k in auto}
 
 
 def _gradcheck_relu(broken_relu: bool) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from lib.config import TrainConfig
-from lib.gradients import _module, forward
+from lib.gradients import forward
 from lib.stages import STAGES, drawn_depth, run_stage
 
 
@@ -39,8 +39,7 @@ def count_nodes(dot_source: str) -> dict[str, int]:
 
 def stage_loss(stage: str, cfg: TrainConfig, params: dict, x, y, depth: int = 0, broken_relu: bool = False):
     """The loss of one forward pass written as the stage writes it: pow(2).sum() on stages 2-3, MSELoss after."""
-    y_pred = forward(stage, cfg, params, x, depth, broken_relu,
-                     _module(stage, cfg, depth) if STAGES[stage].has_bias else None)
+    y_pred = forward(stage, cfg, params, x, depth, broken_relu)
     if STAGES[stage].has_bias:
         return torch.nn.MSELoss(reduction="sum")(y_pred, y)
     return (y_pred - y).pow(2).sum()

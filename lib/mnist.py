@@ -23,10 +23,11 @@ from torch.func import functional_call
 from torchvision.datasets import MNIST
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
+from lib.backward import cross_entropy_backward, finite_differences, network_grads
 from lib.config import SEED_CAP, check_choice, check_int, check_training
 from lib.gradients import COLUMNS, TOLERANCE, comparison_row, rel_error
 from lib.messages import CodedError, Message
-from lib.optimizers import OPTIMIZERS, make_optimizer
+from lib.optimizers import make_optimizer
 from lib.stages import TwoLayerNet
 
 # ---------------------------------------------------------------- data
@@ -442,28 +443,13 @@ def report(model: torch.nn.Module, data: MnistData, limit: int = 24) -> MnistRep
 # ---------------------------------------------------------------- hand-written vs autograd (MLP)
 MLP_NAMES = ("linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias")
 FD_SAMPLES = 6                         # coordinates per parameter checked by central differences
-FD_EPS = 1e-6
 
 
 def manual_mlp_grads(params: dict, x: torch.Tensor, labels: torch.Tensor, broken: bool = False) -> dict:
-    """Backward of mean cross-entropy(softmax) through TwoLayerNet by hand; `broken` forgets the / N."""
-    w1, b1, w2, b2 = (params[n] for n in MLP_NAMES)
-    n = len(labels)
-    h = x.mm(w1.t()) + b1                     # (N, H)
-    h_relu = h.clamp(min=0)
-    logits = h_relu.mm(w2.t()) + b2           # (N, 10)
-    exp = (logits - logits.max(1, keepdim=True).values).exp()
-    softmax = exp / exp.sum(1, keepdim=True)  # (N, 10)
-    onehot = F.one_hot(labels, CLASSES).to(x.dtype)
-    # d(mean_i -log softmax_i[y_i]) / d logits = (softmax - onehot) / N
-    grad_logits = softmax - onehot if broken else (softmax - onehot) / n
-    grad_w2 = grad_logits.t().mm(h_relu)      # (10, H)
-    grad_b2 = grad_logits.sum(0)
-    grad_h = grad_logits.mm(w2)               # (N, H)
-    grad_h[h < 0] = 0
-    grad_w1 = grad_h.t().mm(x)                # (H, 784)
-    grad_b1 = grad_h.sum(0)
-    return dict(zip(MLP_NAMES, (grad_w1, grad_b1, grad_w2, grad_b2)))
+    """Backward of mean cross-entropy(softmax) through TwoLayerNet by hand, one layer at a time (lib.backward);
+    `broken` forgets the / N."""
+    reduction = "sum" if broken else "mean"
+    return network_grads(params, MLP_NAMES, x, lambda logits: cross_entropy_backward(logits, labels, reduction))
 
 
 def _mlp_loss(module: torch.nn.Module, params: dict, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -499,22 +485,9 @@ def _sampled_fd_rel_error(module, params, x, labels) -> dict:
     x = x.double()
     auto = autograd_mlp_grads(module, params, x, labels)
     gen = torch.Generator().manual_seed(0)
-    out = {}
-    with torch.no_grad():
-        for name, p in params.items():
-            flat = p.view(-1)
-            picks = torch.randperm(flat.numel(), generator=gen)[:FD_SAMPLES]
-            numeric = torch.empty(len(picks), dtype=torch.float64)
-            for j, i in enumerate(picks.tolist()):
-                orig = flat[i].item()
-                flat[i] = orig + FD_EPS
-                up = _mlp_loss(module, params, x, labels).item()
-                flat[i] = orig - FD_EPS
-                down = _mlp_loss(module, params, x, labels).item()
-                flat[i] = orig
-                numeric[j] = (up - down) / (2 * FD_EPS)
-            out[name] = rel_error(auto[name].reshape(-1)[picks], numeric)
-    return out
+    picks = {name: torch.randperm(p.numel(), generator=gen)[:FD_SAMPLES].tolist() for name, p in params.items()}
+    numeric = finite_differences(lambda: _mlp_loss(module, params, x, labels), params, picks)
+    return {name: rel_error(auto[name].reshape(-1)[picks[name]], numeric[name]) for name in params}
 
 
 # ---------------------------------------------------------------- "try your own digit"

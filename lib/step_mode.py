@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from lib.backward import linear_backward, mse_backward, relu_backward
+
 SIZE_MAX = 8          # a matrix of at most 8×8 numbers still reads on a projector
 SEED_MAX = 2**31 - 1
 LR_RANGE = (1e-4, 1.0)
@@ -67,8 +69,7 @@ def settings_to_query(settings: StepSettings) -> dict[str, str]:
     return {key: str(getattr(settings, name)) for key, (name, _) in QUERY_KEYS.items()}
 
 
-# the phase that produces each tensor, in the tutorial's order
-PHASES = ("init", "forward", "backward", "update")
+# the phase that produces each tensor; the phases run init, then forward, backward, update over and over
 PRODUCED_BY = {"x": "init", "y": "init", "w1": "init", "w2": "init",
                "h": "forward", "h_relu": "forward", "y_pred": "forward", "loss": "forward",
                "grad_y_pred": "backward", "grad_w2": "backward", "grad_h_relu": "backward", "grad_h": "backward",
@@ -128,12 +129,10 @@ def backward(state: StepState) -> StepState:
     """The tutorial's hand-written backward, and autograd's on copies of the same numbers beside it."""
     _check(state, "backward")
     t = state.tensors
-    grad_y_pred = 2.0 * (t["y_pred"] - t["y"])
-    grad_w2 = t["h_relu"].t().mm(grad_y_pred)        # (H, D_OUT)
-    grad_h_relu = grad_y_pred.mm(t["w2"].t())        # (N, H)
-    grad_h = grad_h_relu.clone()
-    grad_h[t["h"] < 0] = 0
-    grad_w1 = t["x"].t().mm(grad_h)                  # (D_IN, H)
+    grad_y_pred = mse_backward(t["y_pred"], t["y"])                              # (N, D_OUT)
+    grad_h_relu, grad_w2, _ = linear_backward(grad_y_pred, t["h_relu"], t["w2"])   # (N, H), (H, D_OUT)
+    grad_h = relu_backward(grad_h_relu, t["h"])                                  # (N, H)
+    _, grad_w1, _ = linear_backward(grad_h, t["x"], t["w1"])                     # (D_IN, H)
     grads = {"grad_y_pred": grad_y_pred, "grad_w2": grad_w2, "grad_h_relu": grad_h_relu, "grad_h": grad_h,
              "grad_w1": grad_w1}
     return state.with_(tensors={**t, **grads}, autograd=autograd_gradients(state), phase="backward")

@@ -6,7 +6,7 @@ import torch
 
 import lib.gradients
 from lib.config import STAGE_NAMES, default_config
-from lib.gradients import COLUMNS, autograd_grads, compare_gradients, gradient_comparison, manual_grads, relu_ties
+from lib.gradients import COLUMNS, autograd_grads, gradient_comparison, manual_grads, relu_ties
 from lib.stages import run_stage
 
 SMALL_F64 = dict(n=8, d_in=10, hidden=6, d_out=3, steps=10, lr=1e-3, dtype="float64")
@@ -39,7 +39,7 @@ def expected_parameters(stage, cfg, depth):
 @pytest.mark.parametrize("stage,depth", STAGE_DEPTHS)
 def test_hand_written_gradients_equal_autograd_in_float64(stage, depth, step):
     cfg = config(stage)
-    table = compare_gradients(stage, cfg, step=step, depth=depth)
+    table = gradient_comparison(stage, cfg, step=step, depth=depth).table
 
     assert list(table.columns) == COLUMNS
     assert list(table["parameter"]) == expected_parameters(stage, cfg, depth)
@@ -57,7 +57,7 @@ def test_hand_written_gradients_equal_autograd_in_float64(stage, depth, step):
 @pytest.mark.parametrize("step", [0, 5])
 @pytest.mark.parametrize("stage,depth", STAGE_DEPTHS)
 def test_hand_written_gradients_equal_autograd_in_float32(stage, depth, step):
-    table = compare_gradients(stage, config(stage, SMALL_F32), step=step, depth=depth)
+    table = gradient_comparison(stage, config(stage, SMALL_F32), step=step, depth=depth).table
     assert (table["rel_error"] < 1e-5).all(), table[["parameter", "rel_error"]]
     assert table["within_tol"].all()
 
@@ -97,7 +97,7 @@ def _manual_raw_without_relu_mask(p, x, y):
 @pytest.mark.parametrize("stage", ["tensors", "autograd", "custom_function"])
 def test_a_hand_written_backward_without_the_relu_mask_fails(stage, monkeypatch):
     monkeypatch.setattr(lib.gradients, "manual_raw", _manual_raw_without_relu_mask)
-    rows = compare_gradients(stage, config(stage)).set_index("parameter")
+    rows = gradient_comparison(stage, config(stage)).table.set_index("parameter")
     assert not rows.loc["w1", "within_tol"]
     assert rows.loc["w1", "rel_error"] > 1e-3
     assert rows.loc["w2", "within_tol"]
@@ -134,7 +134,7 @@ def test_a_shared_layer_gradient_from_its_last_use_only_fails(monkeypatch):
         return grads, per_use
 
     monkeypatch.setattr(lib.gradients, "manual_dynamic", last_use_only)
-    rows = compare_gradients("dynamic_net", config("dynamic_net"), depth=3).set_index("parameter")
+    rows = gradient_comparison("dynamic_net", config("dynamic_net"), depth=3).table.set_index("parameter")
     assert not rows.loc["middle_linear.weight", "within_tol"]
     assert not rows.loc["middle_linear.bias", "within_tol"]
     assert rows.loc["input_linear.weight", "within_tol"]
@@ -151,11 +151,11 @@ def test_dynamic_net_compares_at_the_depth_its_step_drew():
 @pytest.mark.parametrize("step", [-1, SMALL_F64["steps"], 100, 1.5, True, "0"])
 def test_a_step_out_of_range_is_refused(step):
     with pytest.raises(ValueError, match=r"\bstep\b"):
-        compare_gradients("tensors", config("tensors"), step=step)
+        gradient_comparison("tensors", config("tensors"), step=step)
 
 
 def test_fd_column_is_nan_only_on_per_use_rows():
-    table = compare_gradients("dynamic_net", config("dynamic_net"), depth=2)
+    table = gradient_comparison("dynamic_net", config("dynamic_net"), depth=2).table
     per_use = table["parameter"].str.contains("(use", regex=False)
     assert table.loc[per_use, "fd_rel_error_step0"].map(math.isnan).all()
     assert not table.loc[~per_use, "fd_rel_error_step0"].map(math.isnan).any()

@@ -16,6 +16,7 @@ from PIL import Image
 
 from lib import jobs, mnist, workers
 from lib.mnist import FILES, MnistConfig, MnistDataError, UploadError
+from lib.optimizers import OPTIMIZERS
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 
@@ -332,7 +333,7 @@ def test_the_time_limit_stops_training_between_batches_and_keeps_a_partial_epoch
 
 def test_defaults_are_the_tutorials_hidden_size_and_a_valid_optimizer():
     config = MnistConfig()
-    assert config.hidden == 100 and config.model == "mlp" and config.optimizer in mnist.OPTIMIZERS
+    assert config.hidden == 100 and config.model == "mlp" and config.optimizer in OPTIMIZERS
 
 
 # ---------------------------------------------------------------- "try your own digit"
