@@ -7,7 +7,6 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import default_config
 from lib.graph import count_nodes, graph_at_step, manual_backward_graph
-from lib.stages import STAGE_NAMES
 
 SMALL = dict(n=8, d_in=5, hidden=4, d_out=3, steps=6)
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
