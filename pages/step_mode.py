@@ -37,8 +37,9 @@ if "sm_settings" not in st.session_state:
     for problem in problems:
         st.warning(t("settings.link_problem", problem=problem), icon=":material/link_off:")
     st.session_state["sm_settings"] = settings
-if "sm_n" not in st.session_state:
+if "sm_n" not in st.session_state:   # entering the page (Streamlit dropped its widgets' state on leaving)
     load_widgets(st.session_state["sm_settings"])
+    st.session_state["sm_playing"] = False   # Play left on elsewhere waits for the class, paused
 sb = st.sidebar
 sb.header(t("step.settings"))
 for name in SIZES:

@@ -209,3 +209,19 @@ def test_page_renders_in_both_languages(lang):
         assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == {"en": "One step, every number", "ko": "한 스텝, 모든 숫자"}[lang]
     assert at.session_state["sm_state"].settings.hidden == 3
+
+
+def test_leaving_while_playing_comes_back_paused():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/step_mode.py").run()
+    at.button(key="sm_play").click().run()
+    assert at.session_state["sm_playing"]
+    step = at.session_state["sm_state"].step
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/step_mode.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.session_state["sm_playing"]
+    assert at.button(key="sm_play").label == "Play"
+    assert at.session_state["sm_state"].step == step   # paused where it was, not reset
+    at.button(key="sm_play").click().run()   # and Play still plays
+    assert at.session_state["sm_playing"]
