@@ -103,3 +103,15 @@ def graph(stage, config, step, broken_relu, depth, show_saved, *, progress, time
     from lib.graph import graph_at_step
     return graph_at_step(stage, config, step, broken_relu=broken_relu, depth=depth, show_saved=show_saved,
                          time_limit_s=time_limit_s)
+
+
+def histograms(stage, config, steps, broken_relu, *, progress, time_limit_s):
+    """Histograms of every parameter and its gradient at `steps` of the stage's run (lib.histograms)."""
+    from lib.histograms import parameter_history
+    return parameter_history(stage, config, list(steps), broken_relu=broken_relu, time_limit_s=time_limit_s)
+
+
+def landscape(config, k, grid, span, *, progress, time_limit_s):
+    """The loss on a slice around the optim stage's trained weights, with every optimizer's path (lib.landscape)."""
+    from lib.landscape import loss_landscape
+    return loss_landscape(config, k, grid=grid, span=span, time_limit_s=time_limit_s)

@@ -12,6 +12,7 @@ from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, Two
 from ui.frame import ensure_app_frame
 from ui.gradient_view import gradient_section
 from ui.graph_view import graph_section
+from ui.histogram_view import histogram_section
 from ui.links import keep_choice, linked_choice, one_of
 from ui.results import divergence_message, loss_metrics, png_config, show_source, stop_point
 from ui.runs import run_failed_message, time_limit_message, train_with_progress
@@ -82,6 +83,7 @@ def stage_page(stage: str) -> None:
     comparison = gradient_section(stage, cfg, result, broken)
     if comparison is not None:
         graph_section(stage, cfg, comparison.step, broken, comparison.depth)
+        histogram_section(stage, result, broken)
     downloads(stage, cfg, broken, curves, comparison)
 
 

@@ -1,0 +1,48 @@
+"""Weights and gradients over time, on a stage page: histograms computed in a worker (lib.jobs.histograms)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from lib import histogram_plots, jobs, workers
+from lib.histograms import STEPS_SHOWN, spread_steps
+from lib.stages import RunSummary
+from ui.links import keep_choice, linked_choice, one_of
+from ui.results import png_config
+from ui.runs import CACHE_TTL_S, run_failed_message, run_jobs, time_limit_message
+from ui.text import lang, t
+
+HISTORIES = workers.JobCache(32, CACHE_TTL_S)   # 2 × 30 counts per parameter per step: a few KB
+
+
+def histogram_section(stage: str, result: RunSummary, broken: bool) -> None:
+    """Histograms of every parameter and its gradient at a few steps spread over the run the page shows."""
+    st.header(t("hist.header"))
+    steps = tuple(spread_steps(len(result.losses), STEPS_SHOWN))
+    st.markdown(t("hist.intro_manual" if stage == "tensors" else "hist.intro", count=len(steps)))
+    cfg = result.config
+    history = run_jobs(HISTORIES, [(("histograms", stage, cfg, steps, broken), jobs.histograms,
+                                    (stage, cfg, steps, broken))], [(t("hist.computing"), 1)])[0]
+    if isinstance(history, workers.RunFailed):
+        st.error(run_failed_message(history), icon=":material/timer_off:")
+        return
+    if history.time_limited_at is not None:
+        st.warning(time_limit_message(len(history.steps), len(steps)), icon=":material/timer:")
+    if not history.steps:
+        return
+    names = list(history.weights)
+    key = f"{stage}_hist_param"
+    linked_choice("hist", key, one_of(*names))
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = "middle_linear.weight" if "middle_linear.weight" in names else names[0]
+    name = st.selectbox(t("hist.parameter"), names, key=key)
+    keep_choice("hist", name)
+    st.plotly_chart(histogram_plots.parameter_histograms(history, name, name, lang=lang()), key="hist_chart",
+                    width="stretch", config=png_config(f"{stage}_histograms_{name}"))
+    first, last = history.gradients[name][0], history.gradients[name][-1]
+    st.caption(t("hist.grad_range", name=name, first=first.largest_abs, last=last.largest_abs,
+                 first_step=history.steps[0], last_step=history.steps[-1]))
+    if result.diverged_at is not None:
+        st.info(t("hist.diverged", step=result.diverged_at, last=history.steps[-1]), icon=":material/warning:")
+    unused = [step for step, depth in zip(history.steps, history.depths) if depth == 0]
+    if name.startswith("middle_linear") and unused:
+        st.info(t("hist.unused", steps=", ".join(map(str, unused))), icon=":material/info:")
