@@ -13,6 +13,7 @@ from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.runs import run_failed_message, run_jobs, time_limit_message
 from ui.sidebar import allowed_steps, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
+from ui.landscape_view import landscape_section
 
 K_SLIDER_MAX = 200
 COMPARISONS = workers.JobCache(32)
@@ -112,3 +113,5 @@ st.plotly_chart(optim_plots.update_size_curve(comparison.torch_update_sizes[targ
                                               lang=lang()),
                 key="update_chart", width="stretch")
 st.caption(t("optim.update_all") if target == ALL else t("optim.update_one", target=target))
+
+landscape_section(cfg, k)
