@@ -34,7 +34,7 @@ def landscape_contour(landscape: Landscape, labels: dict[str, str], lang: str = 
     fig.add_trace(go.Scatter(x=[0.0], y=[0.0], mode="markers", name=t("plot.landscape_centre", lang),
                              marker=dict(color="white", size=12, symbol="star", line=dict(color="black", width=1))))
     span = landscape.coords[-1]
-    fig.update_xaxes(title=t("plot.landscape_alpha", lang), range=[-span, span], exponentformat="e")
+    fig.update_xaxes(title=t("plot.landscape_alpha", lang), range=[-span, span], exponentformat="e", constrain="domain")
     fig.update_yaxes(title=t("plot.landscape_beta", lang), range=[-span, span], exponentformat="e",
                      scaleanchor="x", scaleratio=1)
     return _layout(fig, t("plot.landscape_title", lang, optimizer=labels[landscape.optimizer], k=landscape.k),

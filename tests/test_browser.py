@@ -265,3 +265,52 @@ def test_downloads_are_made_when_clicked(server, page):
     script = Path(info.value.path()).read_text()
     compile(script, "tensors.py", "exec")
     assert "range(25)" in script
+
+
+def _section_shot(pg, header: str, name: str, height: int = 1000) -> None:
+    """A screenshot of a viewport `height` tall with the section under `header` at its top."""
+    pg.set_viewport_size({"width": 1400, "height": height})
+    try:
+        pg.get_by_role("heading", name=header).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        pg.wait_for_timeout(800)
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / name), full_page=False)
+    finally:
+        pg.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_the_graph_section_of_a_stage_page(server, page):
+    page.goto(f"{server}/custom_function")
+    _settle(page)
+    page.wait_for_selector("[data-testid='stGraphVizChart'] svg", timeout=120_000)
+    _settle(page)
+    svg = page.locator("[data-testid='stGraphVizChart'] svg").first.inner_html()
+    assert "MyReLUBackward" in svg and "w1" in svg
+    assert page.locator("[data-testid='stException']").count() == 0
+    _section_shot(page, "The graph autograd records", "graph-section.png", height=2100)
+
+
+def test_the_step_mode_after_forward_and_backward(server, page):
+    page.goto(f"{server}/step")
+    _settle(page)
+    for button in ("Forward", "Backward"):
+        page.get_by_role("button", name=button, exact=True).click()
+        _settle(page)
+    page.get_by_text("autograd: grad_w1").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    _section_shot(page, "One step, every number", "step-mode-backward.png", height=1500)
+
+
+def test_the_histograms_and_the_landscape(server, page):
+    page.goto(f"{server}/tensors?lr=5e-06")
+    _settle(page)
+    page.get_by_role("heading", name="Weights and gradients over time").first.wait_for(timeout=120_000)
+    _settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    _section_shot(page, "Weights and gradients over time", "histograms.png")
+    page.goto(f"{server}/optimizers")
+    _settle(page)
+    page.get_by_role("heading", name="The landscape the optimizers walk").first.wait_for(timeout=120_000)
+    _settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    _section_shot(page, "The landscape the optimizers walk", "landscape.png")
