@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from lib.config import TrainConfig
-from lib.gradients import loss_at
+from lib.gradients import _module, loss_at
 from lib.optim_internals import check_k
 from lib.optimizers import OPTIMIZERS, make_optimizer
 from lib.stages import run_stage
@@ -105,10 +105,11 @@ def train(config: TrainConfig, optimizer: str, k: int, start, deadline, visit=No
     whether the time limit stopped it."""
     params = {name: p.clone().requires_grad_(True) for name, p in start.params.items()}
     opt = make_optimizer(params.values(), config.with_(optimizer=optimizer))
+    module = _module("optim", config, 0)   # the model's structure, made once
     for _ in range(k):
         if deadline is not None and time.perf_counter() > deadline:
             return params, True
-        loss = loss_at("optim", config, params, start.x, start.y)
+        loss = loss_at("optim", config, params, start.x, start.y, module=module)
         if not math.isfinite(loss.item()):
             break
         if visit is not None:
@@ -118,7 +119,7 @@ def train(config: TrainConfig, optimizer: str, k: int, start, deadline, visit=No
         opt.step()
     if visit is not None:
         with torch.no_grad():
-            visit(params, loss_at("optim", config, params, start.x, start.y).item())
+            visit(params, loss_at("optim", config, params, start.x, start.y, module=module).item())
     return params, False
 
 
