@@ -129,3 +129,9 @@ def test_too_high_lr_on_the_page_says_where_it_diverged():
 def test_dynamic_net_opens_on_the_shared_layer():
     at = open_stage("dynamic_net", n="8", d_in="6", hidden="5", d_out="3", steps="30")
     assert at.selectbox(key="dynamic_net_hist_param").value == "middle_linear.weight"
+
+
+def test_a_link_opens_the_histograms_of_its_parameter():
+    at = open_stage("tensors", n="16", d_in="20", hidden="8", d_out="3", steps="40", hist="w2")
+    assert at.selectbox(key="tensors_hist_param").value == "w2"
+    assert sum(hist_chart(at)["data"][0]["y"]) == 8 * 3

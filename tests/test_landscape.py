@@ -98,3 +98,13 @@ def test_the_page_draws_the_landscape(lang):
     at.select_slider(key="land_span").set_value(0.01).run()
     assert not at.exception
     assert at.query_params["span"] in ("0.01", ["0.01"])
+
+
+def test_a_link_opens_the_landscape_at_its_half_width():
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params.update({"n": "16", "d_in": "12", "hidden": "8", "d_out": "3", "span": "0.1"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.select_slider(key="land_span").value == 0.1
+    chart = next(c for c in at.get("plotly_chart") if "landscape_chart" in c.proto.id)
+    assert json.loads(chart.proto.spec)["data"][0]["x"][-1] == 0.1
