@@ -108,3 +108,15 @@ def test_a_link_opens_the_landscape_at_its_half_width():
     assert at.select_slider(key="land_span").value == 0.1
     chart = next(c for c in at.get("plotly_chart") if "landscape_chart" in c.proto.id)
     assert json.loads(chart.proto.spec)["data"][0]["x"][-1] == 0.1
+
+
+def test_random_directions_keep_little_of_a_path_at_the_tutorials_size():
+    """What the page says under the contour when every share is below 10%: the paths look short on the slice."""
+    from ui.landscape_view import NEARLY_ORTHOGONAL
+    landscape = loss_landscape(default_config("optim"), 10, grid=3)
+    assert all(0 < share < NEARLY_ORTHOGONAL for share in landscape.kept.values())
+    extent = max(max(abs(a), abs(b)) for path in landscape.paths.values() for a, b in path)
+    assert extent < 0.01 * landscape.coords[-1]   # on a ±1 slice, every path stays near the centre
+    # a tiny network, whose paths the slice keeps a larger share of
+    small = loss_landscape(cfg(n=4, d_in=2, hidden=2, d_out=1, lr=1e-2), 10, grid=3)
+    assert max(small.kept.values()) > max(landscape.kept.values())
