@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from lib.config import TrainConfig
-from lib.gradients import _module, loss_at
+from lib.gradients import loss_at
 from lib.optim_internals import check_k
 from lib.optimizers import OPTIMIZERS, make_optimizer
 from lib.stages import run_stage
@@ -99,13 +99,20 @@ class Path:
         self.previous = now
 
 
+def optim_structure(config: TrainConfig) -> torch.nn.Module:
+    """The optim stage's Linear-ReLU-Linear without weights (loss_at swaps them in), made once per path."""
+    with torch.device("meta"):   # no weights drawn: nobody's random stream is touched
+        return torch.nn.Sequential(torch.nn.Linear(config.d_in, config.hidden), torch.nn.ReLU(),
+                                   torch.nn.Linear(config.hidden, config.d_out))
+
+
 def train(config: TrainConfig, optimizer: str, k: int, start, deadline, visit=None):
     """k steps of `optimizer` on the optim stage from `start` (its run at step 0), as compare_optimizer takes them;
     `visit(params, loss)` sees the weights before each step and after the last. Returns the final weights and
     whether the time limit stopped it."""
     params = {name: p.clone().requires_grad_(True) for name, p in start.params.items()}
     opt = make_optimizer(params.values(), config.with_(optimizer=optimizer))
-    module = _module("optim", config, 0)   # the model's structure, made once
+    module = optim_structure(config)
     for _ in range(k):
         if deadline is not None and time.perf_counter() > deadline:
             return params, True
