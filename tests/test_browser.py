@@ -302,7 +302,7 @@ def test_the_step_mode_after_forward_and_backward(server, page):
 
 
 def test_the_histograms_and_the_landscape(server, page):
-    page.goto(f"{server}/tensors?lr=5e-06")
+    page.goto(f"{server}/tensors?lr=5e-06&hist=w1")
     _settle(page)
     page.get_by_role("heading", name="Weights and gradients over time").first.wait_for(timeout=120_000)
     _settle(page)

@@ -110,6 +110,9 @@ def test_stage_page_shows_the_histograms(lang):
     texts = {"en": EN, "ko": KO}[lang]
     at = open_stage("tensors", lang, n="16", d_in="20", hidden="8", d_out="3", steps="40")
     assert texts["hist.header"] in [h.value for h in at.header]
+    assert not [c for c in at.get("plotly_chart") if "hist_chart" in c.proto.id]   # drawn when asked for
+    at.toggle(key="tensors_hist_shown").set_value(True).run()
+    assert at.query_params["hist"] == "w1"
     spec = hist_chart(at)
     bars = [trace for trace in spec["data"] if trace["type"] == "bar"]
     assert len(bars) == 2 * 5                                   # weight and gradient at 5 steps
@@ -118,7 +121,7 @@ def test_stage_page_shows_the_histograms(lang):
 
 
 def test_too_high_lr_on_the_page_says_where_it_diverged():
-    at = open_stage("tensors", lr="5e-06")
+    at = open_stage("tensors", lr="5e-06", hist="w1")
     infos = " ".join(i.value for i in at.info)
     assert "This run diverged at step" in infos
     caption = next(c.value for c in at.caption if c.value.startswith("The largest |gradient| of w1"))
@@ -128,6 +131,7 @@ def test_too_high_lr_on_the_page_says_where_it_diverged():
 
 def test_dynamic_net_opens_on_the_shared_layer():
     at = open_stage("dynamic_net", n="8", d_in="6", hidden="5", d_out="3", steps="30")
+    at.toggle(key="dynamic_net_hist_shown").set_value(True).run()
     assert at.selectbox(key="dynamic_net_hist_param").value == "middle_linear.weight"
 
 
@@ -135,3 +139,5 @@ def test_a_link_opens_the_histograms_of_its_parameter():
     at = open_stage("tensors", n="16", d_in="20", hidden="8", d_out="3", steps="40", hist="w2")
     assert at.selectbox(key="tensors_hist_param").value == "w2"
     assert sum(hist_chart(at)["data"][0]["y"]) == 8 * 3
+    at.toggle(key="tensors_hist_shown").set_value(False).run()
+    assert "hist" not in at.query_params and not [c for c in at.get("plotly_chart") if "hist_chart" in c.proto.id]

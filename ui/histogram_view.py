@@ -15,10 +15,20 @@ HISTORIES = workers.JobCache(32, CACHE_TTL_S)   # 2 × 30 counts per parameter p
 
 
 def histogram_section(stage: str, result: RunSummary, broken: bool) -> None:
-    """Histograms of every parameter and its gradient at a few steps spread over the run the page shows."""
+    """Histograms of every parameter and its gradient at a few steps spread over the run the page shows.
+
+    They replay the run (about 2.5 runs' work), so they are drawn when asked for: a switch, on when a link
+    names a parameter (`hist=`), which it does only while they are shown.
+    """
     st.header(t("hist.header"))
     steps = tuple(spread_steps(len(result.losses), STEPS_SHOWN))
     st.markdown(t("hist.intro_manual" if stage == "tensors" else "hist.intro", count=len(steps)))
+    shown_key = f"{stage}_hist_shown"
+    if st.session_state.get("entered_from_link"):
+        st.session_state[shown_key] = "hist" in st.query_params
+    if not st.toggle(t("hist.show"), key=shown_key, help=t("hist.show_help")):
+        st.query_params.pop("hist", None)
+        return
     cfg = result.config
     history = run_jobs(HISTORIES, [(("histograms", stage, cfg, steps, broken), jobs.histograms,
                                     (stage, cfg, steps, broken))], [(t("hist.computing"), 1)])[0]
