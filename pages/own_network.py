@@ -5,15 +5,15 @@ import streamlit as st
 from lib import jobs, limits, plots, workers
 from lib.backward import ACTIVATIONS, linear_backward, mse_backward, network_backward
 from lib.config import SEED_CAP, SIZE_CAPS, STEPS_CAP
-from lib.gradients import TOLERANCE
 from lib.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS, VANISHING_BELOW, NetworkConfig, build_model,
                              describe_network, layer_norms, max_steps, train_network)
 from lib.own_network_plots import layer_norms_figure
 from lib.stages import GROWTH_LIMIT
 from ui.frame import ensure_app_frame
+from ui.gradient_view import comparison_verdict
 from ui.graph_view import GRAPHS
 from ui.links import keep_choice, linked_choice, one_of, share_link, whole_number
-from ui.results import gradient_table, loss_metrics, png_config, show_source, stop_point
+from ui.results import loss_metrics, png_config, show_source, stop_point
 from ui.runs import GRADIENTS, RUNS, run_failed_message, run_jobs, server_speed, time_limit_message
 from ui.sidebar import LR_CHOICES, nearest_lr
 from ui.text import lang, say, t
@@ -152,16 +152,7 @@ comparison = run_jobs(GRADIENTS, [(("own_gradients", cfg, step), jobs.network_gr
 if isinstance(comparison, workers.RunFailed):
     st.error(run_failed_message(comparison), icon=":material/timer_off:")
     st.stop()
-table = comparison.table
-st.dataframe(gradient_table(table), hide_index=True, width="stretch")
-tol = f"{TOLERANCE[cfg.dtype]:.0e}".replace("e-0", "e-")
-failed = table.loc[~table["within_tol"], "parameter"].tolist()
-if failed:
-    st.error(t("grad.disagree", names=", ".join(failed), tol=tol))
-else:
-    st.success(t("grad.agree", rows=len(table), tol=tol, dtype=cfg.dtype))
-if comparison.relu_ties:
-    st.info(t("gradients.relu_ties", ties=comparison.relu_ties), icon=":material/info:")
+comparison_verdict(comparison, cfg.dtype)
 
 st.subheader(t("own.norms_header"))
 norms = layer_norms(comparison)

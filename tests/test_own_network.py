@@ -1,7 +1,6 @@
 """Your own network: hand-written gradients against autograd and finite differences for every activation, depth
 and reduction; the vanishing gradient the page promises, from real runs; the page in both languages, its link,
 its refusals and its time limit."""
-import math
 import re
 from pathlib import Path
 
@@ -14,9 +13,9 @@ from lib import limits
 from lib.backward import ACTIVATIONS, finite_differences
 from lib.i18n import EN, KO
 from lib.messages import render
-from lib.own_network import (DEPTH_CAP, PRESETS, REDUCTIONS, VANISHING_BELOW, NetworkConfig, autograd_grads, describe_network,
-                             layer_norms, manual_grads, max_steps, network_gradients, network_loss, run_seconds,
-                             train_network)
+from lib.own_network import (DEPTH_CAP, PRESETS, REDUCTIONS, VANISHING_BELOW, NetworkConfig, autograd_grads,
+                             describe_network, layer_norms, manual_grads, max_steps, network_gradients, network_loss,
+                             run_seconds, train_network)
 from tests.conftest import TEST_SPEED
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
