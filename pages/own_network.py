@@ -91,8 +91,10 @@ except ValueError as err:
     st.stop()
 # the steps the server finishes at this network's size (lib.limits' model, this server's measured speed)
 allowed = max_steps(server_speed(), limits.PLAN_SHARE * workers.time_limit_s(), cfg)
-wanted = int(state["own_steps"])
-state["own_steps"] = min(wanted, allowed)
+if state["own_steps"] != state.get("own_steps_shown"):   # set by the visitor (slider, link, preset) since
+    state["own_steps_wanted"] = int(state["own_steps"])   # the last run: remembered, so a smaller network gives
+wanted = state.get("own_steps_wanted", int(state["own_steps"]))   # them back
+state["own_steps"] = state["own_steps_shown"] = min(wanted, allowed)
 steps = sb.slider(t("settings.steps"), 1, allowed, key="own_steps", help=t("settings.steps_help",
                                                                           limit=workers.time_limit_s()))
 cfg = cfg.with_(steps=int(steps))

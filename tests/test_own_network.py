@@ -183,6 +183,21 @@ def test_bad_link_values_give_a_message_not_a_traceback():
     assert list(at.dataframe[0].value[EN["column.match"]]) == ["✓"] * 4
 
 
+def test_a_bigger_network_is_offered_fewer_steps_and_a_smaller_one_gets_them_back():
+    big = {"net_layers": "4", **{f"net_w{k}": "512" for k in range(1, 5)}, "net_n": "512", "net_d_in": "2048",
+           "net_steps": "500", "net_seed": "99"}
+    at = open_page(big)
+    cfg = NetworkConfig(widths=(512,) * 4, n=512, d_in=2048, seed=99)
+    allowed = max_steps(TEST_SPEED, limits.PLAN_SHARE * 15.0, cfg)
+    assert 1 < allowed < 500
+    steps = at.slider(key="own_steps")
+    assert steps.value == allowed and steps.max == allowed
+    assert any(EN["own.steps_shortened"].split("{")[0] in i.value for i in at.info)
+    at.slider(key="own_layers").set_value(1).run()
+    at.number_input(key="own_w1").set_value(10).run()
+    assert at.slider(key="own_steps").value == 500 and not at.info
+
+
 def test_the_time_limit_stops_a_run_on_the_page(monkeypatch):
     import ui.runs
     # a server that claims to be very fast offers all 2000 steps; the time limit still stops the run
