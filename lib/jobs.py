@@ -131,6 +131,11 @@ def network_gradients(config, step, *, progress, time_limit_s):
     return network_gradients(config, step, time_limit_s=time_limit_s)
 
 
+def network_histograms(config, steps, *, progress, time_limit_s):
+    from lib.histograms import network_history
+    return network_history(config, list(steps), time_limit_s=time_limit_s)
+
+
 def network_graph(config, step, show_saved, *, progress, time_limit_s):
     from lib.graph import network_graph
     return network_graph(config, step, show_saved=show_saved, time_limit_s=time_limit_s)

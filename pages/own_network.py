@@ -1,17 +1,19 @@
 """Your own network, no code: layers, widths, activation and loss from menus (lib.own_network holds the model and
-its checks); training, the gradient table, each layer's gradient norm and the autograd graph, as a stage page."""
+its checks); training, the gradient table, each layer's gradient norm, the autograd graph and the histograms, as a
+stage page."""
 import streamlit as st
 
 from lib import jobs, limits, plots, workers
 from lib.backward import ACTIVATIONS, linear_backward, mse_backward, network_backward
 from lib.config import SEED_CAP, SIZE_CAPS, STEPS_CAP
-from lib.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS, VANISHING_BELOW, NetworkConfig, build_model,
-                             describe_network, layer_norms, max_steps, train_network)
+from lib.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS, STAGE, VANISHING_BELOW, NetworkConfig,
+                             build_model, describe_network, layer_norms, max_steps, train_network)
 from lib.own_network_plots import layer_norms_figure
 from lib.stages import GROWTH_LIMIT
 from ui.frame import ensure_app_frame
 from ui.gradient_view import comparison_verdict
 from ui.graph_view import GRAPHS
+from ui.histogram_view import histogram_section
 from ui.links import keep_choice, linked_choice, one_of, share_link, whole_number
 from ui.results import loss_metrics, png_config, show_source, stop_point
 from ui.runs import GRADIENTS, RUNS, run_failed_message, run_jobs, server_speed, time_limit_message
@@ -182,3 +184,4 @@ if isinstance(graph, workers.RunFailed):
 st.graphviz_chart(graph.dot, width="stretch")
 st.caption(t("graph.legend"))
 st.caption(t("graph.counts", counts=", ".join(f"{kind} × {n}" for kind, n in sorted(graph.counts.items()))))
+histogram_section(STAGE, result, False)

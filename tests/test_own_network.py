@@ -89,6 +89,20 @@ def test_the_activation_and_loss_help_texts_hold():
     assert torch.allclose(summed["linear1.weight"], cfg.n * cfg.d_out * averaged["linear1.weight"])
 
 
+def test_the_histograms_replay_the_run():
+    from lib.histograms import histogram, network_history
+    cfg = tiny(2, "sigmoid", "sum")
+    history = network_history(cfg, [0, 2])
+    assert history.steps == [0, 2] and list(history.weights) == cfg.names
+    run = train_network(cfg, stop_at=2)
+    grads = autograd_grads(cfg, run.params, run.x, run.y)
+    for name in cfg.names:
+        assert history.weights[name][1] == histogram(run.params[name])
+        assert history.gradients[name][1] == histogram(grads[name])
+    stopped = network_history(cfg, [0, 1, 2], time_limit_s=0.0)
+    assert stopped.steps == [] and stopped.time_limited_at == 0
+
+
 @pytest.mark.parametrize("changes, field", [
     (dict(widths=()), "layers"), (dict(widths=(10,) * 5), "layers"), (dict(widths=(10, 0)), "width 2"),
     (dict(widths=(2000,)), "width 1"), (dict(activation="softmax"), "activation"), (dict(reduction="max"), "reduction"),
@@ -134,7 +148,7 @@ def test_the_page_trains_and_every_gradient_row_agrees(lang):
     table = at.dataframe[0].value
     assert len(table) == 4 and list(table[texts["column.match"]]) == ["✓"] * 4
     assert at.success and at.success[0].value.startswith("✓")
-    assert len(at.get("plotly_chart")) == 2 and at.get("graphviz_chart")
+    assert len(at.get("plotly_chart")) == 3 and at.get("graphviz_chart")   # loss, gradient norms, histograms
     final = next(m.value for m in at.metric if m.label == texts["metric.final_loss"])
     assert float(final) < 1e-3                                        # the tutorial's network learns
     if lang == "ko":

@@ -15,13 +15,19 @@ HISTORIES = workers.JobCache(32, CACHE_TTL_S)   # 2 × 30 counts per parameter p
 
 
 def histogram_section(stage: str, result: RunSummary, broken: bool) -> None:
-    """Histograms of every parameter and its gradient at a few steps spread over the run the page shows."""
+    """Histograms of every parameter and its gradient at a few steps spread over the run the page shows.
+
+    `result` may be a network built from menus (stage "own_network", lib.own_network): its own job replays it.
+    """
     st.header(t("hist.header"))
     steps = tuple(spread_steps(len(result.losses), STEPS_SHOWN))
     st.markdown(t("hist.intro_manual" if stage == "tensors" else "hist.intro", count=len(steps)))
     cfg = result.config
-    history = run_jobs(HISTORIES, [(("histograms", stage, cfg, steps, broken), jobs.histograms,
-                                    (stage, cfg, steps, broken))], [(t("hist.computing"), 1)])[0]
+    if stage == "own_network":
+        request = (("network_histograms", cfg, steps), jobs.network_histograms, (cfg, steps))
+    else:
+        request = (("histograms", stage, cfg, steps, broken), jobs.histograms, (stage, cfg, steps, broken))
+    history = run_jobs(HISTORIES, [request], [(t("hist.computing"), 1)])[0]
     if isinstance(history, workers.RunFailed):
         st.error(run_failed_message(history), icon=":material/timer_off:")
         return
