@@ -23,9 +23,11 @@ optimizers = st.Page("pages/optimizers.py", title=t("nav.optimizers"), icon=":ma
                      url_path="optimizers")
 experiments = st.Page("pages/experiments.py", title=t("nav.experiments"), icon=":material/science:",
                       url_path="experiments")
+own_network = st.Page("pages/own_network.py", title=t("nav.own_network"), icon=":material/account_tree:",
+                      url_path="own_network")
 step_mode = st.Page("pages/step_mode.py", title=t("nav.step_mode"), icon=":material/calculate:", url_path="step")
 page = st.navigation({t("nav.start"): [home], t("nav.stages"): stages,
-                      t("nav.together"): [step_mode, compare, optimizers, mnist, experiments]})
+                      t("nav.together"): [step_mode, compare, optimizers, mnist, experiments, own_network]})
 
 st.sidebar.markdown(t("app.heading"))
 st.sidebar.radio(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)

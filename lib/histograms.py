@@ -88,6 +88,26 @@ def parameter_history(stage: str, config: TrainConfig, steps: list[int], broken_
     Each step replays the run from its seed (run_stage with stop_at), so a step's numbers are exactly the run's.
     The time limit ends it early; the steps done so far are kept.
     """
+    def replay(step: int, left: float | None):
+        run = run_stage(stage, config, broken_relu=broken_relu, stop_at=step, time_limit_s=left)
+        depth = drawn_depth(config.seed, step) if stage == "dynamic_net" else None
+        return run, lambda: step_gradients(stage, config, run.params, run.x, run.y, depth or 0, broken_relu), depth
+    return replayed_history(stage, config, steps, replay, time_limit_s)
+
+
+def network_history(config, steps: list[int], time_limit_s: float | None = None) -> ParameterHistory:
+    """parameter_history of a network built from menus (lib.own_network), its gradients autograd's."""
+    from lib.own_network import STAGE, autograd_grads, train_network
+
+    def replay(step: int, left: float | None):
+        run = train_network(config, stop_at=step, time_limit_s=left)
+        return run, lambda: autograd_grads(config, run.params, run.x, run.y), None
+    return replayed_history(STAGE, config, steps, replay, time_limit_s)
+
+
+def replayed_history(stage: str, config, steps: list[int], replay, time_limit_s: float | None) -> ParameterHistory:
+    """The histograms at `steps`; `replay(step, seconds_left)` gives the run stopped at `step`, a function that
+    computes its gradients, and the depth it used (dynamic_net; else None)."""
     if not steps or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < config.steps for s in steps):
         raise Refusal("refusal.int_range", name="step", value=repr(steps), low=0, high=config.steps - 1)
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
@@ -97,16 +117,15 @@ def parameter_history(stage: str, config: TrainConfig, steps: list[int], broken_
         if left is not None and left <= 0:
             history.time_limited_at = step
             break
-        run = run_stage(stage, config, broken_relu=broken_relu, stop_at=step, time_limit_s=left)
+        run, gradients, depth = replay(step, left)
         if run.time_limited_at is not None and run.time_limited_at < step:
             history.time_limited_at = step
             break
         if run.diverged_at is not None and run.diverged_at < step:
             break   # the run stopped before this step: nothing to show there
-        depth = drawn_depth(config.seed, step) if stage == "dynamic_net" else 0
-        grads = step_gradients(stage, config, run.params, run.x, run.y, depth, broken_relu)
+        grads = gradients()
         history.steps.append(step)
-        if stage == "dynamic_net":
+        if depth is not None:
             history.depths.append(depth)
         for name, value in run.params.items():
             history.weights.setdefault(name, []).append(histogram(value))

@@ -115,3 +115,27 @@ def landscape(config, k, grid, span, *, progress, time_limit_s):
     """The loss on a slice around the optim stage's trained weights, with every optimizer's path (lib.landscape)."""
     from lib.landscape import loss_landscape
     return loss_landscape(config, k, grid=grid, span=span, time_limit_s=time_limit_s)
+
+
+def train_network(config, *, progress, time_limit_s):
+    """A network built from menus (lib.own_network), trained as the stage pages train: its RunSummary."""
+    from lib.own_network import train_network
+    sender = StepSender(progress)
+    result = train_network(config, on_step=sender, time_limit_s=time_limit_s)
+    sender.flush()
+    return result.summary()
+
+
+def network_gradients(config, step, *, progress, time_limit_s):
+    from lib.own_network import network_gradients
+    return network_gradients(config, step, time_limit_s=time_limit_s)
+
+
+def network_histograms(config, steps, *, progress, time_limit_s):
+    from lib.histograms import network_history
+    return network_history(config, list(steps), time_limit_s=time_limit_s)
+
+
+def network_graph(config, step, show_saved, *, progress, time_limit_s):
+    from lib.graph import network_graph
+    return network_graph(config, step, show_saved=show_saved, time_limit_s=time_limit_s)

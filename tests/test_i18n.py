@@ -58,7 +58,7 @@ def open_in(lang: str, page: str, monkeypatch) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("page", ["home", *STAGE_NAMES, "compare", "optimizers", "mnist", "experiments"])
+@pytest.mark.parametrize("page", ["home", *STAGE_NAMES, "compare", "optimizers", "mnist", "experiments", "own_network"])
 def test_every_page_renders_in_korean(page, monkeypatch):
     at = open_in("ko", f"pages/{page}.py", monkeypatch)
     assert HANGUL.search(at.title[0].value), at.title[0].value

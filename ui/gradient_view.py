@@ -13,6 +13,20 @@ from ui.runs import cached_gradients, run_failed_message
 from ui.text import lang, parameter_label, t
 
 
+def comparison_verdict(comparison: GradientComparison, dtype: str) -> None:
+    """The table, whether every row agrees, and the note on ReLU's ties at 0 when there are any."""
+    table = comparison.table
+    st.dataframe(gradient_table(table), hide_index=True, width="stretch")
+    failed = table.loc[~table["within_tol"], "parameter"].tolist()
+    tol = f"{TOLERANCE[dtype]:.0e}".replace("e-0", "e-")   # 1e-5, as the tutorial's readers write it
+    if failed:
+        st.error(t("grad.disagree", names=", ".join(failed), tol=tol))
+    else:
+        st.success(t("grad.agree", rows=len(table), tol=tol, dtype=dtype))
+    if comparison.relu_ties:
+        st.info(t("gradients.relu_ties", ties=comparison.relu_ties), icon=":material/info:")
+
+
 def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool) -> GradientComparison | None:
     st.header(t("grad.header"))
     st.markdown(t("grad.intro"))
@@ -43,16 +57,7 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
     except workers.RunFailed as failure:
         st.error(run_failed_message(failure), icon=":material/timer_off:")
         return None
-    table = comparison.table
-    st.dataframe(gradient_table(table), hide_index=True, width="stretch")
-    failed = table.loc[~table["within_tol"], "parameter"].tolist()
-    tol = f"{TOLERANCE[cfg.dtype]:.0e}".replace("e-0", "e-")   # 1e-5, as the tutorial's readers write it
-    if failed:
-        st.error(t("grad.disagree", names=", ".join(failed), tol=tol))
-    else:
-        st.success(t("grad.agree", rows=len(table), tol=tol, dtype=cfg.dtype))
-    if comparison.relu_ties:
-        st.info(t("gradients.relu_ties", ties=comparison.relu_ties), icon=":material/info:")
+    comparison_verdict(comparison, cfg.dtype)
     if comparison.gradcheck_passed is not None:
         fn = "BrokenMyReLU" if broken else "MyReLU"
         st.caption(t("grad.gradcheck_passes" if comparison.gradcheck_passed else "grad.gradcheck_fails", fn=fn))

@@ -19,6 +19,8 @@ def histogram_section(stage: str, result: RunSummary, broken: bool) -> None:
 
     They replay the run (about 2.5 runs' work), so they are drawn when asked for: a switch, on when a link
     names a parameter (`hist=`), which it does only while they are shown.
+
+    `result` may be a network built from menus (stage "own_network", lib.own_network): its own job replays it.
     """
     st.header(t("hist.header"))
     steps = tuple(spread_steps(len(result.losses), STEPS_SHOWN))
@@ -30,8 +32,11 @@ def histogram_section(stage: str, result: RunSummary, broken: bool) -> None:
         st.query_params.pop("hist", None)
         return
     cfg = result.config
-    history = run_jobs(HISTORIES, [(("histograms", stage, cfg, steps, broken), jobs.histograms,
-                                    (stage, cfg, steps, broken))], [(t("hist.computing"), 1)])[0]
+    if stage == "own_network":
+        request = (("network_histograms", cfg, steps), jobs.network_histograms, (cfg, steps))
+    else:
+        request = (("histograms", stage, cfg, steps, broken), jobs.histograms, (stage, cfg, steps, broken))
+    history = run_jobs(HISTORIES, [request], [(t("hist.computing"), 1)])[0]
     if isinstance(history, workers.RunFailed):
         st.error(run_failed_message(history), icon=":material/timer_off:")
         return

@@ -1,0 +1,187 @@
+"""Your own network, no code: layers, widths, activation and loss from menus (lib.own_network holds the model and
+its checks); training, the gradient table, each layer's gradient norm, the autograd graph and the histograms, as a
+stage page."""
+import streamlit as st
+
+from lib import jobs, limits, plots, workers
+from lib.backward import ACTIVATIONS, linear_backward, mse_backward, network_backward
+from lib.config import SEED_CAP, SIZE_CAPS, STEPS_CAP
+from lib.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS, STAGE, VANISHING_BELOW, NetworkConfig,
+                             build_model, describe_network, layer_norms, max_steps, train_network)
+from lib.own_network_plots import layer_norms_figure
+from lib.stages import GROWTH_LIMIT
+from ui.frame import ensure_app_frame
+from ui.gradient_view import comparison_verdict
+from ui.graph_view import GRAPHS
+from ui.histogram_view import histogram_section
+from ui.links import keep_choice, linked_choice, one_of, share_link, whole_number
+from ui.results import loss_metrics, png_config, show_source, stop_point
+from ui.runs import GRADIENTS, RUNS, run_failed_message, run_jobs, server_speed, time_limit_message
+from ui.sidebar import LR_CHOICES, nearest_lr
+from ui.text import lang, say, t
+
+DEFAULT = PRESETS["tutorial"]
+# url key -> (widget key, default, parse); the URL carries the whole network and its training settings
+FIELDS = {"net_layers": ("own_layers", len(DEFAULT.widths), whole_number(1, DEPTH_CAP)),
+          **{f"net_w{k}": (f"own_w{k}", DEFAULT.widths[0], whole_number(1, SIZE_CAPS["hidden"]))
+             for k in range(1, DEPTH_CAP + 1)},
+          "net_act": ("own_act", DEFAULT.activation, one_of(*ACTIVATIONS)),
+          "net_loss": ("own_reduction", DEFAULT.reduction, one_of(*REDUCTIONS)),
+          **{f"net_{name}": (f"own_{name}", getattr(DEFAULT, name), whole_number(1, SIZE_CAPS[name]))
+             for name in ("n", "d_in", "d_out")},
+          "net_lr": ("own_lr", DEFAULT.lr, one_of(*LR_CHOICES)),
+          "net_steps": ("own_steps", DEFAULT.steps, whole_number(1, STEPS_CAP)),
+          "net_seed": ("own_seed", DEFAULT.seed, whole_number(0, SEED_CAP)),
+          "net_dtype": ("own_dtype", DEFAULT.dtype, one_of("float32", "float64"))}
+
+
+def load(cfg: NetworkConfig) -> None:
+    """on_click of a preset: its values into the widgets (before they are drawn again)."""
+    state = st.session_state
+    state["own_layers"] = len(cfg.widths)
+    for k, width in enumerate(cfg.widths, start=1):
+        state[f"own_w{k}"] = width
+    state["own_act"], state["own_reduction"], state["own_lr"] = cfg.activation, cfg.reduction, nearest_lr(cfg.lr)
+    for name in ("n", "d_in", "d_out", "steps", "seed", "dtype"):
+        state[f"own_{name}"] = getattr(cfg, name)
+
+
+ensure_app_frame()
+st.title(t("own.title"))
+st.markdown(t("own.intro"))
+state = st.session_state
+state["entered_from_link"] = state.get("own_entered") is None   # linked_choice reads the link on entering only
+state["own_entered"] = True
+saved = state.setdefault("own_saved", {})   # widget state ends with the page; what the session chose does not
+for url_key, (key, default, parse) in FIELDS.items():
+    state.setdefault(key, saved.get(key, default))
+    linked_choice(url_key, key, parse)
+
+presets = st.columns(len(PRESETS))
+for col, (name, preset) in zip(presets, PRESETS.items()):
+    col.button(t(f"own.preset.{name}"), key=f"own_preset_{name}", on_click=load, args=(preset,), width="stretch")
+vanishing = PRESETS["sigmoid4"]
+st.caption(t("own.vanishing_claim", network=describe_network(vanishing), n=vanishing.n, seed=vanishing.seed,
+             dtype=vanishing.dtype, below=VANISHING_BELOW))
+
+st.subheader(t("own.build_header"))
+left, right = st.columns([1, 3])
+layers = left.slider(t("own.layers"), 1, DEPTH_CAP, key="own_layers")
+width_cols = right.columns(DEPTH_CAP)
+widths = tuple(int(width_cols[k - 1].number_input(t("own.width", k=k), 1, SIZE_CAPS["hidden"], step=1,
+                                                  key=f"own_w{k}")) for k in range(1, layers + 1))
+left, right = st.columns(2)
+activation = left.selectbox(t("own.activation"), list(ACTIVATIONS), format_func=CLASS_NAMES.get, key="own_act",
+                            help=t("own.activation_help"))
+reductions = {name: t(f"own.reduction.{name}") for name in REDUCTIONS}
+reduction = right.radio(t("own.reduction"), REDUCTIONS, format_func=reductions.get, key="own_reduction",
+                        horizontal=True, help=t("own.reduction_help"))
+
+sb = st.sidebar
+sb.header(t("own.data_header"))
+for name in ("n", "d_in", "d_out"):
+    sb.slider(t(f"settings.{name}"), 1, SIZE_CAPS[name], key=f"own_{name}")
+sb.select_slider(t("settings.lr"), options=LR_CHOICES, key="own_lr", format_func=lambda v: f"{v:.0e}")
+sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="own_seed")
+sb.radio("dtype", ["float32", "float64"], key="own_dtype", horizontal=True)
+try:
+    cfg = NetworkConfig(widths=widths, activation=activation, reduction=reduction, n=int(state["own_n"]),
+                        d_in=int(state["own_d_in"]), d_out=int(state["own_d_out"]), lr=float(state["own_lr"]),
+                        steps=1, seed=int(state["own_seed"]), dtype=state["own_dtype"])
+except ValueError as err:
+    st.error(t("own.cant_run", err=say(err)), icon=":material/block:")
+    st.stop()
+# the steps the server finishes at this network's size (lib.limits' model, this server's measured speed)
+allowed = max_steps(server_speed(), limits.PLAN_SHARE * workers.time_limit_s(), cfg)
+if state["own_steps"] != state.get("own_steps_shown"):   # set by the visitor (slider, link, preset) since
+    state["own_steps_wanted"] = int(state["own_steps"])   # the last run: remembered, so a smaller network gives
+wanted = state.get("own_steps_wanted", int(state["own_steps"]))   # them back
+state["own_steps"] = state["own_steps_shown"] = min(wanted, allowed)
+steps = sb.slider(t("settings.steps"), 1, allowed, key="own_steps", help=t("settings.steps_help",
+                                                                          limit=workers.time_limit_s()))
+cfg = cfg.with_(steps=int(steps))
+if wanted > allowed:
+    st.info(t("own.steps_shortened", wanted=wanted, steps=allowed, limit=workers.time_limit_s()),
+            icon=":material/timer:")
+for url_key, (key, _, _) in FIELDS.items():
+    if key in state and not (key.startswith("own_w") and int(key[5:]) > layers):
+        saved[key] = state[key]
+        keep_choice(url_key, state[key])
+    elif url_key in st.query_params:
+        del st.query_params[url_key]   # a layer the network no longer has
+share_link(sb)
+st.caption(t("own.network", network=describe_network(cfg)))
+show_source([build_model, train_network])
+
+# ---------------------------------------------------------------- training
+result = run_jobs(RUNS, [(("own_network", cfg), jobs.train_network, (cfg,))], [(t("progress.training"), cfg.steps)])[0]
+if isinstance(result, workers.RunFailed):
+    st.error(run_failed_message(result), icon=":material/timer_off:")
+    st.stop()
+if result.time_limited_at is not None:
+    st.warning(time_limit_message(len(result.losses), cfg.steps), icon=":material/timer:")
+loss_metrics(result)
+if result.diverged_at is not None:
+    st.warning(t("own.diverged", step=result.diverged_at, lr=cfg.lr, reduction=cfg.reduction,
+                 reason=t(result.divergence_reason, loss=result.stop_loss, limit=GROWTH_LIMIT)),
+               icon=":material/warning:")
+state.setdefault("own_log", True)
+linked_choice("net_log", "own_log", lambda text: one_of("1", "0")(text) == "1")
+log_y = st.toggle(t("chart.log_y"), key="own_log")
+keep_choice("net_log", int(log_y))
+label = t("history.this_run")
+stop = stop_point(result)
+st.plotly_chart(plots.loss_curves([(label, result.losses)], log_y=log_y, title=t("own.chart_title"),
+                                  diverged={label: stop} if stop else None, lang=lang()),
+                key="own_loss_chart", width="stretch", config=png_config("own_network"))
+
+# ---------------------------------------------------------------- gradients
+st.header(t("grad.header"))
+st.markdown(t("own.grad_intro"))
+show_source([linear_backward, *ACTIVATIONS[cfg.activation], mse_backward, network_backward])
+last = len(result.losses) - 1
+if last < 0:
+    st.info(t("grad.no_gradient"))
+    st.stop()
+step = 0
+if last == 0:
+    st.caption(t("grad.step_zero"))
+else:
+    linked_choice("net_step", "own_step", whole_number(0, STEPS_CAP))
+    state["own_step"] = min(state.get("own_step", 0), last)
+    step = st.slider(t("grad.step"), 0, last, key="own_step", help=t("grad.step_help"))
+    keep_choice("net_step", step)
+comparison = run_jobs(GRADIENTS, [(("own_gradients", cfg, step), jobs.network_gradients, (cfg, step))],
+                      [(t("grad.computing"), 1)])[0]
+if isinstance(comparison, workers.RunFailed):
+    st.error(run_failed_message(comparison), icon=":material/timer_off:")
+    st.stop()
+comparison_verdict(comparison, cfg.dtype)
+
+st.subheader(t("own.norms_header"))
+norms = layer_norms(comparison)
+ratio = norms[0] / norms[-1] if norms[-1] > 0 else float("nan")
+cols = st.columns(3)
+cols[0].metric(t("own.first_norm"), f"{norms[0]:.3e}")
+cols[1].metric(t("own.last_norm"), f"{norms[-1]:.3e}")
+cols[2].metric(t("own.ratio"), f"{ratio:.1e}", help=t("own.ratio_help"))
+st.plotly_chart(layer_norms_figure(norms, lang=lang()), key="own_norms_chart", width="stretch",
+                config=png_config("own_network_gradient_norms"))
+if ratio < VANISHING_BELOW:
+    st.warning(t("own.vanished", ratio=ratio, step=step), icon=":material/trending_down:")
+else:
+    st.caption(t("own.not_vanished", ratio=ratio, step=step))
+
+# ---------------------------------------------------------------- the graph
+st.header(t("graph.header"))
+st.markdown(t("graph.intro", step=step))
+show_saved = st.toggle(t("graph.show_saved"), key="own_graph_saved", help=t("graph.show_saved_help"))
+graph = run_jobs(GRAPHS, [(("own_graph", cfg, step, show_saved), jobs.network_graph, (cfg, step, show_saved))],
+                 [(t("graph.computing"), 1)])[0]
+if isinstance(graph, workers.RunFailed):
+    st.error(run_failed_message(graph), icon=":material/timer_off:")
+    st.stop()
+st.graphviz_chart(graph.dot, width="stretch")
+st.caption(t("graph.legend"))
+st.caption(t("graph.counts", counts=", ".join(f"{kind} × {n}" for kind, n in sorted(graph.counts.items()))))
+histogram_section(STAGE, result, False)
