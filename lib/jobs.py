@@ -115,3 +115,9 @@ def landscape(config, k, grid, span, *, progress, time_limit_s):
     """The loss on a slice around the optim stage's trained weights, with every optimizer's path (lib.landscape)."""
     from lib.landscape import loss_landscape
     return loss_landscape(config, k, grid=grid, span=span, time_limit_s=time_limit_s)
+
+
+def device_timing(stage, config, devices, *, progress, time_limit_s):
+    """One training step's time against N on each device (lib.device_timing.time_devices)."""
+    from lib.device_timing import time_devices
+    return time_devices(stage, config, devices, time_limit_s=time_limit_s)

@@ -11,6 +11,7 @@ from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SEED_CAP, SIZE_CAPS, STAGE_NA
 from lib.optimizers import OPTIMIZERS
 from lib.stages import STAGES
 from ui import runs
+from ui.device import device_choice
 from ui.links import share_link
 from ui.text import optimizer_label, t
 
@@ -83,6 +84,8 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         sb.slider(t("settings.momentum"), 0.0, 0.99, step=0.01, key="momentum", disabled=not takes_momentum)
     sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="seed")
     sb.radio("dtype", ["float32", "float64"], key="dtype", horizontal=True, help=t("settings.dtype_help"))
+    if device_choice(sb):
+        shown.append("device")
     try:
         cfg = defaults.with_(**{name: st.session_state[name] for name in shown})
     except ValueError as err:
