@@ -6,6 +6,7 @@ import torch
 
 from lib.i18n import LANGUAGES
 from lib.stages import STAGES
+from ui.teacher import apply_view, teacher_view
 from ui.text import language_from_link, t
 
 # Sessions are threads of one process on a small machine: one intra-op thread per run keeps concurrent
@@ -13,7 +14,9 @@ from ui.text import language_from_link, t
 torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
 
 lang = language_from_link()   # before the navigation: its page titles are in this language
-st.set_page_config(page_title=t("app.page_title"), page_icon=":material/school:", layout="wide")
+view = teacher_view()          # a teacher's link: locked controls, hidden parts, projector mode
+st.set_page_config(page_title=t("app.page_title"), page_icon=":material/school:", layout="wide",
+                   initial_sidebar_state="collapsed" if view.folds_sidebar else "auto")
 
 home = st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True)
 stages = [st.Page(f"pages/{name}.py", title=t(f"stage.{name}.short_title"), url_path=name) for name in STAGES]
@@ -32,6 +35,7 @@ page = st.navigation({t("nav.start"): [home], t("nav.stages"): stages,
 st.sidebar.markdown(t("app.heading"))
 st.sidebar.radio(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
 st.query_params["lang"] = lang
+apply_view(view)
 try:
     page.run()
 except Exception as err:   # a last guard: a short message on screen, never a traceback

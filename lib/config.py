@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, fields, replace
 
 import torch
@@ -13,6 +14,7 @@ from lib.optimizers import OPTIMIZERS
 STAGE_NAMES = ("tensors", "autograd", "custom_function", "nn_module", "optim", "custom_module", "dynamic_net")
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DEVICES = ("cpu", "cuda")   # the tutorial's `device = torch.device('cpu')  # torch.device('cuda:0')`
 
 # Each size has its own cap, so one step stays cheap and memory bounded (bench/caps.py: every corner adds at
 # most a few hundred MB). How many steps a run may take at given sizes is not a rule of the config: the sidebar
@@ -35,6 +37,7 @@ class TrainConfig:
     steps: int = 500             # training steps (the tutorial's `for t in range(500)`)
     seed: int = 0                # torch.manual_seed and random.seed before anything is drawn
     dtype: str = "float32"       # "float32" (the tutorial) or "float64" (for exact gradient checks)
+    device: str = "cpu"          # "cpu", or "cuda" where torch.cuda.is_available()
 
     def __post_init__(self):
         for name, cap in SIZE_CAPS.items():
@@ -43,6 +46,7 @@ class TrainConfig:
         check_int("seed", self.seed, 0, SEED_CAP)
         check_training(self.lr, self.momentum, self.optimizer, LR_CAP)
         check_choice("dtype", self.dtype, DTYPES)
+        check_device(self.device)
 
     @property
     def torch_dtype(self) -> torch.dtype:
@@ -61,6 +65,23 @@ def check_int(name: str, value, low: int, high: int) -> None:
 def check_choice(name: str, value, allowed) -> None:
     if value not in allowed:
         raise Refusal("refusal.choice", name=name, value=repr(value), allowed=", ".join(allowed))
+
+
+def check_device(device) -> None:
+    check_choice("device", device, DEVICES)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise Refusal("refusal.no_cuda", name="device", value=repr(device))
+
+
+def available_devices() -> tuple[str, ...]:
+    return DEVICES if torch.cuda.is_available() else ("cpu",)
+
+
+def server_device() -> str:
+    """The device runs start on: the environment variable TRAIN_DEVICE ("cpu" or "cuda") where this server has it,
+    else "cpu"."""
+    wanted = os.environ.get("TRAIN_DEVICE", "cpu")
+    return wanted if wanted in available_devices() else "cpu"
 
 
 def check_training(lr, momentum, optimizer, lr_cap: float) -> None:
@@ -89,7 +110,7 @@ def default_config(stage: str) -> TrainConfig:
     """The tutorial's settings for `stage` (N=64, D_IN=1000, H=100, D_OUT=10, 500 steps, its lr and optimizer)."""
     if stage not in _STAGE_SETTINGS:
         raise ValueError(f"stage={stage!r} is not one of {', '.join(STAGE_NAMES)}")
-    return TrainConfig(**_STAGE_SETTINGS[stage])
+    return TrainConfig(**_STAGE_SETTINGS[stage], device=server_device())
 
 
 CONFIG_FIELDS = tuple(f.name for f in fields(TrainConfig))
@@ -115,7 +136,7 @@ def difference_label(config: TrainConfig, reference: TrainConfig) -> str:
 # The URL carries a config as text. Only these keys are read, each with its own parser; nothing else
 # in a query string is used.
 _QUERY_TYPES = {"n": int, "d_in": int, "hidden": int, "d_out": int, "steps": int, "seed": int,
-                "lr": float, "momentum": float, "optimizer": str, "dtype": str}
+                "lr": float, "momentum": float, "optimizer": str, "dtype": str, "device": str}
 QUERY_KEYS = tuple(_QUERY_TYPES)
 QUERY_VALUE_MAX = 40   # characters; longer values are refused before parsing
 

@@ -139,3 +139,9 @@ def network_histograms(config, steps, *, progress, time_limit_s):
 def network_graph(config, step, show_saved, *, progress, time_limit_s):
     from lib.graph import network_graph
     return network_graph(config, step, show_saved=show_saved, time_limit_s=time_limit_s)
+
+
+def device_timing(stage, config, devices, *, progress, time_limit_s):
+    """One training step's time against N on each device (lib.device_timing.time_devices)."""
+    from lib.device_timing import time_devices
+    return time_devices(stage, config, devices, time_limit_s=time_limit_s)

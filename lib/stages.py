@@ -1,6 +1,7 @@
 """The tutorial's seven stages, each written the way the tutorial writes it, behind one `run_stage`."""
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -408,7 +409,7 @@ def drawn_depth(seed: int, step: int) -> int:
 def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], None] | None = None,
               broken_relu: bool = False, stop_at: int | None = None, time_limit_s: float | None = None
               ) -> StageResult:
-    """Train `stage` with `config`: seed, draw x and y, then the weights, in the tutorial's order, on CPU.
+    """Train `stage` with `config`: seed, draw x and y, then the weights, in the tutorial's order, on config.device.
 
     `broken_relu` trains custom_function with BrokenMyReLU; `stop_at` stops just before step `stop_at`'s
     update (after its forward pass), so the parameters are those reached after `stop_at` steps; `time_limit_s`
@@ -427,12 +428,19 @@ def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], N
     random.seed(config.seed)
     rng = random.Random(config.seed)   # same sequence as the seeded `random` module, but ours alone
     start = time.perf_counter()
-    out = train(config, record, rng, **kwargs)
+    # the tutorial's `device=device` for every tensor and layer the stage makes; on the CPU no context at all:
+    # a device context intercepts every torch call, a cost the CPU runs need not pay
+    on_device = contextlib.nullcontext() if config.device == "cpu" else torch.device(config.device)
+    with on_device:
+        out = train(config, record, rng, **kwargs)
     elapsed = time.perf_counter() - start
     if "model" in out:
         params = {name: p.detach().clone() for name, p in out["model"].named_parameters()}
     else:
         params = out["params"]
+    # what comes back is on the CPU (a no-op there): gradient checks and pages never need the GPU
+    params = {name: p.cpu() for name, p in params.items()}
+    out["x"], out["y"] = out["x"].cpu(), out["y"].cpu()
     return StageResult(stage=stage, config=config, losses=record.losses, diverged_at=record.diverged_at,
                        divergence_reason=record.divergence_reason, elapsed_s=elapsed, params=params,
                        x=out["x"], y=out["y"], depths=out.get("depths", [])[:len(record.losses)],

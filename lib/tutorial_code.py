@@ -31,7 +31,7 @@ N, D_IN, H, D_OUT = {n}, {d_in}, {hidden}, {d_out}
 
 _RAW_DATA = '''
 dtype = {dtype}
-device = torch.device("cpu")
+device = torch.device("{device}")
 ''' + _SIZES + '''
 ## data
 x = torch.randn(N, D_IN, device=device, dtype=dtype)
@@ -347,6 +347,7 @@ def tutorial_code(stage: str, config: TrainConfig, broken_relu: bool = False, la
         seed=config.seed, n=config.n, d_in=config.d_in, hidden=config.hidden, d_out=config.d_out,
         lr=number(config.lr), steps=config.steps,
         dtype="torch.float64" if float64 else "torch.float",
+        device="cuda:0" if config.device == "cuda" else "cpu",
         dtype_arg=", dtype=torch.float64" if float64 else "",
         to_dtype=".to(torch.float64)" if float64 else "",
         optimizer_call=optimizer_call(config, lr_in_call),

@@ -1,4 +1,5 @@
-"""Experiments: a learning-rate sweep, a network memorising random data, and the current tutorial's sin(x) fit."""
+"""Experiments: a learning-rate sweep, a network memorising random data, the current tutorial's sin(x) fit, and
+one training step timed on the CPU and the GPU."""
 import inspect
 import math
 
@@ -13,6 +14,7 @@ from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, be
 from lib.i18n import LANGUAGES, TEXTS
 from lib.stages import GROWTH_LIMIT, STAGES
 from lib.workers import RunFailed
+from ui.device import device_tab
 from ui.frame import ensure_app_frame
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.runs import run_failed_message, run_jobs, run_stages, time_limit_message
@@ -20,7 +22,7 @@ from ui.sidebar import LR_CHOICES, settings_problem, settings_sidebar
 from ui.text import describe, lang, say, t
 
 CACHE_ENTRIES = 32
-TAB_IDS = ("sweep", "noise", "sine")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
+TAB_IDS = ("sweep", "noise", "sine", "device")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
 
 
 EXPERIMENTS = workers.JobCache(CACHE_ENTRIES)
@@ -212,7 +214,7 @@ cfg = settings_sidebar(stage)
 keep_open_tab_across_languages()
 linked_choice("tab", "exp_tab", lambda text: tab_labels(lang())[one_of(*TAB_IDS)(text)])
 # only the open tab's runs happen; session_state["exp_tab"] holds the open tab's label, in the page's language
-sweep, noise, sine = st.tabs(list(tab_labels(lang()).values()), key="exp_tab", on_change="rerun")
+sweep, noise, sine, device = st.tabs(list(tab_labels(lang()).values()), key="exp_tab", on_change="rerun")
 keep_choice("tab", next((tab for tab, label in tab_labels(lang()).items() if label == st.session_state.get("exp_tab")),
                         TAB_IDS[0]))
 if sweep.open or noise.open:
@@ -226,3 +228,9 @@ if sweep.open or noise.open:
 if sine.open:
     with sine:
         sine_tab()
+if device.open:
+    with device:
+        if cfg is None:
+            settings_problem()
+        else:
+            device_tab(stage, cfg)

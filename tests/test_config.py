@@ -27,7 +27,8 @@ def assert_refused(name, value):
 
 
 def test_the_defaults_are_the_tutorials_and_construct():
-    assert CONFIG_FIELDS == ("n", "d_in", "hidden", "d_out", "lr", "optimizer", "momentum", "steps", "seed", "dtype")
+    assert CONFIG_FIELDS == ("n", "d_in", "hidden", "d_out", "lr", "optimizer", "momentum", "steps", "seed", "dtype",
+                             "device")
     config = TrainConfig()
     assert (config.n, config.d_in, config.hidden, config.d_out, config.steps) == (64, 1000, 100, 10, 500)
     assert config.torch_dtype is torch.float32
@@ -138,7 +139,7 @@ TUTORIAL_SETTINGS = {   # from the write-up: lr 1e-6 for raw tensors, 1e-4 with 
 @pytest.mark.parametrize("stage", STAGE_NAMES)
 def test_default_config_is_the_tutorials(stage):
     config = default_config(stage)
-    expected = dict(n=64, d_in=1000, hidden=100, d_out=10, steps=500, seed=0, dtype="float32",
+    expected = dict(n=64, d_in=1000, hidden=100, d_out=10, steps=500, seed=0, dtype="float32", device="cpu",
                     **TUTORIAL_SETTINGS[stage])
     assert {name: getattr(config, name) for name in CONFIG_FIELDS} == expected
 

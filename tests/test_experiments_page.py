@@ -37,7 +37,7 @@ def metric(at: AppTest, label: str) -> str:
 def test_sweep_tab_marks_diverged_runs():
     at = open_page()
     assert at.selectbox(key="exp_stage").value == "tensors"
-    assert [t.label for t in at.tabs] == ["Learning-rate sweep", "Memorising noise", "Fitting sin(x)"]
+    assert [t.label for t in at.tabs] == ["Learning-rate sweep", "Memorising noise", "Fitting sin(x)", "CPU vs GPU"]
     sweep = figures(at)[0]
     crosses = next(trace for trace in sweep["data"] if trace.get("name") == "diverged")
     assert len(crosses["x"]) > 0 and min(crosses["x"]) > 1e-6

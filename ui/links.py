@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.config import QUERY_VALUE_MAX, shown_text
+from ui.teacher import link_options, link_with, show_qr
 from ui.text import t
 
 
@@ -46,10 +47,12 @@ def one_of(*options):
 
 
 def share_link(container) -> None:
-    """The page's URL with its settings, in a code box (it has a copy button)."""
+    """The page's URL with its settings, in a code box (it has a copy button), with a teacher's options (ui.teacher)
+    and as a QR code."""
     base = st.context.url
     if base:
-        query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
         with container.expander(t("settings.link"), icon=":material/link:"):
-            st.code(f"{base}?{query}", language=None, wrap_lines=True)
+            link = link_with(base, st.query_params.to_dict(), link_options())
+            st.code(link, language=None, wrap_lines=True)
             st.caption(t("settings.link_caption"))
+            show_qr(link)

@@ -11,7 +11,9 @@ from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SEED_CAP, SIZE_CAPS, STAGE_NA
 from lib.optimizers import OPTIMIZERS
 from lib.stages import STAGES
 from ui import runs
+from ui.device import device_choice
 from ui.links import share_link
+from ui.teacher import hold_locked
 from ui.text import optimizer_label, t
 
 
@@ -55,34 +57,38 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
     info = STAGES.get(stage)
     sb = st.sidebar
     sb.header(t("settings.header"))
+    locked = hold_locked(entering)   # a teacher's link holds these at its values
 
     def reset():
         configs.pop(stage, None)
         _load_into_widgets(defaults)
 
     sb.button(t("settings.reset"), on_click=reset, key="reset", width="stretch")
-    sb.slider(t("settings.n"), 1, SIZE_CAPS["n"], key="n")
-    sb.slider(t("settings.d_in"), 1, SIZE_CAPS["d_in"], key="d_in")
-    sb.slider(t("settings.hidden"), 1, SIZE_CAPS["hidden"], key="hidden")
-    sb.slider(t("settings.d_out"), 1, SIZE_CAPS["d_out"], key="d_out")
+    for name in ("n", "d_in", "hidden", "d_out"):
+        sb.slider(t(f"settings.{name}"), 1, SIZE_CAPS[name], key=name, disabled=name in locked)
     shortened = fit_steps(stage)
-    sb.slider(t("settings.steps"), 1, st.session_state["steps_allowed"], key="steps",
+    sb.slider(t("settings.steps"), 1, st.session_state["steps_allowed"], key="steps", disabled="steps" in locked,
               help=t("settings.steps_help", limit=workers.time_limit_s()))
     shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
     if not sizes_only:
         shown += ["lr", "optimizer", "momentum"]
-        sb.select_slider(t("settings.lr"), options=LR_CHOICES, key="lr",
+        sb.select_slider(t("settings.lr"), options=LR_CHOICES, key="lr", disabled="lr" in locked,
                          format_func=lambda v: f"{v:.0e}")
         uses_optimizer = info is not None and info.uses_optimizer
         # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
-        sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer", disabled=not uses_optimizer,
+        sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer",
+                     disabled=not uses_optimizer or "optimizer" in locked,
                      format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get, on_change=momentum_follows)
         if not uses_optimizer:
             sb.caption(t("settings.no_optimizer"))
         takes_momentum = uses_optimizer and OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
-        sb.slider(t("settings.momentum"), 0.0, 0.99, step=0.01, key="momentum", disabled=not takes_momentum)
-    sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="seed")
-    sb.radio("dtype", ["float32", "float64"], key="dtype", horizontal=True, help=t("settings.dtype_help"))
+        sb.slider(t("settings.momentum"), 0.0, 0.99, step=0.01, key="momentum",
+                  disabled=not takes_momentum or "momentum" in locked)
+    sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="seed", disabled="seed" in locked)
+    sb.radio("dtype", ["float32", "float64"], key="dtype", horizontal=True, help=t("settings.dtype_help"),
+             disabled="dtype" in locked)
+    if device_choice(sb):
+        shown.append("device")
     try:
         cfg = defaults.with_(**{name: st.session_state[name] for name in shown})
     except ValueError as err:

@@ -17,6 +17,7 @@ from ui.links import keep_choice, linked_choice, one_of
 from ui.results import divergence_message, loss_metrics, png_config, show_source, stop_point
 from ui.runs import run_failed_message, time_limit_message, train_with_progress
 from ui.sidebar import settings_problem, settings_sidebar
+from ui.teacher import loss_replay_section, shows
 from ui.text import describe, lang, t
 
 
@@ -43,11 +44,11 @@ def stage_page(stage: str) -> None:
         sources = [BrokenMyReLU if broken else MyReLU, info.train]
     elif stage in ("custom_module", "dynamic_net"):
         sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
-    shown = stage_script(stage, cfg, broken, lang())
-    with st.expander(t("source.tutorial"), expanded=True, icon=":material/code:"):
-        st.code(shown, language="python")
-        st.caption(t("source.tutorial_caption", stage=stage))
-    show_source(sources)
+    if shows("code"):
+        with st.expander(t("source.tutorial"), expanded=True, icon=":material/code:"):
+            st.code(stage_script(stage, cfg, broken, lang()), language="python")
+            st.caption(t("source.tutorial_caption", stage=stage))
+        show_source(sources)
 
     try:
         result = train_with_progress(stage, cfg, broken)
@@ -62,6 +63,7 @@ def stage_page(stage: str) -> None:
     label = t("history.this_run") + (t("history.broken_suffix") if broken else "")
     curves, diverged = [(label, result.losses)], {label: stop_point(result)}
     earlier = remember_run(stage, result)
+    loss_replay_section(stage, result)
     controls = st.columns([1, 3, 1], vertical_alignment="bottom")
     st.session_state.setdefault("log_y", True)
     linked_choice("log", "log_y", lambda text: one_of("1", "0")(text) == "1")
