@@ -29,8 +29,10 @@ experiments = st.Page("pages/experiments.py", title=t("nav.experiments"), icon="
 own_network = st.Page("pages/own_network.py", title=t("nav.own_network"), icon=":material/account_tree:",
                       url_path="own_network")
 step_mode = st.Page("pages/step_mode.py", title=t("nav.step_mode"), icon=":material/calculate:", url_path="step")
-page = st.navigation({t("nav.start"): [home], t("nav.stages"): stages,
-                      t("nav.together"): [step_mode, compare, optimizers, mnist, experiments, own_network]})
+lessons = st.Page("pages/lessons.py", title=t("nav.lessons"), icon=":material/school:", url_path="lessons")
+a_vs_b = st.Page("pages/a_vs_b.py", title=t("nav.a_vs_b"), icon=":material/compare:", url_path="a_vs_b")
+page = st.navigation({t("nav.start"): [home, lessons], t("nav.stages"): stages,
+                      t("nav.together"): [step_mode, compare, a_vs_b, optimizers, mnist, experiments, own_network]})
 
 st.sidebar.markdown(t("app.heading"))
 st.sidebar.radio(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)

@@ -56,3 +56,21 @@ def share_link(container) -> None:
             st.code(link, language=None, wrap_lines=True)
             st.caption(t("settings.link_caption"))
             show_qr(link)
+
+
+def followed_link(url_key: str, widget_key: str, parse) -> None:
+    """A choice read before any sidebar (the lesson and its step, A against B's stage and B): call it before the
+    widget; a link's value the page did not write itself becomes the widget's (through `parse`, which raises
+    ValueError for anything else). `wrote_link` records what the page writes back."""
+    text = st.query_params.get(url_key)
+    if text is None or text == st.session_state.get(f"{widget_key}_written"):
+        return
+    try:
+        st.session_state[widget_key] = parse(text[:QUERY_VALUE_MAX])
+    except (ValueError, TypeError):
+        st.warning(t("settings.link_choice_refused", name=url_key, text=shown_text(text)), icon=":material/link_off:")
+    st.session_state[f"{widget_key}_written"] = text
+
+
+def wrote_link(url_key: str, widget_key: str, value) -> None:
+    st.session_state[f"{widget_key}_written"] = st.query_params[url_key] = str(value)

@@ -31,15 +31,17 @@ def _load_into_widgets(cfg: TrainConfig) -> None:
     st.session_state["lr"] = nearest_lr(cfg.lr)
 
 
-def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None:
+def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | None = None) -> TrainConfig | None:
     """Sidebar hyperparameters for `stage` (or "compare"), remembered per page; None, with a message, if invalid.
 
     `sizes_only` leaves out lr, optimizer and momentum: the Compare page takes them from each stage.
+    `remember_as` names the page when it is not the stage's own (A against B keeps its settings apart).
     """
     defaults = default_config(stage) if stage in STAGES else TrainConfig()
     configs: dict[str, TrainConfig] = st.session_state.setdefault("configs", {})
     link = {k: v for k, v in st.query_params.to_dict().items() if k in QUERY_KEYS}
-    entering = st.session_state.get("sidebar_stage") != stage
+    page = remember_as or stage
+    entering = st.session_state.get("sidebar_stage") != page
     from_link = bool(link) and entering and link != st.session_state.get("link_written")
     st.session_state["entered_from_link"] = from_link   # the page's own choices read the link on this run too
     if from_link:
@@ -50,17 +52,17 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         for problem in problems:
             st.warning(t("settings.link_problem", problem=problem), icon=":material/link_off:")
         _load_into_widgets(cfg)
-        st.session_state["sidebar_stage"] = stage
+        st.session_state["sidebar_stage"] = page
     elif entering:
-        _load_into_widgets(configs.get(stage, defaults))
-        st.session_state["sidebar_stage"] = stage
+        _load_into_widgets(configs.get(page, defaults))
+        st.session_state["sidebar_stage"] = page
     info = STAGES.get(stage)
     sb = st.sidebar
     sb.header(t("settings.header"))
     locked = hold_locked(entering)   # a teacher's link holds these at its values
 
     def reset():
-        configs.pop(stage, None)
+        configs.pop(page, None)
         _load_into_widgets(defaults)
 
     sb.button(t("settings.reset"), on_click=reset, key="reset", width="stretch")
@@ -96,7 +98,7 @@ def settings_sidebar(stage: str, sizes_only: bool = False) -> TrainConfig | None
         st.session_state["settings_problem"] = str(err)
         return None
     st.session_state.pop("settings_problem", None)
-    configs[stage] = cfg
+    configs[page] = cfg
     if shortened:
         st.info(t("settings.steps_shortened", wanted=shortened, steps=cfg.steps, limit=workers.time_limit_s()),
                 icon=":material/timer:")
