@@ -37,7 +37,8 @@ def mosaic(images: torch.Tensor, columns: int, title: str, diverging: bool = Tru
     # one list of plain dicts: add_annotation validates each call and costs ~5 ms apiece
     annotations = [dict(x=(i % columns) * (w + 1) + (w - 1) / 2, y=(i // columns) * (h + 1) - 1, text=text,
                         showarrow=False, yanchor="bottom", font=dict(size=10)) for i, text in enumerate(titles or [])]
-    fig = go.Figure(go.Heatmap(z=z.tolist(), hoverongaps=False, **scale), layout=dict(annotations=annotations))
+    # a float32 array travels as binary (typed arrays); a nested list costs ~0.4 s for 32 weight images
+    fig = go.Figure(go.Heatmap(z=z.numpy(), hoverongaps=False, **scale), layout=dict(annotations=annotations))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     fig.update_layout(title=title, height=height or min(900, 60 + rows * (110 if titles else 90)),
@@ -87,7 +88,7 @@ def saliency_maps(inside: DigitInside, lang: str = "en") -> go.Figure:
     titles = [t("inside_plot.saliency_of", lang, digit=c, probability=p) for c, p in zip(s.classes, s.probabilities)]
     fig = mosaic(s.gradients, 2, t("inside_plot.saliency_title", lang), titles=titles, height=380)
     outline = tile(torch.stack([inside.digit, inside.digit]), 2)
-    fig.add_trace(go.Contour(z=outline.tolist(), contours=dict(start=0.5, end=0.5, coloring="none"),
+    fig.add_trace(go.Contour(z=outline.numpy(), contours=dict(start=0.5, end=0.5, coloring="none"),
                              line=dict(color="black", width=1), showscale=False, hoverinfo="skip"))
     return fig
 

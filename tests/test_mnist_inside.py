@@ -1,11 +1,13 @@
 """Inside the MNIST model (lib.mnist_inside, its figures and the page's sections): weight images against w1,
 feature maps against forward hooks, the written-out convolution against the map, saliency against autograd and
 finite differences, the epoch panel against model(x).argmax."""
+import base64
 import copy
 import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -43,6 +45,14 @@ def cnn(real):
     return short_run(real, "cnn")
 
 
+def heatmap_z(z) -> torch.Tensor:
+    """A heatmap's z from the figure's JSON: plotly sends arrays as typed binary ({dtype, bdata, shape})."""
+    if isinstance(z, dict):
+        shape = [int(d) for d in str(z["shape"]).split(",")]
+        return torch.from_numpy(np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape).copy())
+    return torch.tensor([[math.nan if v is None else v for v in row] for row in z])
+
+
 def test_weight_images_are_the_rows_of_w1_in_the_order_of_the_digits_answer(real, mlp):
     digit = mnist.denormalise(real.test_images[3, 0])
     inside = mi.inside_digit(mlp, digit)
@@ -54,8 +64,7 @@ def test_weight_images_are_the_rows_of_w1_in_the_order_of_the_digits_answer(real
     ordered = [hidden[j].item() for j in inside.mlp.order]
     assert ordered == sorted(ordered, reverse=True) and sorted(inside.mlp.order) == list(range(w1.shape[0]))
     # the figure draws exactly those rows: its first tile is the strongest unit's row
-    z = json.loads(plots.weight_images(inside, 32).to_json())["data"][0]["z"]
-    z = torch.tensor([[math.nan if v is None else v for v in row] for row in z], dtype=torch.float32)
+    z = heatmap_z(json.loads(plots.weight_images(inside, 32).to_json())["data"][0]["z"])
     assert torch.equal(z[:28, :28], w1[inside.mlp.order[0]].view(28, 28))
     assert torch.equal(z[:28, 29:57], w1[inside.mlp.order[1]].view(28, 28))
     assert z[:28, 28].isnan().all(), "an empty column separates the tiles"
@@ -165,14 +174,15 @@ def test_page_shows_the_mlps_weights_saliency_and_panel(page):
     assert not at.exception and not at.error
     shown = titles(at)
     assert any(title.startswith("First-layer weights w1, the 32 of 100 units") for title in shown)
-    assert EN["inside_plot.saliency_title"] in shown and EN["inside_plot.panel_title"].format(n=16) in shown
+    panel_title = EN["inside_plot.panel_title"].format(n=16)
+    assert EN["inside_plot.saliency_title"] in shown and panel_title in shown
     run = at.session_state["mnist_run"]
     model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
     data = mnist.load_mnist(SHARED, download=False)
     with torch.no_grad():
         answers = model(data.test_images[run["panel"].indices]).argmax(1).tolist()
-    panel = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                 if json.loads(c.proto.spec)["layout"].get("title", {}).get("text") == EN["inside_plot.panel_title"].format(n=16))
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    panel = next(spec for spec in specs if spec["layout"].get("title", {}).get("text") == panel_title)
     rows = panel["data"][0]["text"]
     assert len(rows) == 3 and [cell.split("<br>")[0] for cell in rows[-1]] == [str(a) for a in answers]
 
