@@ -255,7 +255,10 @@ class MnistConfig:
 def build_model(config: MnistConfig) -> torch.nn.Module:
     """The chosen model, its weights drawn from torch.manual_seed(config.seed) (one run per worker process)."""
     torch.manual_seed(config.seed)
-    return MnistMLP(config.hidden) if config.model == "mlp" else MnistCNN(config.hidden)
+    if config.model == "mlp":
+        return MnistMLP(config.hidden)
+    # channels-last weights make the CPU's convolutions and max-pooling run channels-last (bench/mnist.py)
+    return MnistCNN(config.hidden).to(memory_format=torch.channels_last)
 
 
 # ---------------------------------------------------------------- training
