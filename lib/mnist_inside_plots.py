@@ -12,14 +12,15 @@ from lib.i18n import t
 from lib.mnist_inside import DigitInside, EpochPanel
 
 
-def tile(images: torch.Tensor, columns: int) -> torch.Tensor:
-    """(K, h, w) images into one (rows·(h+1) − 1, columns·(w+1) − 1) array, NaN between tiles, row-major."""
+def tile(images: torch.Tensor, columns: int, row_gap: int = 1) -> torch.Tensor:
+    """(K, h, w) images into one (rows·(h+row_gap) − row_gap, columns·(w+1) − 1) array, row-major, NaN between
+    tiles (row_gap empty rows between rows of tiles, room for their titles)."""
     k, h, w = images.shape
     rows = max(1, math.ceil(k / columns))
-    out = torch.full((rows * (h + 1) - 1, columns * (w + 1) - 1), math.nan)
+    out = torch.full((rows * (h + row_gap) - row_gap, columns * (w + 1) - 1), math.nan)
     for i, image in enumerate(images.float()):
         r, c = divmod(i, columns)
-        out[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = image
+        out[r * (h + row_gap):r * (h + row_gap) + h, c * (w + 1):c * (w + 1) + w] = image
     return out
 
 
@@ -27,7 +28,8 @@ def mosaic(images: torch.Tensor, columns: int, title: str, diverging: bool = Tru
            height: int | None = None) -> go.Figure:
     """Images side by side; diverging: red > 0 > blue, centred on 0 with the same range both ways."""
     k, h, w = images.shape
-    z = tile(images, columns)
+    row_gap = max(1, round(0.4 * h)) if titles else 1
+    z = tile(images, columns, row_gap)
     if diverging:
         bound = max(images.abs().max().item(), 1e-12)
         scale = dict(colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound)
@@ -35,7 +37,7 @@ def mosaic(images: torch.Tensor, columns: int, title: str, diverging: bool = Tru
         scale = dict(colorscale="Viridis", zmin=0, zmax=max(images.max().item(), 1e-12))
     rows = max(1, math.ceil(k / columns))
     # one list of plain dicts: add_annotation validates each call and costs ~5 ms apiece
-    annotations = [dict(x=(i % columns) * (w + 1) + (w - 1) / 2, y=(i // columns) * (h + 1) - 1, text=text,
+    annotations = [dict(x=(i % columns) * (w + 1) + (w - 1) / 2, y=(i // columns) * (h + row_gap) - 1, text=text,
                         showarrow=False, yanchor="bottom", font=dict(size=10)) for i, text in enumerate(titles or [])]
     # a float32 array travels as binary (typed arrays); a nested list costs ~0.4 s for 32 weight images
     fig = go.Figure(go.Heatmap(z=z.numpy(), hoverongaps=False, **scale), layout=dict(annotations=annotations))
