@@ -88,6 +88,7 @@ def view_times(data: mnist.MnistData, mlp: torch.nn.Module, cnn: torch.nn.Module
     for epoch in range(4):
         panel.record(epoch, cnn, data.test_images)
     inside = {"mlp": mnist_inside.inside_digit(mlp, digit), "cnn": mnist_inside.inside_digit(cnn, digit)}
+    panel_images = mnist.denormalise(data.test_images[panel.indices, 0])
     plots = mnist_inside_plots
     views = {
         "worker: MLP inside one digit (w1, hidden units, saliency)": lambda: mnist_inside.inside_digit(mlp, digit),
@@ -97,7 +98,8 @@ def view_times(data: mnist.MnistData, mlp: torch.nn.Module, cnn: torch.nn.Module
         "CNN conv1: filters + feature maps + one pixel written out": lambda: cnn_view(inside["cnn"], 0),
         "CNN conv2: filters + feature maps + one pixel written out": lambda: cnn_view(inside["cnn"], 1),
         "saliency, two classes": lambda: plots.saliency_maps(inside["cnn"]).to_json(),
-        "panel, 16 digits x 4 rows": lambda: plots.panel_matrix(panel).to_json(),
+        "panel, 16 digits x 4 epochs, and the digits": lambda: [
+            plots.panel_matrix(panel).to_json(), plots.panel_digits(panel_images, panel.labels).to_json()],
     }
     rows = []
     for name, view in views.items():

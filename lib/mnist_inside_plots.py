@@ -24,17 +24,20 @@ def tile(images: torch.Tensor, columns: int, row_gap: int = 1) -> torch.Tensor:
     return out
 
 
-def mosaic(images: torch.Tensor, columns: int, title: str, diverging: bool = True, titles: list[str] | None = None,
+def mosaic(images: torch.Tensor, columns: int, title: str, colors: str = "diverging", titles: list[str] | None = None,
            height: int | None = None) -> go.Figure:
-    """Images side by side; diverging: red > 0 > blue, centred on 0 with the same range both ways."""
+    """Images side by side. colors: "diverging" (red > 0 > blue, centred on 0 with the same range both ways),
+    "positive" (0 dark to the largest value bright) or "digit" (MNIST's [0, 1], white ink on black)."""
     k, h, w = images.shape
     row_gap = max(1, round(0.4 * h)) if titles else 1
     z = tile(images, columns, row_gap)
-    if diverging:
+    if colors == "diverging":
         bound = max(images.abs().max().item(), 1e-12)
         scale = dict(colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound)
-    else:
+    elif colors == "positive":
         scale = dict(colorscale="Viridis", zmin=0, zmax=max(images.max().item(), 1e-12))
+    else:
+        scale = dict(colorscale="gray", zmin=0, zmax=1, showscale=False)
     rows = max(1, math.ceil(k / columns))
     # one list of plain dicts: add_annotation validates each call and costs ~5 ms apiece
     annotations = [dict(x=(i % columns) * (w + 1) + (w - 1) / 2, y=(i // columns) * (h + row_gap) - 1, text=text,
@@ -80,7 +83,7 @@ def conv_filters(weights: torch.Tensor, layer: int, lang: str = "en") -> go.Figu
 def feature_maps(maps: torch.Tensor, layer: int, lang: str = "en") -> go.Figure:
     """(C, H, W) ReLU outputs of one conv layer for the digit."""
     c, h, w = maps.shape
-    return mosaic(maps, 8, t("inside_plot.maps_title", lang, layer=layer + 1, c=c, h=h, w=w), diverging=False,
+    return mosaic(maps, 8, t("inside_plot.maps_title", lang, layer=layer + 1, c=c, h=h, w=w), colors="positive",
                   titles=[str(i) for i in range(c)])
 
 
@@ -111,3 +114,8 @@ def panel_matrix(panel: EpochPanel, lang: str = "en") -> go.Figure:
                       xaxis_type="category", yaxis_type="category", height=120 + 45 * len(rows),
                       margin=dict(t=50))
     return fig
+
+
+def panel_digits(digits: torch.Tensor, labels: list[int]) -> go.Figure:
+    """The panel's digits in [0, 1], in the matrix's column order, each titled with its label."""
+    return mosaic(digits, len(labels), "", colors="digit", titles=[str(y) for y in labels], height=160)

@@ -10,7 +10,6 @@ import torch
 from lib import jobs, mnist, workers
 from lib import mnist_inside_plots as plots
 from lib.mnist_inside import TOP_UNITS, conv_entry, written_out
-from lib.mnist_plots import digit_grid
 from pages.common import CACHE_TTL_S, lang, run_failed_message, session_id, t
 
 INSIDE = workers.JobCache(32, CACHE_TTL_S)   # one digit's maps and gradients: tens of KB
@@ -116,5 +115,4 @@ def panel_section(panel, data: mnist.MnistData) -> None:
     st.write(t("inside.panel_intro", n=len(panel.indices)))
     st.plotly_chart(plots.panel_matrix(panel, lang()), key="inside_panel")
     digits = mnist.denormalise(data.test_images[panel.indices, 0])
-    st.plotly_chart(digit_grid(digits, [str(y) for y in panel.labels], columns=len(panel.indices)),
-                    key="inside_panel_digits")
+    st.plotly_chart(plots.panel_digits(digits, panel.labels), key="inside_panel_digits")
