@@ -118,4 +118,6 @@ def panel_matrix(panel: EpochPanel, lang: str = "en") -> go.Figure:
 
 def panel_digits(digits: torch.Tensor, labels: list[int]) -> go.Figure:
     """The panel's digits in [0, 1], in the matrix's column order, each titled with its label."""
-    return mosaic(digits, len(labels), "", colors="digit", titles=[str(y) for y in labels], height=160)
+    fig = mosaic(digits, len(labels), "", colors="digit", titles=[str(y) for y in labels], height=100)
+    fig.update_layout(margin=dict(t=10))
+    return fig
