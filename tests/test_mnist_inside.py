@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lib import jobs, mnist, workers
@@ -19,6 +20,7 @@ from lib import mnist_inside_plots as plots
 from lib.i18n import EN
 from lib.mnist import MnistConfig
 from tests.test_korean import assert_korean
+from tests.test_mnist_page import FakeUpload, png_of_a_one
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 PAGE = str(Path(__file__).parents[1] / "pages" / "mnist.py")
@@ -225,3 +227,19 @@ def test_page_in_korean_has_every_inside_text(page, model):
     headers = [h.value for h in at.header] + [s.value for s in at.subheader]
     assert "모델 속 들여다보기" in headers and "왜 그렇게 답하는가" in headers
     assert_korean(at)
+
+
+def test_page_looks_inside_with_the_uploaded_digit(page, monkeypatch):
+    monkeypatch.setattr(st, "file_uploader", lambda *args, **kwargs: FakeUpload(png_of_a_one()))
+    at = page.run()
+    at.slider(key="mnist_epochs").set_value(1)
+    at.button(key="mnist_train").click().run()
+    at.radio(key="inside_source").set_value("own").run()
+    assert not at.exception and not at.error
+    run = at.session_state["mnist_run"]
+    model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
+    probabilities = mnist.predict_digit(model, mnist.digit_from_upload(png_of_a_one()))
+    best = int(probabilities.argmax())
+    assert f"Predicted probabilities: {best}" in titles(at)
+    captions = [c.value for c in at.caption]
+    assert f"Your digit: the model answers **{best}** ({probabilities[best].item():.1%})." in captions, captions
