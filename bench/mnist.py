@@ -1,5 +1,7 @@
-"""MNIST targets on this machine, printed as a markdown table: accuracy and time of the MLP and the CNN, and one
-epoch of our in-memory loop against the usual pytorch/examples loop (PIL images, transforms, DataLoader).
+"""MNIST targets on this machine, printed as a markdown table: accuracy and time of the MLP and the CNN (on the
+full 60,000-digit training set when its files are there, else on the offline subset), the CNN channels-last
+against the default layout, one epoch of our in-memory loop against the usual pytorch/examples loop (PIL images,
+transforms, DataLoader), and the server time of each "inside the model" view after training.
 
     python bench/mnist.py [--root PATH] [--threads N (default 1)] [--repeats K]
 """
@@ -19,7 +21,7 @@ from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib import mnist  # noqa: E402
+from lib import mnist, mnist_inside, mnist_inside_plots  # noqa: E402
 from lib.mnist import MnistConfig  # noqa: E402
 from lib.optimizers import make_optimizer  # noqa: E402
 
@@ -64,6 +66,59 @@ def examples_epoch(data: mnist.MnistData, config: MnistConfig) -> tuple[float, f
     return time.perf_counter() - start, correct / len(test_loader.dataset)
 
 
+def timed_run(data: mnist.MnistData, config: MnistConfig,
+              channels_last: bool = True) -> tuple[mnist.MnistResult, float]:
+    """train_mnist and the CPU seconds this process spent in it (the wall clock counts other users of the machine)."""
+    build = mnist.build_model
+    if not channels_last:   # the CNN as it was before: weights in the default (NCHW) layout
+        mnist.build_model = lambda cfg: build(cfg).to(memory_format=torch.contiguous_format)
+    try:
+        cpu = time.process_time()
+        result = mnist.train_mnist(data, config)
+        return result, time.process_time() - cpu
+    finally:
+        mnist.build_model = build
+
+
+def view_times(data: mnist.MnistData, mlp: torch.nn.Module, cnn: torch.nn.Module, repeats: int) -> list[tuple]:
+    """Each "inside the model" view as the server draws it after training: its figure built and turned into the
+    JSON Streamlit sends (best of `repeats`); and the worker's computation for one digit."""
+    digit = mnist.denormalise(data.test_images[0, 0])
+    panel = mnist_inside.epoch_panel(data.test_labels)
+    for epoch in range(4):
+        panel.record(epoch, cnn, data.test_images)
+    inside = {"mlp": mnist_inside.inside_digit(mlp, digit), "cnn": mnist_inside.inside_digit(cnn, digit)}
+    panel_images = mnist.denormalise(data.test_images[panel.indices, 0])
+    plots = mnist_inside_plots
+    views = {
+        "worker: MLP inside one digit (w1, hidden units, saliency)": lambda: mnist_inside.inside_digit(mlp, digit),
+        "worker: CNN inside one digit (maps, saliency)": lambda: mnist_inside.inside_digit(cnn, digit),
+        "MLP: w1 images (32 units) + hidden units": lambda: [plots.weight_images(inside["mlp"], 32).to_json(),
+                                                           plots.hidden_bar(inside["mlp"]).to_json()],
+        "CNN conv1: filters + feature maps + one pixel written out": lambda: cnn_view(inside["cnn"], 0),
+        "CNN conv2: filters + feature maps + one pixel written out": lambda: cnn_view(inside["cnn"], 1),
+        "saliency, two classes": lambda: plots.saliency_maps(inside["cnn"]).to_json(),
+        "panel, 16 digits x 4 epochs, and the digits": lambda: [
+            plots.panel_matrix(panel).to_json(), plots.panel_digits(panel_images, panel.labels).to_json()],
+    }
+    rows = []
+    for name, view in views.items():
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            view()
+            times.append(time.perf_counter() - start)
+        rows.append((name, min(times)))
+    return rows
+
+
+def cnn_view(inside: mnist_inside.DigitInside, layer: int) -> None:
+    plots = mnist_inside_plots
+    plots.conv_filters(inside.cnn.weights[layer], layer).to_json()
+    plots.feature_maps(inside.cnn.feature_maps[layer], layer).to_json()
+    mnist_inside.written_out(mnist_inside.conv_entry(inside.cnn, layer, 0, 3, 3))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=None, help="MNIST root (default: MNIST_ROOT, else ../shared/data)")
@@ -80,8 +135,10 @@ def main() -> None:
     data = mnist.load_mnist(root)
     load_s = time.perf_counter() - start
 
-    mlp = mnist.train_mnist(data, MnistConfig(model="mlp", hidden=100, optimizer="adam", lr=1e-3, epochs=3))
-    cnn = mnist.train_mnist(data, MnistConfig(model="cnn", hidden=100, optimizer="adam", lr=1e-3, epochs=3))
+    mlp, mlp_cpu = timed_run(data, MnistConfig(model="mlp", hidden=100, optimizer="adam", lr=1e-3, epochs=3))
+    cnn_config = MnistConfig(model="cnn", hidden=100, optimizer="adam", lr=1e-3, epochs=3)
+    cnn, cnn_cpu = timed_run(data, cnn_config)
+    nchw, nchw_cpu = timed_run(data, cnn_config, channels_last=False)
 
     one_epoch = MnistConfig(epochs=1)
     ours = min(mnist.train_mnist(data, one_epoch).elapsed_s for _ in range(args.repeats))
@@ -89,21 +146,35 @@ def main() -> None:
     usual_s, usual_accuracy = min(t for t, _ in usual), usual[0][1]
     ratio = usual_s / ours
 
+    views = view_times(data, mlp.model, cnn.model, args.repeats)
+
     ok = lambda passed: "yes" if passed else "**no**"  # noqa: E731
+    full = data.source == "full"
+    digits = f"{len(data.train_labels):,} training digits" + (" (the full set)" if full else "")
     print(f"MNIST bench: {data.description}; torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
           f"data loaded in {load_s:.2f} s\n")
     print("| check | target | measured | met |")
     print("| --- | --- | --- | --- |")
-    print(f"| MLP (H=100, Adam 1e-3, batch 64), 3 epochs: held-out accuracy | ≥ 92% | {mlp.final_accuracy:.2%} "
-          f"| {ok(mlp.final_accuracy >= 0.92)} |")
-    print(f"| MLP, 3 epochs: training time | ≤ 15 s | {mlp.elapsed_s:.2f} s | {ok(mlp.elapsed_s <= 15)} |")
-    print(f"| CNN (2 conv, H=100, Adam 1e-3, batch 64), 3 epochs: held-out accuracy | ≥ 95% "
-          f"| {cnn.final_accuracy:.2%} | {ok(cnn.final_accuracy >= 0.95)} |")
-    print(f"| CNN, 3 epochs: training time | (reported) | {cnn.elapsed_s:.2f} s | – |")
+    tested = "test" if full else "held-out"
+    print(f"| MLP (H=100, Adam 1e-3, batch 64), 3 epochs on {digits}: {tested} accuracy | ≥ 92% "
+          f"| {mlp.final_accuracy:.2%} | {ok(mlp.final_accuracy >= 0.92)} |")
+    print(f"| MLP, 3 epochs: training time (CPU time) | ≤ 15 s | {mlp.elapsed_s:.2f} s ({mlp_cpu:.2f} s) "
+          f"| {ok(mlp.elapsed_s <= 15)} |")
+    print(f"| CNN (2 conv, H=100, Adam 1e-3, batch 64), 3 epochs on {digits}: {tested} accuracy | ≥ 97% "
+          f"| {cnn.final_accuracy:.2%} | {ok(cnn.final_accuracy >= 0.97)} |")
+    cnn_target = "(reported)" if full else "≤ 3 s"
+    cnn_met = "–" if full else ok(cnn.elapsed_s <= 3)
+    print(f"| CNN, 3 epochs, channels-last: training time (CPU time) | {cnn_target} | {cnn.elapsed_s:.2f} s "
+          f"({cnn_cpu:.2f} s) | {cnn_met} |")
+    print(f"| CNN, 3 epochs, default layout (NCHW): training time (CPU time), accuracy | – | {nchw.elapsed_s:.2f} s "
+          f"({nchw_cpu:.2f} s), {nchw.final_accuracy:.2%} | – |")
     print(f"| MLP epoch, pytorch/examples loop (PIL + ToTensor/Normalize + DataLoader), best of {args.repeats} "
           f"| – | {usual_s:.2f} s (accuracy {usual_accuracy:.2%}) | – |")
     print(f"| MLP epoch, in-memory tensors + randperm slices, best of {args.repeats} | – | {ours:.2f} s | – |")
     print(f"| speed-up of our epoch | ≥ 3× | {ratio:.1f}× | {ok(ratio >= 3)} |")
+    for name, seconds in views:
+        print(f"| inside the model, {name}: server time, best of {args.repeats} | ≤ 0.5 s | {seconds:.3f} s "
+              f"| {ok(seconds <= 0.5)} |")
 
 
 if __name__ == "__main__":

@@ -88,14 +88,26 @@ def _mnist_data(root: str):
 def mnist(config, root, *, progress, time_limit_s):
     """Train on MNIST in this worker; the model travels back as its state_dict, with the evaluation."""
     from lib import mnist as m
+    from lib.mnist_inside import epoch_panel
     data = _mnist_data(root)
-    result = m.train_mnist(data, config, on_progress=lambda p: progress(("mnist", p)), time_limit_s=time_limit_s)
+    panel = epoch_panel(data.test_labels)
+    panel.record(0, m.build_model(config), data.test_images)   # before training: the same seed, the same weights
+    result = m.train_mnist(data, config, on_progress=lambda p: progress(("mnist", p)), time_limit_s=time_limit_s,
+                           on_epoch=lambda epoch, model: panel.record(epoch, model, data.test_images))
     report = m.report(result.model, data)
     gradients = None
     if config.model == "mlp" and result.batch_losses:
         batch = slice(0, config.batch_size)
         gradients = m.mlp_gradient_table(result.model, data.train_images[batch], data.train_labels[batch])
-    return m.TrainedMnist.from_result(result, report, gradients)
+    return m.TrainedMnist.from_result(result, report, gradients, panel)
+
+
+def mnist_inside(config, state, digit, *, progress, time_limit_s):
+    """Inside the trained model for one (28, 28) digit (lib.mnist_inside.DigitInside)."""
+    from lib.mnist import TrainedMnist
+    from lib.mnist_inside import inside_digit
+    model = TrainedMnist.rebuild(config, state)
+    return inside_digit(model, digit)
 
 
 def graph(stage, config, step, broken_relu, depth, show_saved, *, progress, time_limit_s):

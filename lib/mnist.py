@@ -256,7 +256,10 @@ class MnistConfig:
 def build_model(config: MnistConfig) -> torch.nn.Module:
     """The chosen model, its weights drawn from torch.manual_seed(config.seed) (one run per worker process)."""
     torch.manual_seed(config.seed)
-    return MnistMLP(config.hidden) if config.model == "mlp" else MnistCNN(config.hidden)
+    if config.model == "mlp":
+        return MnistMLP(config.hidden)
+    # channels-last weights make the CPU's convolutions and max-pooling run channels-last (bench/mnist.py)
+    return MnistCNN(config.hidden).to(memory_format=torch.channels_last)
 
 
 # ---------------------------------------------------------------- training
@@ -293,10 +296,12 @@ class MnistResult:
 
 
 def train_mnist(data: MnistData, config: MnistConfig, on_progress: Callable[[Progress], None] | None = None,
-                time_limit_s: float | None = None) -> MnistResult:
+                time_limit_s: float | None = None,
+                on_epoch: Callable[[float, torch.nn.Module], None] | None = None) -> MnistResult:
     """pytorch/examples mnist/main.py's loop, but batches are slices of a torch.randperm of in-memory tensors.
 
     Past `time_limit_s` it stops between batches; an epoch cut short is evaluated and kept as a partial row.
+    `on_epoch(epoch, model)` is called after each epoch's evaluation (e.g. to record a panel of predictions).
     """
     model = build_model(config)
     optimizer = make_optimizer(model.parameters(), config)
@@ -342,6 +347,8 @@ def train_mnist(data: MnistData, config: MnistConfig, on_progress: Callable[[Pro
                         "elapsed_s": time.perf_counter() - start})
         if on_progress is not None:
             on_progress(Progress(len(batch_losses), total_steps, epoch, config.epochs, batch_losses[-1], test_accuracy))
+        if on_epoch is not None:
+            on_epoch(history[-1]["epoch"], model)
         if time_limited_at is not None:
             break
     return MnistResult(config=config, source=data.source, history=history, batch_losses=batch_losses, model=model,
@@ -356,18 +363,22 @@ class TrainedMnist:
     state: dict[str, torch.Tensor]
     report: "MnistReport"
     gradients: pd.DataFrame | None     # hand-written vs autograd table (the MLP only)
+    panel: object = None               # lib.mnist_inside.EpochPanel: held-out digits predicted after each epoch
 
     @classmethod
-    def from_result(cls, result: MnistResult, report: "MnistReport", gradients) -> "TrainedMnist":
+    def from_result(cls, result: MnistResult, report: "MnistReport", gradients, panel=None) -> "TrainedMnist":
         state = {k: v.detach().clone() for k, v in result.model.state_dict().items()}
-        return cls(replace(result, model=None), state, report, gradients)
+        return cls(replace(result, model=None), state, report, gradients, panel)
 
     def model(self) -> torch.nn.Module:
         """The trained model, rebuilt here from its weights, in eval mode."""
-        cfg = self.result.config
+        return self.rebuild(self.result.config, self.state)
+
+    @staticmethod
+    def rebuild(cfg: MnistConfig, state: dict[str, torch.Tensor]) -> torch.nn.Module:
         with torch.device("meta"):   # structure only; load_state_dict(assign=True) brings the weights
             model = MnistMLP(cfg.hidden) if cfg.model == "mlp" else MnistCNN(cfg.hidden)
-        model.load_state_dict(self.state, assign=True)
+        model.load_state_dict(state, assign=True)
         return model.eval()
 
 

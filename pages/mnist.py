@@ -15,6 +15,7 @@ from ui.frame import ensure_app_frame, kept_tabs
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.runs import REDRAW_S, run_failed_message, session_id
 from ui.text import lang, optimizer_label, t
+from ui.mnist_inside_view import inside_sections
 
 LR_VALUES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -122,7 +123,8 @@ if train_pressed:
         st.stop()
     result = replace(trained.result, model=trained.model())
     st.session_state["mnist_run"] = {"result": result, "report": trained.report,
-                                     "gradients": trained.gradients, "data_root": data.root}
+                                     "gradients": trained.gradients, "data_root": data.root,
+                                     "state": trained.state, "panel": trained.panel}
 
 run = st.session_state.get("mnist_run")
 if run is None or run["data_root"] != data.root:
@@ -224,6 +226,7 @@ def upload_error_text(err: mnist.UploadError) -> str:
 
 
 st.subheader(t("mnist.upload_header"))
+own_digit = None   # the digit drawn or uploaded on this run, for "inside the model" below
 draw_tab, upload_tab = kept_tabs("mnist_tab", ["draw", "upload"], "mnist.tab")
 with draw_tab:
     st.write(t("mnist.draw_intro"))
@@ -243,6 +246,7 @@ with draw_tab:
         else:
             st.caption(t("mnist.strokes", strokes=len(strokes)))
             show_prediction(digit, "mnist_drawn")
+            own_digit = digit
 with upload_tab:
     st.write(t("mnist.upload_intro"))
     upload = st.file_uploader(t("mnist.upload"), type=["png", "jpg", "jpeg"], key="mnist_upload",
@@ -257,3 +261,6 @@ with upload_tab:
             st.error(t("mnist.upload_error", err=upload_error_text(err)))
         else:
             show_prediction(digit, "mnist_upload")
+            own_digit = digit
+
+inside_sections(run, data, own_digit)

@@ -1,5 +1,4 @@
 """CPU or GPU: the device field, the sidebar's choice (only with CUDA), and the experiment that times a step."""
-import math
 from pathlib import Path
 
 import pytest

@@ -1,0 +1,245 @@
+"""Inside the MNIST model (lib.mnist_inside, its figures and the page's sections): weight images against w1,
+feature maps against forward hooks, the written-out convolution against the map, saliency against autograd and
+finite differences, the epoch panel against model(x).argmax."""
+import base64
+import copy
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from lib import jobs, mnist, workers
+from lib import mnist_inside as mi
+from lib import mnist_inside_plots as plots
+from lib.i18n import EN
+from lib.mnist import MnistConfig
+from tests.test_korean import assert_korean
+from tests.test_mnist_page import FakeUpload, png_of_a_one
+
+SHARED = Path(__file__).parents[2] / "shared" / "data"
+PAGE = str(Path(__file__).parents[1] / "pages" / "mnist.py")
+
+
+@pytest.fixture(scope="module")
+def real():
+    return mnist.load_mnist(SHARED, download=False)
+
+
+def short_run(real, model: str):
+    small = mnist.MnistData("offline-subset", real.train_images[:2048], real.train_labels[:2048],
+                            real.test_images, real.test_labels, "memory")
+    return mnist.train_mnist(small, MnistConfig(model=model, epochs=1, batch_size=128)).model.eval()
+
+
+@pytest.fixture(scope="module")
+def mlp(real):
+    return short_run(real, "mlp")
+
+
+@pytest.fixture(scope="module")
+def cnn(real):
+    return short_run(real, "cnn")
+
+
+def heatmap_z(z) -> torch.Tensor:
+    """A heatmap's z from the figure's JSON: plotly sends arrays as typed binary ({dtype, bdata, shape})."""
+    if isinstance(z, dict):
+        shape = [int(d) for d in str(z["shape"]).split(",")]
+        return torch.from_numpy(np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape).copy())
+    return torch.tensor([[math.nan if v is None else v for v in row] for row in z])
+
+
+def test_weight_images_are_the_rows_of_w1_in_the_order_of_the_digits_answer(real, mlp):
+    digit = mnist.denormalise(real.test_images[3, 0])
+    inside = mi.inside_digit(mlp, digit)
+    w1 = mlp.linear1.weight.detach()
+    for j in range(w1.shape[0]):
+        assert torch.equal(inside.mlp.weight_images[j], w1[j].view(28, 28))
+    hidden = F.relu(mlp.linear1(mi.normalised(digit).flatten(1)))[0].detach()
+    assert torch.allclose(inside.mlp.hidden, hidden, atol=1e-6)
+    ordered = [hidden[j].item() for j in inside.mlp.order]
+    assert ordered == sorted(ordered, reverse=True) and sorted(inside.mlp.order) == list(range(w1.shape[0]))
+    # the figure draws exactly those rows: its first tile is the strongest unit's row
+    z = heatmap_z(json.loads(plots.weight_images(inside, 32).to_json())["data"][0]["z"])
+    assert torch.equal(z[:28, :28], w1[inside.mlp.order[0]].view(28, 28))
+    assert torch.equal(z[:28, 29:57], w1[inside.mlp.order[1]].view(28, 28))
+    assert z[:28, 28].isnan().all(), "an empty column separates the tiles"
+
+
+def test_feature_maps_are_the_models_own_intermediate_outputs(real, cnn):
+    digit = mnist.denormalise(real.test_images[5, 0])
+    seen = {}
+    hooks = [layer.register_forward_hook(lambda module, args, out, name=name: seen.__setitem__(name, out.detach()))
+             for name, layer in (("conv1", cnn.conv1), ("conv2", cnn.conv2))]
+    try:
+        cnn(mi.normalised(digit))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    inside = mi.inside_digit(cnn, digit).cnn
+    for layer, name in enumerate(("conv1", "conv2")):
+        assert torch.equal(inside.pre_activation[layer], seen[name][0])
+        assert torch.equal(inside.feature_maps[layer], F.relu(seen[name][0]))
+    assert inside.feature_maps[0].shape == (16, 24, 24) and inside.feature_maps[1].shape == (32, 8, 8)
+
+
+@pytest.mark.parametrize("layer, channel, row, col", [(0, 0, 0, 0), (0, 7, 12, 9), (0, 15, 23, 23), (1, 0, 3, 4),
+                                                      (1, 31, 7, 0), (1, 12, 0, 7)])
+def test_the_written_out_convolution_equals_the_feature_map_entry(real, cnn, layer, channel, row, col):
+    inside = mi.inside_digit(cnn, mnist.denormalise(real.test_images[5, 0])).cnn
+    entry = mi.conv_entry(inside, layer, channel, row, col)
+    assert entry.pre_activation == pytest.approx(inside.pre_activation[layer][channel, row, col].item(), abs=1e-5)
+    assert entry.value == pytest.approx(inside.feature_maps[layer][channel, row, col].item(), abs=1e-5)
+    # the same sum with F.conv2d's own weights over the patch, and the text shows those numbers
+    patch = inside.inputs[layer][:, row:row + 5, col:col + 5]
+    assert entry.pre_activation == pytest.approx((inside.weights[layer][channel] * patch).sum().item()
+                                                 + inside.biases[layer][channel].item(), abs=1e-5)
+    text = mi.written_out(entry)
+    assert f"{entry.pre_activation:+.4f}" in text and text.endswith(f"ReLU → {entry.value:.4f}")
+
+
+def test_a_negative_sum_is_written_out_as_zero_after_relu(real, cnn):
+    inside = mi.inside_digit(cnn, mnist.denormalise(real.test_images[5, 0])).cnn
+    channel, row, col = (inside.pre_activation[0] < 0).nonzero()[0].tolist()
+    entry = mi.conv_entry(inside, 0, channel, row, col)
+    assert entry.pre_activation < 0 and entry.value == 0.0 == inside.feature_maps[0][channel, row, col].item()
+
+
+@pytest.mark.parametrize("which", ["mlp", "cnn"])
+def test_saliency_is_the_gradient_of_the_class_score_and_matches_finite_differences(real, mlp, cnn, which):
+    model = copy.deepcopy(mlp if which == "mlp" else cnn).double()
+    # a little noise: the blank background gives exactly tied max-pool inputs, where the score has a kink and
+    # central differences average two one-sided slopes
+    noise = 1e-3 * torch.rand(28, 28, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    digit = mnist.denormalise(real.test_images[11, 0]).double() + noise
+    s = mi.inside_digit(model, digit).saliency
+    x = mi.normalised(digit).requires_grad_(True)
+    logits = model(x)[0]
+    assert s.classes == logits.topk(2).indices.tolist()
+    for k, c in enumerate(s.classes):
+        (expected,) = torch.autograd.grad(logits[c], x, retain_graph=True)
+        assert torch.equal(s.gradients[k], expected[0, 0])
+        eps = 1e-6
+        for pixel in s.gradients[k].abs().flatten().topk(3).indices.tolist() + [0, 400]:
+            r, col = divmod(pixel, 28)
+            up, down = x.detach().clone(), x.detach().clone()
+            up[0, 0, r, col] += eps
+            down[0, 0, r, col] -= eps
+            with torch.no_grad():
+                numeric = (model(up)[0, c] - model(down)[0, c]).item() / (2 * eps)
+            assert s.gradients[k][r, col].item() == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+    assert not torch.equal(s.gradients[0], s.gradients[1]), "each class has its own map"
+
+
+def test_the_panel_recorded_in_training_shows_what_model_x_argmax_says(real):
+    config = MnistConfig(epochs=2, batch_size=256, seed=3)
+    trained = workers.run(jobs.mnist, config, str(SHARED))
+    panel = trained.panel
+    assert panel.epochs == [0, 1, 2] and len(panel.indices) == mi.PANEL_SIZE
+    x = real.test_images[panel.indices]
+    assert panel.labels == real.test_labels[panel.indices].tolist()
+    with torch.no_grad():
+        untrained = F.softmax(mnist.build_model(config).eval()(x), 1)
+        final = F.softmax(trained.model()(x), 1)
+    assert panel.predicted[0] == untrained.argmax(1).tolist()
+    assert panel.predicted[-1] == final.argmax(1).tolist()
+    assert panel.confidence[-1] == pytest.approx(final.max(1).values.tolist(), abs=1e-6)
+    correct = [sum(p == y for p, y in zip(row, panel.labels)) for row in panel.predicted]
+    assert correct[-1] > correct[0], "the model goes from guessing to knowing"
+    # the figure writes those answers, row by row
+    text = json.loads(plots.panel_matrix(panel).to_json())["data"][0]["text"]
+    assert [cell.split("<br>")[0] for cell in text[-1]] == [str(p) for p in final.argmax(1).tolist()]
+
+
+# ---------------------------------------------------------------- the page
+@pytest.fixture
+def page(monkeypatch):
+    monkeypatch.setenv("MNIST_ROOT", str(SHARED))
+    monkeypatch.setenv("MNIST_DOWNLOAD", "0")
+    return AppTest.from_file(PAGE, default_timeout=180)
+
+
+def titles(at) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+
+
+def test_page_shows_the_mlps_weights_saliency_and_panel(page):
+    at = page.run()
+    at.slider(key="mnist_epochs").set_value(2)
+    at.button(key="mnist_train").click().run()
+    assert not at.exception and not at.error
+    shown = titles(at)
+    assert any(title.startswith("First-layer weights w1, the 32 of 100 units") for title in shown)
+    panel_title = EN["inside_plot.panel_title"].format(n=16)
+    assert EN["inside_plot.saliency_title"] in shown and panel_title in shown
+    run = at.session_state["mnist_run"]
+    model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
+    data = mnist.load_mnist(SHARED, download=False)
+    with torch.no_grad():
+        answers = model(data.test_images[run["panel"].indices]).argmax(1).tolist()
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    panel = next(spec for spec in specs if spec["layout"].get("title", {}).get("text") == panel_title)
+    rows = panel["data"][0]["text"]
+    assert len(rows) == 3 and [cell.split("<br>")[0] for cell in rows[-1]] == [str(a) for a in answers]
+
+    at.radio(key="inside_source").set_value("mistake").run()   # a misclassified digit: the model's wrong answer
+    assert not at.exception
+    mistake = run["report"].mistakes[0]
+    assert f"the model answers **{mistake.predicted}**" in " ".join(c.value for c in at.caption)
+
+
+def test_page_writes_out_a_cnn_convolution_that_equals_its_feature_map(page):
+    at = page.run()
+    at.radio(key="mnist_model").set_value("cnn")
+    at.slider(key="mnist_epochs").set_value(1)
+    at.button(key="mnist_train").click().run()
+    assert not at.exception and not at.error
+    at.radio(key="inside_layer").set_value(1).run()
+    at.number_input(key="inside_channel_1").set_value(5).run()
+    at.number_input(key="inside_row_1_5").set_value(2).run()
+    at.number_input(key="inside_col_1_5").set_value(6).run()
+    assert not at.exception
+    run = at.session_state["mnist_run"]
+    model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
+    data = mnist.load_mnist(SHARED, download=False)
+    with torch.no_grad():
+        value = F.relu(model.conv2(F.max_pool2d(F.relu(model.conv1(data.test_images[:1])), 2)))[0, 5, 2, 6].item()
+    code = next(c.value for c in at.code if "ReLU →" in c.value)
+    assert code.endswith(f"ReLU → {value:.4f}")
+    assert sum(line.startswith(("  input map", "+ input map")) for line in code.splitlines()) == 16
+    assert any(title.startswith("conv2 feature maps: 32 of 8×8") for title in titles(at))
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_page_in_korean_has_every_inside_text(page, model):
+    page.session_state["lang"] = "ko"
+    at = page.run()
+    at.radio(key="mnist_model").set_value(model)
+    at.slider(key="mnist_epochs").set_value(1)
+    at.button(key="mnist_train").click().run()
+    assert not at.exception and not at.error
+    headers = [h.value for h in at.header] + [s.value for s in at.subheader]
+    assert "모델 속 들여다보기" in headers and "왜 그렇게 답하는가" in headers
+    assert_korean(at)
+
+
+def test_page_looks_inside_with_the_uploaded_digit(page, monkeypatch):
+    monkeypatch.setattr(st, "file_uploader", lambda *args, **kwargs: FakeUpload(png_of_a_one()))
+    at = page.run()
+    at.slider(key="mnist_epochs").set_value(1)
+    at.button(key="mnist_train").click().run()
+    at.radio(key="inside_source").set_value("own").run()
+    assert not at.exception and not at.error
+    run = at.session_state["mnist_run"]
+    model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
+    probabilities = mnist.predict_digit(model, mnist.digit_from_upload(png_of_a_one()))
+    best = int(probabilities.argmax())
+    assert f"Predicted probabilities: {best}" in titles(at)
+    captions = [c.value for c in at.caption]
+    assert f"Your digit: the model answers **{best}** ({probabilities[best].item():.1%})." in captions, captions
