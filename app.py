@@ -4,8 +4,8 @@ import os
 import streamlit as st
 import torch
 
-from lib.i18n import LANGUAGES
-from lib.stages import STAGES
+from lib.classroom.i18n import LANGUAGES
+from lib.tutorial.stages import STAGES
 from ui.teacher import apply_view, teacher_view
 from ui.text import language_from_link, t
 

@@ -18,8 +18,9 @@ import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import ui.runs  # noqa: E402
-from lib import jobs, workers  # noqa: E402
-from lib.stages import STAGE_NAMES  # noqa: E402
+from lib import workers  # noqa: E402
+from lib.serve import jobs
+from lib.tutorial.stages import STAGE_NAMES  # noqa: E402
 
 APP = str(ROOT / "app.py")
 TARGETS = {"first render": 1.5, "re-render (seen)": 0.3, "compare cold": 6.0}

@@ -1,7 +1,7 @@
-"""The cost model behind the sliders (lib.limits) against real runs, at the corners of what the sliders offer.
+"""The cost model behind the sliders (lib.serve.limits) against real runs, at the corners of what the sliders offer.
 
-It measures this machine as the server does (lib.limits.calibrate), then for every stage and corner takes the
-most steps the steps slider would offer (lib.limits.max_steps with the plan budget: PLAN_SHARE of the time limit),
+It measures this machine as the server does (lib.serve.limits.calibrate), then for every stage and corner takes the
+most steps the steps slider would offer (lib.serve.limits.max_steps with the plan budget: PLAN_SHARE of the time limit),
 runs exactly that in a fresh process (one torch thread, as the workers run) and prints the estimate beside the
 measured time and memory. Targets: every planned run ends within the plan budget x 1.5 and far inside the time
 limit, so on an idle server the limit never cuts a run the sliders offered; memory added <= 500 MB.
@@ -21,15 +21,17 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from lib import limits, workers  # noqa: E402
-from lib.config import SIZE_CAPS, STAGE_NAMES, STEPS_CAP  # noqa: E402
+from lib import workers  # noqa: E402
+
+from lib.serve import limits
+from lib.tutorial.config import SIZE_CAPS, STAGE_NAMES, STEPS_CAP  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time, torch
 torch.set_num_threads(1)
 sys.path.insert(0, {root!r})
-from lib.config import default_config
-from lib.stages import run_stage
+from lib.tutorial.config import default_config
+from lib.tutorial.stages import run_stage
 stage, fields = sys.argv[1], json.loads(sys.argv[2])
 cfg = default_config(stage).with_(**fields)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

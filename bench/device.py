@@ -1,6 +1,6 @@
 """One training step against the batch size N on the CPU and, where torch.cuda.is_available(), the GPU.
 
-The same measurement as the Experiments page's "CPU vs GPU" tab (lib.device_timing.time_devices: the median of
+The same measurement as the Experiments page's "CPU vs GPU" tab (lib.explore.device_timing.time_devices: the median of
 TIMED_STEPS steps after one untimed step, lr at TIMING_LR), printed as a table with CPU time / GPU time. One
 torch thread on the CPU, as the app's workers run.
 
@@ -17,8 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from lib.config import STAGE_NAMES, available_devices, default_config  # noqa: E402
-from lib.device_timing import BATCHES, TIMED_STEPS, time_devices  # noqa: E402
+from lib.tutorial.config import STAGE_NAMES, available_devices, default_config  # noqa: E402
+from lib.explore.device_timing import BATCHES, TIMED_STEPS, time_devices  # noqa: E402
 
 
 def main() -> None:

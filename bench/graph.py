@@ -1,5 +1,5 @@
-"""Issue 11's speeds: building the graph autograd records (lib/graph.py), per stage at the tutorial's sizes
-(target ≤ 0.2 s); one step-mode click (lib/step_mode.py, target ≤ 0.2 s); the loss landscape (lib/landscape.py,
+"""Issue 11's speeds: building the graph autograd records (lib/tutorial/graph.py), per stage at the tutorial's sizes
+(target ≤ 0.2 s); one step-mode click (lib/tutorial/step_mode.py, target ≤ 0.2 s); the loss landscape (lib/explore/landscape.py,
 41×41 at the tutorial's size, target ≤ 3 s).
 
 "build" is the forward pass + torchviz at given parameters; "job" is what the page's worker runs for step 0
@@ -19,11 +19,11 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from lib import step_mode as sm  # noqa: E402
-from lib.config import STAGE_NAMES, default_config  # noqa: E402
-from lib.graph import autograd_graph, graph_at_step  # noqa: E402
-from lib.landscape import GRID_MAX, loss_landscape  # noqa: E402
-from lib.stages import run_stage  # noqa: E402
+from lib.tutorial import step_mode as sm  # noqa: E402
+from lib.tutorial.config import STAGE_NAMES, default_config  # noqa: E402
+from lib.tutorial.graph import autograd_graph, graph_at_step  # noqa: E402
+from lib.explore.landscape import GRID_MAX, loss_landscape  # noqa: E402
+from lib.tutorial.stages import run_stage  # noqa: E402
 
 TARGET_S = 0.2
 CLICK_TARGET_S = 0.2

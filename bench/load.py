@@ -30,7 +30,7 @@ server, so its times include the browser's own load; it gets its own budget (--b
 
 The server runs with --server.fileWatcherType none unless --watch: with the watcher on, saving a file under
 lib/ or pages/ while sessions run makes Streamlit drop those modules from sys.modules, and sessions that
-re-import them at the same moment fail with ImportError ("cannot import name 'STAGES' from 'lib.stages'") or
+re-import them at the same moment fail with ImportError ("cannot import name 'STAGES' from 'lib.tutorial.stages'") or
 "AttributeError: 'NoneType' object has no attribute '__dict__'" (dataclasses looking up a half-imported
 module) -- which measures whoever is editing the code, not the app under load.
 

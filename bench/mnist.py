@@ -21,9 +21,11 @@ from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib import mnist, mnist_inside, mnist_inside_plots  # noqa: E402
-from lib.mnist import MnistConfig  # noqa: E402
-from lib.optimizers import make_optimizer  # noqa: E402
+from lib import mnist_inside_plots  # noqa: E402
+
+from lib.digits import mnist, mnist_inside
+from lib.digits.mnist import MnistConfig  # noqa: E402
+from lib.tutorial.optimizers import make_optimizer  # noqa: E402
 
 
 class ExamplesStyleMNIST(Dataset):

@@ -13,8 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from lib.config import STAGE_NAMES, default_config  # noqa: E402
-from lib.stages import run_stage  # noqa: E402
+from lib.tutorial.config import STAGE_NAMES, default_config  # noqa: E402
+from lib.tutorial.stages import run_stage  # noqa: E402
 from tests.reference import run_reference  # noqa: E402
 
 TARGET_RATIO = 1.10   # run_stage may cost at most 10% more than the tutorial's own loop

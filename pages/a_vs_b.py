@@ -2,11 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-from lib import jobs, plots
-from lib.config import SEED_CAP, SIZE_CAPS, STAGE_NAMES, config_to_query, difference_label
-from lib.optimizers import OPTIMIZERS
-from lib.versus import VARIES, b_config, default_b, uses_field
-from lib.workers import RunFailed
+from lib.figures import plots
+
+from lib.serve import jobs
+from lib.tutorial.config import SEED_CAP, SIZE_CAPS, STAGE_NAMES, config_to_query, difference_label
+from lib.tutorial.optimizers import OPTIMIZERS
+from lib.explore.versus import VARIES, b_config, default_b, uses_field
+from lib.serve.workers import RunFailed
 from ui.frame import ensure_app_frame
 from ui.links import followed_link, keep_choice, linked_choice, one_of, whole_number, wrote_link
 from ui.results import divergence_message, gradient_table, stop_point

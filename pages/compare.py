@@ -4,11 +4,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-from lib import plots
-from lib.claims import curve_gap
-from lib.config import default_config
-from lib.stages import STAGE_NAMES, STAGES
-from lib.workers import RunFailed
+from lib.figures import plots
+from lib.classroom.claims import curve_gap
+from lib.tutorial.config import default_config
+from lib.tutorial.stages import STAGE_NAMES, STAGES
+from lib.serve.workers import RunFailed
 from ui.frame import ensure_app_frame
 from ui.results import divergence_message, stop_point
 from ui.runs import run_failed_message, run_stages, time_limit_message

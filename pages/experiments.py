@@ -6,14 +6,16 @@ import math
 import pandas as pd
 import streamlit as st
 
-from lib import jobs, plots, workers
-from lib.config import TrainConfig
-from lib.experiment_plots import held_out_figure, lr_sweep_figure, sine_fit_figure
-from lib.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, best_lr, fit_sine, held_out_plan,
+from lib.figures import plots
+
+from lib.serve import jobs, workers
+from lib.tutorial.config import TrainConfig
+from lib.figures.experiment_plots import held_out_figure, lr_sweep_figure, sine_fit_figure
+from lib.explore.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, best_lr, fit_sine, held_out_plan,
                              lr_grid, sine_stable_lr, sweep_summary)
-from lib.i18n import LANGUAGES, TEXTS
-from lib.stages import GROWTH_LIMIT, STAGES
-from lib.workers import RunFailed
+from lib.classroom.i18n import LANGUAGES, TEXTS
+from lib.tutorial.stages import GROWTH_LIMIT, STAGES
+from lib.serve.workers import RunFailed
 from ui.device import device_tab
 from ui.frame import ensure_app_frame
 from ui.links import keep_choice, linked_choice, one_of, whole_number

@@ -1,9 +1,9 @@
 """Home: what this is, the map of the seven stages, how to use it in class."""
 import streamlit as st
 
-from lib.config import default_config
-from lib.presets import PRESETS
-from lib.stages import STAGES
+from lib.tutorial.config import default_config
+from lib.classroom.presets import PRESETS
+from lib.tutorial.stages import STAGES
 from ui.frame import ensure_app_frame
 from ui.text import lang, optimizer_label, t
 

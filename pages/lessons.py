@@ -1,14 +1,16 @@
 """Guided lessons: each step opens a page with its settings, asks the class to predict, runs, and reveals what the
-run itself shows (lib/lessons.py computes the answer from the results; lessons/*.toml hold the texts)."""
+run itself shows (lib/classroom/lessons.py computes the answer from the results; lessons/*.toml hold the texts)."""
 from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
-from lib import plots, workers
-from lib.config import difference_label
-from lib.lesson_files import LessonError, load_lessons
-from lib.lessons import OUTCOMES, is_right, outcome
+from lib.figures import plots
+
+from lib.serve import workers
+from lib.tutorial.config import difference_label
+from lib.classroom.lesson_files import LessonError, load_lessons
+from lib.classroom.lessons import OUTCOMES, is_right, outcome
 from ui.frame import ensure_app_frame
 from ui.links import followed_link, one_of, whole_number, wrote_link
 from ui.results import gradient_table, stop_point
@@ -26,7 +28,7 @@ def answer_label(kind: str, answer: str, names: dict) -> str:
 
 def fitted(runs) -> list:
     """The runs as their pages would take them on this server: the steps (or k, half a run's) cut to what the
-    sliders offer at these sizes (lib.limits), the same for both runs of A against B."""
+    sliders offer at these sizes (lib.serve.limits), the same for both runs of A against B."""
     allowed = min(allowed_steps(run.stage, run.config.n, run.config.d_in, run.config.hidden, run.config.d_out,
                                 run.config.dtype, run.config.seed) for run in runs)
     if all(run.config.steps <= allowed and run.k <= max(1, allowed // 2) for run in runs):

@@ -8,9 +8,11 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 import torch
 
-from lib import jobs, mnist, workers
-from lib import mnist_plots as plots
-from lib.optimizers import OPTIMIZERS
+from lib.digits import mnist
+
+from lib.serve import jobs, workers
+from lib.figures import mnist_plots as plots
+from lib.tutorial.optimizers import OPTIMIZERS
 from ui.frame import ensure_app_frame, kept_tabs
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.runs import REDRAW_S, run_failed_message, session_id

@@ -4,10 +4,12 @@ import inspect
 import pandas as pd
 import streamlit as st
 
-from lib import jobs, optim_plots, workers
-from lib.gradients import TOLERANCE
-from lib.optim_internals import ALL, HAND_WRITTEN
-from lib.optimizers import OPTIMIZERS
+from lib.figures import optim_plots
+
+from lib.serve import jobs, workers
+from lib.tutorial.gradients import TOLERANCE
+from lib.explore.optim_internals import ALL, HAND_WRITTEN
+from lib.tutorial.optimizers import OPTIMIZERS
 from ui.frame import ensure_app_frame
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.runs import run_failed_message, run_jobs, time_limit_message

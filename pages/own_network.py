@@ -1,15 +1,17 @@
-"""Your own network, no code: layers, widths, activation and loss from menus (lib.own_network holds the model and
+"""Your own network, no code: layers, widths, activation and loss from menus (lib.explore.own_network holds the model and
 its checks); training, the gradient table, each layer's gradient norm, the autograd graph and the histograms, as a
 stage page."""
 import streamlit as st
 
-from lib import jobs, limits, plots, workers
-from lib.backward import ACTIVATIONS, linear_backward, mse_backward, network_backward
-from lib.config import SEED_CAP, SIZE_CAPS, STEPS_CAP
-from lib.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS, STAGE, VANISHING_BELOW, NetworkConfig,
+from lib.figures import plots
+
+from lib.serve import jobs, limits, workers
+from lib.tutorial.backward import ACTIVATIONS, linear_backward, mse_backward, network_backward
+from lib.tutorial.config import SEED_CAP, SIZE_CAPS, STEPS_CAP
+from lib.explore.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS, STAGE, VANISHING_BELOW, NetworkConfig,
                              build_model, describe_network, layer_norms, max_steps, train_network)
-from lib.own_network_plots import layer_norms_figure
-from lib.stages import GROWTH_LIMIT
+from lib.figures.own_network_plots import layer_norms_figure
+from lib.tutorial.stages import GROWTH_LIMIT
 from ui.frame import ensure_app_frame
 from ui.gradient_view import comparison_verdict
 from ui.graph_view import GRAPHS
@@ -91,7 +93,7 @@ try:
 except ValueError as err:
     st.error(t("own.cant_run", err=say(err)), icon=":material/block:")
     st.stop()
-# the steps the server finishes at this network's size (lib.limits' model, this server's measured speed)
+# the steps the server finishes at this network's size (lib.serve.limits' model, this server's measured speed)
 allowed = max_steps(server_speed(), limits.PLAN_SHARE * workers.time_limit_s(), cfg)
 if state["own_steps"] != state.get("own_steps_shown"):   # set by the visitor (slider, link, preset) since
     state["own_steps_wanted"] = int(state["own_steps"])   # the last run: remembered, so a smaller network gives

@@ -1,6 +1,6 @@
 """One step, every number: stage 1's network at a tiny size, one phase per click, any entry written out as its sum.
 
-The math is lib/step_mode.py. It runs here in the page thread, not in a worker: a step at N, D ≤ 8 is a few
+The math is lib/tutorial/step_mode.py. It runs here in the page thread, not in a worker: a step at N, D ≤ 8 is a few
 8×8 matrix products (microseconds), far less than drawing the page, and it touches no shared random state
 (its own torch.Generator).
 """
@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from lib import step_mode as sm
+from lib.tutorial import step_mode as sm
 from ui.frame import ensure_app_frame
 from ui.text import t
 

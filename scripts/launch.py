@@ -2,7 +2,7 @@
 
 Streamlit runs app.py only when a visitor connects, so a plain `streamlit run app.py` makes its first visitor wait
 for torch, pandas and plotly to import and for the training workers to start. This imports what the pages import,
-starts the worker pool and measures this server's speed (lib.limits) first, then hands over to `streamlit run`
+starts the worker pool and measures this server's speed (lib.serve.limits) first, then hands over to `streamlit run`
 in this same process; its health check (/_stcore/health) answers only once all that is done.
 """
 import gc

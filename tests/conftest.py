@@ -2,14 +2,14 @@
 import pytest
 import torch
 
-from lib import limits
-from lib.config import STAGE_NAMES
+from lib.serve import limits
+from lib.tutorial.config import STAGE_NAMES
 
 # As in app.py: one intra-op thread. The browser test's server runs beside pytest on 2 cores, and
 # oversubscribed OpenMP threads slow small matmuls down many times over.
 torch.set_num_threads(1)
 
-# What the sliders offer follows the server's measured speed (lib.limits.calibrate). Page tests take a fixed,
+# What the sliders offer follows the server's measured speed (lib.serve.limits.calibrate). Page tests take a fixed,
 # modest speed instead, so that what they see does not depend on how busy the machine was when it measured:
 # the tutorial's 500 steps always fit, the biggest sizes never do. tests/test_workers.py measures for real.
 TEST_SPEED = limits.Speed(macs_per_s={"float32": 1e10, "float64": 5e9},

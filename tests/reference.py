@@ -1,4 +1,4 @@
-"""The tutorial's code for every stage, copied as it is written, as oracles for lib.stages and bench/stages.py.
+"""The tutorial's code for every stage, copied as it is written, as oracles for lib.tutorial.stages and bench/stages.py.
 
 Each function seeds torch and `random`, draws x and y and then the weights in the tutorial's order, and returns
 the loss of every step (`loss.item()` each step instead of printing every 100th). The only changes to the
@@ -281,6 +281,6 @@ TUTORIAL = {
 
 
 def run_reference(stage, config):
-    """The tutorial's loop for `stage` with a lib.config.TrainConfig's sizes, lr, steps, seed and dtype."""
+    """The tutorial's loop for `stage` with a lib.tutorial.config.TrainConfig's sizes, lr, steps, seed and dtype."""
     return TUTORIAL[stage](config.seed, config.n, config.d_in, config.hidden, config.d_out, config.lr,
                            config.steps, config.torch_dtype)

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.config import default_config
-from lib.i18n import EN
-from lib.stages import run_stage
-from lib.versus import pair_from_query
+from lib.tutorial.config import default_config
+from lib.classroom.i18n import EN
+from lib.tutorial.stages import run_stage
+from lib.explore.versus import pair_from_query
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

@@ -1,11 +1,11 @@
-"""lib.backward: each hand-written backward against autograd (float64, random shapes), finite differences
+"""lib.tutorial.backward: each hand-written backward against autograd (float64, random shapes), finite differences
 against autograd, and broken variants that must fail the same check."""
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
-from lib import backward as bw
+from lib.tutorial import backward as bw
 
 SEEDS = range(4)
 
@@ -73,7 +73,7 @@ def test_activation_backward_equals_autograd(seed, name):
 
 def test_relu_backward_is_my_relu_backward():
     """The one ReLU backward is the tutorial's MyReLU rule, including at exactly 0 (where torch's passes none)."""
-    from lib.stages import MyReLU
+    from lib.tutorial.stages import MyReLU
     h = torch.tensor([[-1.0, 0.0, 2.0]], dtype=torch.float64)
     grad_out = torch.tensor([[5.0, 6.0, 7.0]], dtype=torch.float64)
     expected, = autograd_of(MyReLU.apply, h, grad_out=grad_out)

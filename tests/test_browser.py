@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.i18n import KO
+from lib.classroom.i18n import KO
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

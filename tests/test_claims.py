@@ -1,6 +1,6 @@
 """Every promise a text makes about what the class will see, checked on the page its link opens.
 
-The promises are data (lib/claims.py, lib/presets.py); here each page is opened exactly as its link opens it
+The promises are data (lib/classroom/claims.py, lib/classroom/presets.py); here each page is opened exactly as its link opens it
 (AppTest with the link's query parameters), what it shows is read back, and every check must hold.
 """
 import json
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.claims import TIP_CLAIMS, Check, Claim, curve_gap, holds
-from lib.i18n import EN, KO
-from lib.presets import PRESETS
-from lib.stages import STAGE_NAMES
+from lib.classroom.claims import TIP_CLAIMS, Check, Claim, curve_gap, holds
+from lib.classroom.i18n import EN, KO
+from lib.classroom.presets import PRESETS
+from lib.tutorial.stages import STAGE_NAMES
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CLAIMS = [preset.claim(i) for i, preset in enumerate(PRESETS)] + list(TIP_CLAIMS)
@@ -28,7 +28,7 @@ def _chart(at: AppTest, key: str) -> dict | None:
 
 
 def observe(at: AppTest, page: str) -> dict:
-    """What the page shows, as the quantities lib/claims.py names."""
+    """What the page shows, as the quantities lib/classroom/claims.py names."""
     seen = {}
     if page == "compare":
         lines = [tr for tr in _chart(at, "compare_chart")["data"] if tr.get("name")]

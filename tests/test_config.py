@@ -1,4 +1,4 @@
-"""lib.config validation and defaults, and lib.optimizers.make_optimizer."""
+"""lib.tutorial.config validation and defaults, and lib.tutorial.optimizers.make_optimizer."""
 import math
 import re
 from types import SimpleNamespace
@@ -8,9 +8,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.config import (CONFIG_FIELDS, DTYPES, LR_CAP, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
+from lib.tutorial.config import (CONFIG_FIELDS, DTYPES, LR_CAP, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
                         default_config)
-from lib.optimizers import OPTIMIZERS, make_optimizer
+from lib.tutorial.optimizers import OPTIMIZERS, make_optimizer
 
 INT_CAPS = {**SIZE_CAPS, "steps": STEPS_CAP, "seed": SEED_CAP}
 INT_LOWS = {"n": 1, "d_in": 1, "hidden": 1, "d_out": 1, "steps": 1, "seed": 0}
@@ -88,7 +88,7 @@ fields_within_caps = st.fixed_dictionaries({
 @given(fields_within_caps)
 def test_fields_within_caps_construct(fields):
     """Every size and step count within its own cap is a config: how long a run may take is the server's
-    business (lib.limits for what the sliders offer, lib.workers' time limit for what runs), not a refusal."""
+    business (lib.serve.limits for what the sliders offer, lib.serve.workers' time limit for what runs), not a refusal."""
     config = TrainConfig(**fields)
     assert {name: getattr(config, name) for name in fields} == fields
     assert config.torch_dtype is DTYPES[fields["dtype"]]

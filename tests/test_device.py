@@ -5,13 +5,13 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lib import jobs
-from lib.config import TrainConfig, available_devices, config_from_query, default_config, server_device
-from lib.device_timing import BATCHES, TIMED_STEPS, DeviceTiming, step_seconds, time_devices
-from lib.i18n import EN, KO
-from lib.messages import Refusal, render
-from lib.stages import run_stage
-from lib.tutorial_code import tutorial_code
+from lib.serve import jobs
+from lib.tutorial.config import TrainConfig, available_devices, config_from_query, default_config, server_device
+from lib.explore.device_timing import BATCHES, TIMED_STEPS, DeviceTiming, step_seconds, time_devices
+from lib.classroom.i18n import EN, KO
+from lib.classroom.messages import Refusal, render
+from lib.tutorial.stages import run_stage
+from lib.tutorial.tutorial_code import tutorial_code
 from ui.device import gpu_verdict
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -123,7 +123,7 @@ def test_the_time_limit_stops_the_timing():
 
 
 def test_the_job_runs_in_a_worker_under_the_limit():
-    from lib import workers
+    from lib.serve import workers
     timing = workers.run(jobs.device_timing, "tensors", TrainConfig(d_in=50, hidden=20, steps=1), ("cpu",))
     assert isinstance(timing, DeviceTiming) and len(timing.seconds["cpu"]) == len(BATCHES)
 

@@ -1,14 +1,14 @@
-"""lib.experiments and lib.experiment_plots: the lr sweep, held-out loss on random data, the tutorial's sin(x) fit."""
+"""lib.explore.experiments and lib.figures.experiment_plots: the lr sweep, held-out loss on random data, the tutorial's sin(x) fit."""
 import math
 
 import pytest
 import torch
 
-from lib.config import default_config
-from lib.experiment_plots import held_out_figure, lr_sweep_figure, polynomial_text, sine_fit_figure
-from lib.experiments import (SWEEP_MAX_RUNS, best_lr, checkpoints, fit_sine, held_out_curve, held_out_set, lr_grid,
+from lib.tutorial.config import default_config
+from lib.figures.experiment_plots import held_out_figure, lr_sweep_figure, polynomial_text, sine_fit_figure
+from lib.explore.experiments import (SWEEP_MAX_RUNS, best_lr, checkpoints, fit_sine, held_out_curve, held_out_set, lr_grid,
                              lr_sweep, sine_stable_lr, sweep_summary)
-from lib.stages import run_stage
+from lib.tutorial.stages import run_stage
 
 SMALL = dict(n=16, d_in=20, hidden=10, d_out=3, steps=100, dtype="float64")
 

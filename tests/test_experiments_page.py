@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.stages import STAGE_NAMES
+from lib.tutorial.stages import STAGE_NAMES
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "experiments.py")
 

@@ -7,10 +7,10 @@ import sys
 import pandas as pd
 import pytest
 
-from lib.config import default_config
-from lib.export import losses_csv, stage_script
-from lib.stages import STAGE_NAMES, run_stage
-from lib.tutorial_code import tutorial_code
+from lib.tutorial.config import default_config
+from lib.tutorial.export import losses_csv, stage_script
+from lib.tutorial.stages import STAGE_NAMES, run_stage
+from lib.tutorial.tutorial_code import tutorial_code
 
 
 @pytest.mark.parametrize("stage", STAGE_NAMES)

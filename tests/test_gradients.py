@@ -1,13 +1,13 @@
-"""lib.gradients: hand-written gradients against autograd and finite differences, and broken variants that must fail."""
+"""lib.tutorial.gradients: hand-written gradients against autograd and finite differences, and broken variants that must fail."""
 import math
 
 import pytest
 import torch
 
-import lib.gradients
-from lib.config import STAGE_NAMES, default_config
-from lib.gradients import COLUMNS, autograd_grads, gradient_comparison, manual_grads, relu_ties
-from lib.stages import run_stage
+import lib.tutorial.gradients
+from lib.tutorial.config import STAGE_NAMES, default_config
+from lib.tutorial.gradients import COLUMNS, autograd_grads, gradient_comparison, manual_grads, relu_ties
+from lib.tutorial.stages import run_stage
 
 SMALL_F64 = dict(n=8, d_in=10, hidden=6, d_out=3, steps=10, lr=1e-3, dtype="float64")
 SMALL_F32 = dict(n=16, d_in=40, hidden=20, d_out=5, steps=10, lr=1e-4, dtype="float32")
@@ -96,7 +96,7 @@ def _manual_raw_without_relu_mask(p, x, y):
 
 @pytest.mark.parametrize("stage", ["tensors", "autograd", "custom_function"])
 def test_a_hand_written_backward_without_the_relu_mask_fails(stage, monkeypatch):
-    monkeypatch.setattr(lib.gradients, "manual_raw", _manual_raw_without_relu_mask)
+    monkeypatch.setattr(lib.tutorial.gradients, "manual_raw", _manual_raw_without_relu_mask)
     rows = gradient_comparison(stage, config(stage)).table.set_index("parameter")
     assert not rows.loc["w1", "within_tol"]
     assert rows.loc["w1", "rel_error"] > 1e-3
@@ -125,7 +125,7 @@ def test_shared_layer_gradient_is_the_sum_of_its_uses(depth):
 
 
 def test_a_shared_layer_gradient_from_its_last_use_only_fails(monkeypatch):
-    manual_dynamic = lib.gradients.manual_dynamic
+    manual_dynamic = lib.tutorial.gradients.manual_dynamic
 
     def last_use_only(p, x, y, depth):
         grads, per_use = manual_dynamic(p, x, y, depth)
@@ -133,7 +133,7 @@ def test_a_shared_layer_gradient_from_its_last_use_only_fails(monkeypatch):
             grads[f"middle_linear.{kind}"] = per_use[f"middle_linear.{kind} (use {depth} of {depth})"]
         return grads, per_use
 
-    monkeypatch.setattr(lib.gradients, "manual_dynamic", last_use_only)
+    monkeypatch.setattr(lib.tutorial.gradients, "manual_dynamic", last_use_only)
     rows = gradient_comparison("dynamic_net", config("dynamic_net"), depth=3).table.set_index("parameter")
     assert not rows.loc["middle_linear.weight", "within_tol"]
     assert not rows.loc["middle_linear.bias", "within_tol"]

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.config import default_config
-from lib.graph import count_nodes, graph_at_step, manual_backward_graph
+from lib.tutorial.config import default_config
+from lib.tutorial.graph import count_nodes, graph_at_step, manual_backward_graph
 
 SMALL = dict(n=8, d_in=5, hidden=4, d_out=3, steps=6)
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -57,7 +57,7 @@ def test_dynamic_net_has_one_addmm_per_use_of_middle_linear(depth):
 
 
 def test_dynamic_net_at_a_step_draws_the_depth_training_drew():
-    from lib.stages import drawn_depth, run_stage
+    from lib.tutorial.stages import drawn_depth, run_stage
     config = cfg("dynamic_net")
     run = run_stage("dynamic_net", config)
     for step in range(config.steps):
@@ -68,7 +68,7 @@ def test_dynamic_net_at_a_step_draws_the_depth_training_drew():
 
 @pytest.mark.parametrize("stage", list(EXPECTED) + ["dynamic_net"])
 def test_parameters_appear_by_name_and_shape(stage):
-    from lib.stages import run_stage
+    from lib.tutorial.stages import run_stage
     config = cfg(stage)
     params = run_stage(stage, config, stop_at=0).params
     graph = graph_at_step(stage, config, 0, depth=1)

@@ -8,10 +8,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lib.config import default_config
-from lib.histograms import histogram, parameter_history, spread_steps
-from lib.i18n import EN, KO
-from lib.stages import STAGE_NAMES, drawn_depth, run_stage
+from lib.tutorial.config import default_config
+from lib.tutorial.histograms import histogram, parameter_history, spread_steps
+from lib.classroom.i18n import EN, KO
+from lib.tutorial.stages import STAGE_NAMES, drawn_depth, run_stage
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SMALL = dict(n=8, d_in=6, hidden=5, d_out=3, steps=12)

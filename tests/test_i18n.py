@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.i18n import EN, KO, LANGUAGES, TEXTS, t
-from lib.stages import STAGE_NAMES
+from lib.classroom.i18n import EN, KO, LANGUAGES, TEXTS, t
+from lib.tutorial.stages import STAGE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -109,7 +109,7 @@ def test_an_unknown_language_in_the_link_gives_english(value, monkeypatch):
 
 
 def test_feature_files_merge_and_refuse_a_key_twice(tmp_path, monkeypatch):
-    import lib.i18n as i18n
+    import lib.classroom.i18n as i18n
     (tmp_path / "en").mkdir()
     (tmp_path / "en.toml").write_text('"language.name" = "English"\n"a" = "A"\n')
     (tmp_path / "en" / "feature.toml").write_text('"b" = "B"\n')

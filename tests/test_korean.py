@@ -21,14 +21,14 @@ import streamlit as st
 import ui.text
 from streamlit.testing.v1 import AppTest
 
-from lib.config import TrainConfig, config_from_query, default_config
-from lib.experiments import fit_sine, lr_grid
-from lib.gradients import gradient_comparison
-from lib.i18n import KO, TEXTS
-from lib.messages import Coded, render
-from lib.mnist import FILES, MnistConfig, MnistDataError, UploadError, load_mnist
-from lib.optim_internals import check_k
-from lib.stages import STAGE_NAMES
+from lib.tutorial.config import TrainConfig, config_from_query, default_config
+from lib.explore.experiments import fit_sine, lr_grid
+from lib.tutorial.gradients import gradient_comparison
+from lib.classroom.i18n import KO, TEXTS
+from lib.classroom.messages import Coded, render
+from lib.digits.mnist import FILES, MnistConfig, MnistDataError, UploadError, load_mnist
+from lib.explore.optim_internals import check_k
+from lib.tutorial.stages import STAGE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

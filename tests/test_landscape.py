@@ -8,12 +8,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lib.config import default_config
-from lib.gradients import TOLERANCE, loss_at
-from lib.i18n import EN, KO
-from lib.landscape import Plane, filter_normalised_direction, loss_landscape
-from lib.optim_internals import compare_optimizer
-from lib.optimizers import OPTIMIZERS
+from lib.tutorial.config import default_config
+from lib.tutorial.gradients import TOLERANCE, loss_at
+from lib.classroom.i18n import EN, KO
+from lib.explore.landscape import Plane, filter_normalised_direction, loss_landscape
+from lib.explore.optim_internals import compare_optimizer
+from lib.tutorial.optimizers import OPTIMIZERS
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "optimizers.py")
 SMALL = dict(n=16, d_in=12, hidden=8, d_out=3)
@@ -42,7 +42,7 @@ def test_the_centre_is_the_trained_loss_and_the_path_ends_there(optimizer, dtype
 
 
 def _data(config):
-    from lib.stages import run_stage
+    from lib.tutorial.stages import run_stage
     start = run_stage("optim", config, stop_at=0)
     return start.x, start.y
 

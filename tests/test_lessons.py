@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import i18n
-from lib.lesson_files import LessonError, load_lesson, load_lessons
-from lib.lessons import OUTCOMES, is_right, outcome
-from lib.messages import render
-from lib.config import QUERY_KEYS, default_config
-from lib.stages import RunSummary
+from lib.classroom import i18n
+from lib.classroom.lesson_files import LessonError, load_lesson, load_lessons
+from lib.classroom.lessons import OUTCOMES, is_right, outcome
+from lib.classroom.messages import render
+from lib.tutorial.config import QUERY_KEYS, default_config
+from lib.tutorial.stages import RunSummary
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -229,9 +229,9 @@ def test_a_missing_korean_text_is_named(tmp_path):
 
 def test_a_broken_lesson_file_is_shown_on_the_page_not_raised(monkeypatch, tmp_path):
     (tmp_path / "typo.toml").write_text(GOOD.replace('expect = "diverges"', 'expect = "explodes"', 1), "utf-8")
-    import lib.lesson_files
-    monkeypatch.setattr(lib.lesson_files, "LESSONS", tmp_path)
-    monkeypatch.setattr(lib.lesson_files.load_lessons, "__defaults__", (tmp_path,))
+    import lib.classroom.lesson_files
+    monkeypatch.setattr(lib.classroom.lesson_files, "LESSONS", tmp_path)
+    monkeypatch.setattr(lib.classroom.lesson_files.load_lessons, "__defaults__", (tmp_path,))
     at = open_lessons({})
     assert any("typo.toml" in e.value and "explodes" in e.value for e in at.error), [e.value for e in at.error]
 
@@ -247,8 +247,8 @@ def test_a_run_that_disagrees_with_expect_is_said_on_the_page(monkeypatch, tmp_p
     """`expect` never marks a prediction: a lesson whose explanation expects the wrong answer still marks the
     class by the run, and says the run came out otherwise."""
     (tmp_path / "wrong.toml").write_text(GOOD.replace('expect = "diverges"', 'expect = "down"', 1), "utf-8")
-    import lib.lesson_files
-    monkeypatch.setattr(lib.lesson_files.load_lessons, "__defaults__", (tmp_path,))
+    import lib.classroom.lesson_files
+    monkeypatch.setattr(lib.classroom.lesson_files.load_lessons, "__defaults__", (tmp_path,))
     at = open_lessons({"lesson": "wrong", "step": "2"})
     at.radio(key="lesson_predict_wrong_2").set_value("down").run()
     at.button(key="lesson_reveal").click().run()
@@ -259,7 +259,7 @@ def test_a_run_that_disagrees_with_expect_is_said_on_the_page(monkeypatch, tmp_p
 def test_what_the_explanations_say_beyond_the_answer():
     """Numbers the `why` texts rely on: the broken MyReLU's w1 gradient still has a positive cosine with the right
     one (backprop, step 3), and at N = 256 the summed loss's gradient is several times N = 64's (lr, step 3)."""
-    from lib.gradients import gradient_comparison
+    from lib.tutorial.gradients import gradient_comparison
     broken = gradient_comparison("custom_function", default_config("custom_function"), 0, broken_relu=True).table
     cosine = broken.set_index("parameter")["cosine"]
     assert 0 < cosine["w1"] < 0.999 and cosine["w2"] == pytest.approx(1.0)

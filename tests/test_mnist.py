@@ -1,4 +1,4 @@
-"""lib.mnist: the loader on IDX files written here, training on the real digits, the hand-written
+"""lib.digits.mnist: the loader on IDX files written here, training on the real digits, the hand-written
 softmax + cross-entropy backward against autograd, config validation, and the upload conversion."""
 import gzip
 import io
@@ -14,9 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
-from lib import jobs, mnist, workers
-from lib.mnist import FILES, MnistConfig, MnistDataError, UploadError
-from lib.optimizers import OPTIMIZERS
+from lib.digits import mnist
+
+from lib.serve import jobs, workers
+from lib.digits.mnist import FILES, MnistConfig, MnistDataError, UploadError
+from lib.tutorial.optimizers import OPTIMIZERS
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 
@@ -208,7 +210,7 @@ def test_progress_callback_sees_every_batch_and_every_epoch(real):
 
 
 def test_same_seed_same_run_even_from_concurrent_sessions(real):
-    """Sessions train in worker processes (lib.workers), so concurrent runs never share a random generator."""
+    """Sessions train in worker processes (lib.serve.workers), so concurrent runs never share a random generator."""
     config = MnistConfig(epochs=1, batch_size=256, seed=7)
     alone = mnist.train_mnist(real, config).batch_losses
     results = [None] * 3
@@ -464,7 +466,7 @@ def _added_memory_mb(raw: bytes, tmp_path: Path) -> tuple[float, float]:
     script = f"""
 import io, resource
 from PIL import Image
-from lib import mnist
+from lib.digits import mnist
 
 def rss_mb():
     with open("/proc/self/statm") as f:

@@ -1,4 +1,4 @@
-"""Inside the MNIST model (lib.mnist_inside, its figures and the page's sections): weight images against w1,
+"""Inside the MNIST model (lib.digits.mnist_inside, its figures and the page's sections): weight images against w1,
 feature maps against forward hooks, the written-out convolution against the map, saliency against autograd and
 finite differences, the epoch panel against model(x).argmax."""
 import base64
@@ -14,11 +14,13 @@ import torch.nn.functional as F
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lib import jobs, mnist, workers
-from lib import mnist_inside as mi
-from lib import mnist_inside_plots as plots
-from lib.i18n import EN
-from lib.mnist import MnistConfig
+from lib.digits import mnist
+
+from lib.serve import jobs, workers
+from lib.digits import mnist_inside as mi
+from lib.figures import mnist_inside_plots as plots
+from lib.classroom.i18n import EN
+from lib.digits.mnist import MnistConfig
 from tests.test_korean import assert_korean
 from tests.test_mnist_page import FakeUpload, png_of_a_one
 

@@ -8,8 +8,8 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from lib.i18n import EN
-from lib.mnist import FILES
+from lib.classroom.i18n import EN
+from lib.digits.mnist import FILES
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 PAGE = str(Path(__file__).parents[1] / "pages" / "mnist.py")

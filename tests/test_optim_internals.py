@@ -1,13 +1,13 @@
-"""lib.optim_internals: hand-written optimizer steps against torch.optim, and broken variants that must fail."""
+"""lib.explore.optim_internals: hand-written optimizer steps against torch.optim, and broken variants that must fail."""
 import pytest
 import torch
 
-import lib.optim_internals as oi
-from lib.config import default_config
-from lib.i18n import TEXTS
-from lib.optim_internals import ALL, COLUMNS, HAND_WRITTEN, K_MAX, check_k, compare_optimizer
-from lib.optimizers import OPTIMIZERS
-from lib.stages import run_stage
+import lib.explore.optim_internals as oi
+from lib.tutorial.config import default_config
+from lib.classroom.i18n import TEXTS
+from lib.explore.optim_internals import ALL, COLUMNS, HAND_WRITTEN, K_MAX, check_k, compare_optimizer
+from lib.tutorial.optimizers import OPTIMIZERS
+from lib.tutorial.stages import run_stage
 
 SMALL = dict(n=8, d_in=12, hidden=6, d_out=3, lr=1e-3)
 K = 25
@@ -143,7 +143,7 @@ def test_the_time_limit_stops_both_runs_at_the_same_step():
     assert result.time_limited_at is not None and result.k == result.time_limited_at < K_MAX
     assert len(result.torch_losses) == len(result.manual_losses) == result.k
     check_k(1, default_config("optim"))
-    check_k(K_MAX, big)   # how many steps fit in time is the page's business (lib.limits), not a refusal
+    check_k(K_MAX, big)   # how many steps fit in time is the page's business (lib.serve.limits), not a refusal
 
 
 @pytest.mark.parametrize("optimizer,momentum", CASES)

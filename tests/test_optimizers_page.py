@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.i18n import EN
-from lib.optimizers import OPTIMIZERS
+from lib.classroom.i18n import EN
+from lib.tutorial.optimizers import OPTIMIZERS
 
 # The page file alone: ensure_app_frame only acts in Streamlit's legacy pages/ mode, which a script
 # opened by itself is not in, so this runs without app.py's navigation.

@@ -8,12 +8,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-import lib.backward as backward
-from lib import limits
-from lib.backward import ACTIVATIONS, finite_differences
-from lib.i18n import EN, KO
-from lib.messages import render
-from lib.own_network import (DEPTH_CAP, PRESETS, REDUCTIONS, VANISHING_BELOW, NetworkConfig, autograd_grads,
+import lib.tutorial.backward as backward
+from lib.serve import limits
+from lib.tutorial.backward import ACTIVATIONS, finite_differences
+from lib.classroom.i18n import EN, KO
+from lib.classroom.messages import render
+from lib.explore.own_network import (DEPTH_CAP, PRESETS, REDUCTIONS, VANISHING_BELOW, NetworkConfig, autograd_grads,
                              describe_network, layer_norms, manual_grads, max_steps, network_gradients, network_loss,
                              run_seconds, train_network)
 from tests.conftest import TEST_SPEED
@@ -90,7 +90,7 @@ def test_the_activation_and_loss_help_texts_hold():
 
 
 def test_the_histograms_replay_the_run():
-    from lib.histograms import histogram, network_history
+    from lib.tutorial.histograms import histogram, network_history
     cfg = tiny(2, "sigmoid", "sum")
     history = network_history(cfg, [0, 2])
     assert history.steps == [0, 2] and list(history.weights) == cfg.names

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.config import default_config
-from lib.i18n import EN
-from lib.presets import PRESETS
-from lib.stages import STAGE_NAMES, STAGES
+from lib.tutorial.config import default_config
+from lib.classroom.i18n import EN
+from lib.classroom.presets import PRESETS
+from lib.tutorial.stages import STAGE_NAMES, STAGES
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -116,8 +116,8 @@ def test_steps_follow_the_sizes_so_every_offered_value_runs():
 def test_refused_settings_are_explained_in_the_main_area_in_korean(path, monkeypatch):
     """The sliders offer no refused value today (the steps follow the sizes); a rule that refuses one must still
     be said where the chart would be. A stand-in rule refuses N above 512."""
-    from lib.config import TrainConfig
-    from lib.messages import Refusal
+    from lib.tutorial.config import TrainConfig
+    from lib.classroom.messages import Refusal
     checked = TrainConfig.__post_init__
 
     def stricter(self):

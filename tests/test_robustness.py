@@ -4,9 +4,9 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib.config import STAGE_NAMES, TrainConfig
-from lib.optimizers import OPTIMIZERS
-from lib.stages import GROWTH_LIMIT, run_stage
+from lib.tutorial.config import STAGE_NAMES, TrainConfig
+from lib.tutorial.optimizers import OPTIMIZERS
+from lib.tutorial.stages import GROWTH_LIMIT, run_stage
 
 small_configs = st.builds(
     TrainConfig,

@@ -1,4 +1,4 @@
-"""lib.stages against the tutorial's own code (tests/reference.py): losses, seeding, callbacks, stopping, threads."""
+"""lib.tutorial.stages against the tutorial's own code (tests/reference.py): losses, seeding, callbacks, stopping, threads."""
 import math
 import random
 import threading
@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-from lib import jobs, workers
-from lib.config import STAGE_NAMES, default_config
-from lib.stages import GROWTH_LIMIT, run_stage
+from lib.serve import jobs, workers
+from lib.tutorial.config import STAGE_NAMES, default_config
+from lib.tutorial.stages import GROWTH_LIMIT, run_stage
 from tests import reference
 from tests.reference import run_reference
 
@@ -173,7 +173,7 @@ THREAD_JOBS = {
 
 @pytest.mark.parametrize("runs", THREAD_JOBS.values(), ids=THREAD_JOBS.keys())
 def test_runs_in_eight_threads_at_once_equal_the_same_runs_alone(runs):
-    """Eight sessions at the same moment, as the app runs them: each in a worker process (lib.workers)."""
+    """Eight sessions at the same moment, as the app runs them: each in a worker process (lib.serve.workers)."""
     sizes = dict(n=16, d_in=40, hidden=20, d_out=5, steps=40, lr=1e-4, dtype="float64")
     configs = [default_config(stage).with_(seed=seed, **sizes) for stage, seed in runs]
     alone = [run_stage(stage, config) for (stage, _), config in zip(runs, configs)]

@@ -7,7 +7,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lib import step_mode as sm
+from lib.tutorial import step_mode as sm
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SIZES = [sm.StepSettings(), sm.StepSettings(n=8, d_in=8, hidden=8, d_out=8, seed=7, lr=0.001),

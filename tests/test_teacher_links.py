@@ -9,11 +9,11 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.errors import AppTestError
 
-from lib.i18n import EN, KO
-from lib.messages import render
-from lib.qr import qr_code, qr_svg
-from lib.replay_plots import FRAMES, frame_ends, loss_replay
-from lib.teacher import HIDEABLE, LOCKABLE, TeacherView, view_from_query
+from lib.classroom.i18n import EN, KO
+from lib.classroom.messages import render
+from lib.classroom.qr import qr_code, qr_svg
+from lib.figures.replay_plots import FRAMES, frame_ends, loss_replay
+from lib.classroom.teacher import HIDEABLE, LOCKABLE, TeacherView, view_from_query
 from ui.teacher import HIDE_SIDEBAR_CSS, PROJECTOR_CSS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -34,7 +34,7 @@ def styles(at: AppTest) -> str:
     return " ".join(node.proto.body for node in at.get("html"))
 
 
-# ---------------------------------------------------------------- reading a link (lib.teacher)
+# ---------------------------------------------------------------- reading a link (lib.classroom.teacher)
 def test_a_link_is_read_through_the_allow_lists():
     view, problems = view_from_query({"lock": "lr, n,lr", "hide": "sidebar", "projector": "1"})
     assert view == TeacherView(locked=("n", "lr"), hidden=("sidebar",), projector=True) and problems == []
@@ -236,7 +236,7 @@ def test_the_qr_code_holds_exactly_the_link():
 
 
 def test_lockable_names_are_the_sidebars_widget_keys():
-    from lib.config import CONFIG_FIELDS
+    from lib.tutorial.config import CONFIG_FIELDS
     assert set(LOCKABLE) <= set(CONFIG_FIELDS) and HIDEABLE == ("sidebar", "code")
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import plots
-from lib.config import default_config
-from lib.stages import GROWTH_LIMIT, run_stage
+from lib.figures import plots
+from lib.tutorial.config import default_config
+from lib.tutorial.stages import GROWTH_LIMIT, run_stage
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -72,7 +72,7 @@ def test_short_runs_have_whole_step_ticks():
 
 # ---------------------------------------------------------------- stage 7: what adds up
 def test_the_weight_sharing_chart_adds_terms_up_to_autograds_entries():
-    from lib.gradients import gradient_comparison
+    from lib.tutorial.gradients import gradient_comparison
     cfg = default_config("dynamic_net").with_(steps=200)
     comparison = gradient_comparison("dynamic_net", cfg, 0)
     assert comparison.depth == 3
@@ -106,7 +106,7 @@ def test_the_page_states_both_norms_and_says_drawn_or_forced():
 # ---------------------------------------------------------------- the noise tab's run is the stage page's
 @pytest.mark.parametrize("stage", ["tensors", "nn_module", "dynamic_net"])
 def test_the_noise_tabs_training_loss_is_the_stage_pages_loss(stage):
-    from lib.experiments import held_out_curve
+    from lib.explore.experiments import held_out_curve
     cfg = default_config(stage).with_(steps=120)
     run = run_stage(stage, cfg)
     curve = held_out_curve(stage, cfg)
@@ -152,7 +152,7 @@ def test_momentum_zero_from_a_link_is_said_plainly_in_both_languages():
 
 
 def test_no_korean_text_leaves_a_particle_to_guess():
-    from lib.i18n import KO
+    from lib.classroom.i18n import KO
     assert not [key for key, text in KO.items() if any(p in text for p in ("(는)", "(가)", "(을)", "(으)", "(과)"))]
 
 
@@ -162,7 +162,7 @@ def test_no_korean_text_leaves_a_particle_to_guess():
 def test_accuracy_ticks_never_repeat_a_label(accuracies):
     from types import SimpleNamespace
 
-    from lib.mnist_plots import accuracy_curve
+    from lib.figures.mnist_plots import accuracy_curve
     result = SimpleNamespace(history=[{"epoch": i + 1, "test_accuracy": a} for i, a in enumerate(accuracies)])
     axis = accuracy_curve(result).layout.yaxis
     assert axis.tickformat.endswith("%")
@@ -191,9 +191,9 @@ def test_the_gradient_heatmaps_colour_bars_sit_outside_every_panel():
 
 
 def test_step_axes_take_whole_steps_on_every_step_chart():
-    from lib.experiment_plots import held_out_figure
-    from lib.experiments import HeldOutCurve
-    from lib.optim_plots import update_size_curve
+    from lib.figures.experiment_plots import held_out_figure
+    from lib.explore.experiments import HeldOutCurve
+    from lib.figures.optim_plots import update_size_curve
     curve = HeldOutCurve(steps=[0, 1, 2], train=[3.0, 2.0, 1.0], held_out=[3.0, 3.0, 3.0], train_losses=[3.0, 2.0, 1.0],
                          diverged_at=None, zero_loss=2.0)
     for fig in (held_out_figure(curve), update_size_curve([1.0, 0.5], [1.0, 0.5], "w"),

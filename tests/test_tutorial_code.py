@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from lib.config import default_config
-from lib.stages import STAGE_NAMES, run_stage
-from lib.tutorial_code import number, tutorial_code
+from lib.tutorial.config import default_config
+from lib.tutorial.stages import STAGE_NAMES, run_stage
+from lib.tutorial.tutorial_code import number, tutorial_code
 
 SMALL = dict(n=16, d_in=50, hidden=20, d_out=5, steps=40, seed=3)
 # the tutorial prints every 100th loss; to compare every loss, the test prints them all
@@ -129,7 +129,7 @@ APP = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "app.py")
 def test_the_page_shows_the_tutorials_code_first(page, query, broken):
     from streamlit.testing.v1 import AppTest
 
-    from lib.config import config_from_query
+    from lib.tutorial.config import config_from_query
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params.update(query)
     at.switch_page(f"pages/{page}.py").run()

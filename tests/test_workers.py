@@ -1,4 +1,4 @@
-"""lib.workers: runs in worker processes reproduce in-process runs under concurrency, report progress, keep to the
+"""lib.serve.workers: runs in worker processes reproduce in-process runs under concurrency, report progress, keep to the
 time limit (stopping by themselves, or ended and replaced), and a run nobody waits for any more is cancelled."""
 import os
 import threading
@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from lib import jobs, limits, mnist, workers
-from lib.config import STAGE_NAMES, default_config
-from lib.stages import run_stage
+from lib.digits import mnist
+
+from lib.serve import jobs, limits, workers
+from lib.tutorial.config import STAGE_NAMES, default_config
+from lib.tutorial.stages import run_stage
 
 SMALL = dict(n=16, d_in=50, hidden=20, d_out=5, steps=60)
 MNIST_ROOT = str(Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
-# jobs only these tests need; workers import this module by name, like lib.jobs
+# jobs only these tests need; workers import this module by name, like lib.serve.jobs
 def sleeper(seconds, *, progress, time_limit_s):
     """Ignores its time limit, as a run stuck in one long step would."""
     progress(("steps", 0, [1.0]))

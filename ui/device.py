@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lib import jobs, workers
-from lib.config import TrainConfig, available_devices
-from lib.device_plots import step_time_figure
-from lib.device_timing import BATCHES, TIMED_STEPS, TIMING_LR
+from lib.serve import jobs, workers
+from lib.tutorial.config import TrainConfig, available_devices
+from lib.figures.device_plots import step_time_figure
+from lib.explore.device_timing import BATCHES, TIMED_STEPS, TIMING_LR
 from ui.runs import run_failed_message, run_jobs
 from ui.text import lang, t
 

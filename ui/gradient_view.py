@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib import plots, workers
-from lib.config import STEPS_CAP, TrainConfig
-from lib.gradients import TOLERANCE, GradientComparison
-from lib.stages import RunSummary, drawn_depth
+from lib.figures import plots
+
+from lib.serve import workers
+from lib.tutorial.config import STEPS_CAP, TrainConfig
+from lib.tutorial.gradients import TOLERANCE, GradientComparison
+from lib.tutorial.stages import RunSummary, drawn_depth
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.results import gradient_table, png_config
 from ui.runs import cached_gradients, run_failed_message

@@ -1,10 +1,10 @@
-"""The graph autograd records, on a stage page: computed in a worker (lib.jobs.graph), drawn in the browser."""
+"""The graph autograd records, on a stage page: computed in a worker (lib.serve.jobs.graph), drawn in the browser."""
 from __future__ import annotations
 
 import streamlit as st
 
-from lib import jobs, workers
-from lib.config import TrainConfig
+from lib.serve import jobs, workers
+from lib.tutorial.config import TrainConfig
 from ui.runs import CACHE_TTL_S, run_failed_message, run_jobs
 from ui.text import t
 

@@ -1,11 +1,13 @@
-"""Weights and gradients over time, on a stage page: histograms computed in a worker (lib.jobs.histograms)."""
+"""Weights and gradients over time, on a stage page: histograms computed in a worker (lib.serve.jobs.histograms)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from lib import histogram_plots, jobs, workers
-from lib.histograms import STEPS_SHOWN, spread_steps
-from lib.stages import RunSummary
+from lib.figures import histogram_plots
+
+from lib.serve import jobs, workers
+from lib.tutorial.histograms import STEPS_SHOWN, spread_steps
+from lib.tutorial.stages import RunSummary
 from ui.links import keep_choice, linked_choice, one_of
 from ui.results import png_config
 from ui.runs import CACHE_TTL_S, run_failed_message, run_jobs, time_limit_message
@@ -20,7 +22,7 @@ def histogram_section(stage: str, result: RunSummary, broken: bool) -> None:
     They replay the run (about 2.5 runs' work), so they are drawn when asked for: a switch, on when a link
     names a parameter (`hist=`), which it does only while they are shown.
 
-    `result` may be a network built from menus (stage "own_network", lib.own_network): its own job replays it.
+    `result` may be a network built from menus (stage "own_network", lib.explore.own_network): its own job replays it.
     """
     st.header(t("hist.header"))
     steps = tuple(spread_steps(len(result.losses), STEPS_SHOWN))

@@ -1,14 +1,16 @@
-"""The loss landscape on "Inside the optimizers": computed in a worker (lib.jobs.landscape), drawn as a contour."""
+"""The loss landscape on "Inside the optimizers": computed in a worker (lib.serve.jobs.landscape), drawn as a contour."""
 from __future__ import annotations
 
 import math
 
 import streamlit as st
 
-from lib import jobs, landscape_plots, workers
-from lib.config import TrainConfig
-from lib.landscape import GRID_DEFAULT
-from lib.optimizers import OPTIMIZERS
+from lib.figures import landscape_plots
+
+from lib.serve import jobs, workers
+from lib.tutorial.config import TrainConfig
+from lib.explore.landscape import GRID_DEFAULT
+from lib.tutorial.optimizers import OPTIMIZERS
 from ui.links import keep_choice, linked_choice, one_of
 from ui.results import png_config
 from ui.runs import CACHE_TTL_S, run_failed_message, run_jobs

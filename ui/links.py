@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.config import QUERY_VALUE_MAX, shown_text
+from lib.tutorial.config import QUERY_VALUE_MAX, shown_text
 from ui.teacher import link_options, link_with, show_qr
 from ui.text import t
 

@@ -1,5 +1,5 @@
 """Inside the trained MNIST model, on the MNIST page: what the MLP learned, what the CNN sees, why it answers,
-and the held-out panel epoch by epoch. The numbers come from a worker (lib.jobs.mnist_inside); this draws them."""
+and the held-out panel epoch by epoch. The numbers come from a worker (lib.serve.jobs.mnist_inside); this draws them."""
 from __future__ import annotations
 
 import hashlib
@@ -7,9 +7,11 @@ import hashlib
 import streamlit as st
 import torch
 
-from lib import jobs, mnist, workers
-from lib import mnist_inside_plots as plots
-from lib.mnist_inside import TOP_UNITS, conv_entry, written_out
+from lib.digits import mnist
+
+from lib.serve import jobs, workers
+from lib.figures import mnist_inside_plots as plots
+from lib.digits.mnist_inside import TOP_UNITS, conv_entry, written_out
 from ui.runs import CACHE_TTL_S, run_failed_message, session_id
 from ui.text import lang, t
 

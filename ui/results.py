@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from lib.stages import GROWTH_LIMIT, RunSummary
+from lib.tutorial.stages import GROWTH_LIMIT, RunSummary
 from ui.text import parameter_label, t
 
 

@@ -1,4 +1,4 @@
-"""Runs in the worker processes (lib.workers), cached for every session, with a progress bar on the page."""
+"""Runs in the worker processes (lib.serve.workers), cached for every session, with a progress bar on the page."""
 from __future__ import annotations
 
 import functools
@@ -7,10 +7,10 @@ import time
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lib import jobs, limits, workers
-from lib.config import TrainConfig
-from lib.gradients import GradientComparison
-from lib.stages import RunSummary
+from lib.serve import jobs, limits, workers
+from lib.tutorial.config import TrainConfig
+from lib.tutorial.gradients import GradientComparison
+from lib.tutorial.stages import RunSummary
 from ui.text import t
 
 
@@ -26,14 +26,14 @@ REDRAW_S = 0.5   # while a run waits or trains, its progress bar is redrawn at l
 
 @functools.cache
 def server_speed() -> limits.Speed:
-    """This server's measured speed (lib.limits.calibrate, once per server process, in a worker)."""
+    """This server's measured speed (lib.serve.limits.calibrate, once per server process, in a worker)."""
     return workers.run(jobs.calibrate)
 
 
 class Progress:
     """One progress bar for one or several runs side by side: each run's share fills as its steps come in.
 
-    Runs report through lib.workers' messages; a tick (no news) redraws the bar every REDRAW_S, which lets
+    Runs report through lib.serve.workers' messages; a tick (no news) redraws the bar every REDRAW_S, which lets
     Streamlit stop this page when its visitor moves a slider meanwhile (the runs nobody else waits for are
     then cancelled).
     """
@@ -77,7 +77,7 @@ def run_jobs(cache: workers.JobCache, requests: list[tuple], runs: list[tuple[st
 
 
 def session_id() -> str | None:
-    """Who asks for a run: the workers are shared fairly between sessions (lib.workers.FairQueue)."""
+    """Who asks for a run: the workers are shared fairly between sessions (lib.serve.workers.FairQueue)."""
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx is not None else None
 

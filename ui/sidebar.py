@@ -5,11 +5,11 @@ import math
 
 import streamlit as st
 
-from lib import limits, workers
-from lib.config import (CONFIG_FIELDS, QUERY_KEYS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
+from lib.serve import limits, workers
+from lib.tutorial.config import (CONFIG_FIELDS, QUERY_KEYS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
                         config_from_query, config_to_query, default_config)
-from lib.optimizers import OPTIMIZERS
-from lib.stages import STAGES
+from lib.tutorial.optimizers import OPTIMIZERS
+from lib.tutorial.stages import STAGES
 from ui import runs
 from ui.device import device_choice
 from ui.links import share_link

@@ -5,10 +5,12 @@ import functools
 
 import streamlit as st
 
-from lib import plots, workers
-from lib.config import TrainConfig, difference_label
-from lib.export import losses_csv, stage_script
-from lib.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
+from lib.figures import plots
+
+from lib.serve import workers
+from lib.tutorial.config import TrainConfig, difference_label
+from lib.tutorial.export import losses_csv, stage_script
+from lib.tutorial.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
 from ui.frame import ensure_app_frame
 from ui.gradient_view import gradient_section
 from ui.graph_view import graph_section

@@ -1,15 +1,15 @@
 """Teacher links on screen: locked sidebar controls, hidden parts, projector mode, and the link's options and QR code.
 
-The view a link asks for (lib.teacher) is kept for the session, like the language: a page switch, which clears the
+The view a link asks for (lib.classroom.teacher) is kept for the session, like the language: a page switch, which clears the
 URL, keeps it, and app.py writes it back to the URL on every run so that "Link to this setup" carries it.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from lib.qr import qr_svg
-from lib.replay_plots import frame_ends, loss_replay
-from lib.teacher import HIDEABLE, LOCKABLE, TEACHER_KEYS, TeacherView, view_from_query
+from lib.classroom.qr import qr_svg
+from lib.figures.replay_plots import frame_ends, loss_replay
+from lib.classroom.teacher import HIDEABLE, LOCKABLE, TEACHER_KEYS, TeacherView, view_from_query
 from ui.text import lang, t
 
 # Streamlit's own names for the sidebar and the button that opens it (data-testid in its frontend)
@@ -48,7 +48,7 @@ def current_view() -> TeacherView:
 
 
 def shows(part: str) -> bool:
-    """Whether the page shows `part` (one of lib.teacher.HIDEABLE)."""
+    """Whether the page shows `part` (one of lib.classroom.teacher.HIDEABLE)."""
     return part not in current_view().hidden
 
 
@@ -97,12 +97,12 @@ def link_with(base: str, query: dict[str, str], view: TeacherView) -> str:
 
 
 def show_qr(link: str) -> None:
-    """The link as a QR code, for phones in the room (lib.qr: made from exactly this text)."""
+    """The link as a QR code, for phones in the room (lib.classroom.qr: made from exactly this text)."""
     st.image(qr_svg(link), caption=t("teacher.qr_caption"), width="stretch")
 
 
 def loss_replay_section(stage: str, result) -> None:
-    """Projector mode: the run's loss curve replayed step by step (lib.replay_plots), so the class can call out
+    """Projector mode: the run's loss curve replayed step by step (lib.figures.replay_plots), so the class can call out
     what comes next before it comes."""
     if not current_view().projector or not result.losses:
         return

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib import i18n
-from lib.config import TrainConfig
-from lib.gradients import split_use
-from lib.messages import render
-from lib.optimizers import OPTIMIZERS
-from lib.stages import STAGES
+from lib.classroom import i18n
+from lib.tutorial.config import TrainConfig
+from lib.tutorial.gradients import split_use
+from lib.classroom.messages import render
+from lib.tutorial.optimizers import OPTIMIZERS
+from lib.tutorial.stages import STAGES
 
 
 def first_language(link: str | None, locale: str | None) -> str:
@@ -38,14 +38,14 @@ def lang() -> str:
 
 
 def t(key: str, **values) -> str:
-    """The text `key` in this session's language (lib/i18n.py holds the texts); values that are messages from
-    lib (lib.messages: a refusal, a note) are rendered in that language too."""
+    """The text `key` in this session's language (lib/classroom/i18n.py holds the texts); values that are messages from
+    lib (lib.classroom.messages: a refusal, a note) are rendered in that language too."""
     language = lang()
     return i18n.t(key, language, **{name: render(value, language) for name, value in values.items()})
 
 
 def say(message) -> str:
-    """A message from lib (a code and values, lib.messages) in this session's language."""
+    """A message from lib (a code and values, lib.classroom.messages) in this session's language."""
     return render(message, lang())
 
 

@@ -1,0 +1,1 @@
+"""MNIST: the data, the models, their training and what they learned."""

@@ -1,0 +1,1 @@
+"""Plotly figure builders (results in, go.Figure out); no Streamlit."""

@@ -1,0 +1,162 @@
+"""Plotly figure builders for the stage pages: loss curves, gradient heatmaps, weight sharing. No Streamlit here."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from lib.classroom.i18n import t
+
+# one colour per stage, in tutorial order, readable on a projector
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+HEATMAP_MAX = 100   # a heatmap shows at most this many rows and columns
+HEATMAP_SPACING = 0.14   # between the three gradient panels: room for a colour bar and its labels
+COLORBAR_GAP = 0.005
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=60, b=50),
+                      font=dict(size=15), legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def _loss_text(loss: float | None) -> str:
+    return "?" if loss is None else f"{loss:.3g}" if math.isfinite(loss) else str(loss)
+
+
+def step_axis(fig: go.Figure, last_step: int, **axis) -> None:
+    """An axis of training steps: whole numbers only (no 0.5 steps on a short run)."""
+    fig.update_xaxes(tickformat="d", dtick=1 if last_step <= 10 else None, rangemode="tozero", **axis)
+
+
+def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title: str | None = None,
+                diverged: dict[str, int | tuple[int, float | None]] | None = None, lang: str = "en") -> go.Figure:
+    """One line per (label, losses); where a run diverged, the loss that stopped it, at its step. Texts in `lang`.
+
+    `diverged` maps a label to (step, stop_loss), or to the step alone when the stopping loss is unknown. A finite
+    stopping loss is a cross at (step, loss), joined to the last kept loss by a dotted line (log axis: it fits);
+    an infinite or NaN one, or an unknown one, is a dashed line at that step with the value written at the top.
+    """
+    fig = go.Figure()
+    last_step = 0
+    for i, (label, losses) in enumerate(curves):
+        colour = PALETTE[i % len(PALETTE)]
+        # the steps as a numpy range: plotly sends it as compact binary and checks it at once, not value by value
+        fig.add_trace(go.Scatter(x=np.arange(len(losses)), y=losses, mode="lines+markers" if len(losses) < 3
+                                 else "lines", name=label, line=dict(color=colour, width=3 if i == 0 else 2)))
+        last_step = max(last_step, len(losses) - 1)
+        if not diverged or label not in diverged:
+            continue
+        step, loss = diverged[label] if isinstance(diverged[label], tuple) else (diverged[label], None)
+        last_step = max(last_step, step)
+        text = t("plot.stopped_at", lang, step=step, loss=_loss_text(loss))
+        if loss is not None and math.isfinite(loss):
+            if losses:
+                fig.add_trace(go.Scatter(x=[len(losses) - 1, step], y=[losses[-1], loss], mode="lines",
+                                         showlegend=False, hoverinfo="skip",
+                                         line=dict(color=colour, width=2, dash="dot")))
+            fig.add_trace(go.Scatter(x=[step], y=[loss], mode="markers+text", showlegend=False, meta="stop",
+                                     marker=dict(symbol="x", size=16, color=colour), text=[text],
+                                     textposition="middle left", hovertext=text, hoverinfo="text"))
+        else:
+            fig.add_vline(x=step, line=dict(color=colour, width=2, dash="dash"))
+            fig.add_annotation(x=step, y=1, yref="paper", text=text, showarrow=False, xanchor="right",
+                               yanchor="top", font=dict(color=colour))
+    step_axis(fig, last_step, title=t("plot.step", lang))
+    fig.update_yaxes(title=t("plot.loss_log" if log_y else "plot.loss", lang), type="log" if log_y else "linear",
+                     exponentformat="power")
+    return _layout(fig, t("plot.training_loss", lang) if title is None else title)
+
+
+def downsample(matrix: torch.Tensor, limit: int = HEATMAP_MAX, lang: str = "en") -> tuple[torch.Tensor, str]:
+    """A readable view of a big matrix: the first `limit` rows and columns, and a note saying so."""
+    m = matrix if matrix.dim() == 2 else matrix.reshape(1, -1)
+    rows, cols = m.shape
+    view = m[:limit, :limit]
+    if (rows, cols) == tuple(view.shape):
+        return view, t("plot.view_all", lang, rows=rows, cols=cols)
+    return view, t("plot.view_part", lang, last_row=view.shape[0] - 1, rows=rows, last_col=view.shape[1] - 1, cols=cols)
+
+
+def gradient_heatmaps(name: str, manual: torch.Tensor, autograd: torch.Tensor, lang: str = "en") -> go.Figure:
+    """Hand-written gradient, autograd's (one colour scale for both), and their difference on its own scale."""
+    m, note = downsample(manual.detach().double(), lang=lang)
+    a, _ = downsample(autograd.detach().double())
+    diff = m - a
+    bound = max(m.abs().max().item(), a.abs().max().item()) or 1.0
+    diff_max = diff.abs().max().item()
+    # the three panels side by side, laid out as make_subplots(rows=1, cols=3) does, but built as one spec:
+    # plotly validates a figure property by property, and this is the page's costliest figure (bench/app.py)
+    width = (1 - 2 * HEATMAP_SPACING) / 3
+    domains = [(i * (width + HEATMAP_SPACING), i * (width + HEATMAP_SPACING) + width) for i in range(3)]
+    titles = (t("plot.hand_written", lang), "autograd", t("plot.difference", lang, diff_max=diff_max))
+    # colour bars sit in the gaps to the right of panels 2 (shared by 1 and 2) and 3, never over a panel
+    panels = ((m, bound, None), (a, bound, domains[1][1] + COLORBAR_GAP), (diff, diff_max or bound,
+                                                                          domains[2][1] + COLORBAR_GAP))
+    traces, layout = [], {}
+    for i, ((data, zmax, bar_x), (x0, x1)) in enumerate(zip(panels, domains)):
+        axis = "" if i == 0 else str(i + 1)
+        # float32 numpy arrays travel as compact binary, about a quarter of a JSON list of floats
+        traces.append(dict(type="heatmap", z=data.float().numpy(), zmin=-zmax, zmax=zmax, colorscale="RdBu",
+                           zmid=0, showscale=bar_x is not None, xaxis=f"x{axis}", yaxis=f"y{axis}",
+                           colorbar=dict(x=bar_x, xanchor="left", len=0.9, thickness=12, exponentformat="e")))
+        layout[f"xaxis{axis}"] = dict(domain=[x0, x1], anchor=f"y{axis}")
+        layout[f"yaxis{axis}"] = dict(domain=[0.0, 1.0], anchor=f"x{axis}", autorange="reversed")
+    layout["annotations"] = [dict(text=text, x=(x0 + x1) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
+                                  yanchor="bottom", showarrow=False, font=dict(size=16))
+                             for text, (x0, x1) in zip(titles, domains)]
+    return go.Figure(dict(data=traces, layout=dict(
+        layout, title=t("plot.gradient_of", lang, name=name, note=note), height=400,
+        margin=dict(l=60, r=90, t=60, b=50),   # right: room for the last colour bar's labels
+        font=dict(size=15), legend=dict(orientation="h", y=-0.2))))
+
+
+def largest_entries(total: torch.Tensor, count: int = 3) -> list[tuple[int, ...]]:
+    """The indices of the `count` entries of `total` with the largest magnitude, largest first."""
+    flat = total.detach().reshape(-1).abs()
+    order = torch.argsort(flat, descending=True, stable=True)[:count]
+    return [tuple(int(i) for i in torch.unravel_index(k, total.shape)) for k in order]
+
+
+def shared_layer_uses(terms: list[torch.Tensor], total_autograd: torch.Tensor, entries: int = 3,
+                      lang: str = "en") -> go.Figure:
+    """Per-use terms of the shared layer's gradient adding up, entry by entry: one waterfall per entry.
+
+    Each waterfall steps through the uses' terms for one entry (their values add) and ends with a bar drawn from 0
+    at autograd's value for that entry: where the steps end is where the bar should stand. Norms would not add.
+    """
+    picked = largest_entries(total_autograd, entries)
+    names = [t("plot.entry", lang, index=", ".join(map(str, idx))) for idx in picked]
+    fig = make_subplots(rows=1, cols=len(picked), subplot_titles=names, horizontal_spacing=0.08)
+    labels = [t("plot.use_k", lang, k=k, depth=len(terms)) for k in range(1, len(terms) + 1)]
+    for col, idx in enumerate(picked, 1):
+        values = [term[idx].item() for term in terms]
+        fig.add_trace(go.Waterfall(x=labels + [t("plot.autograd_total", lang)], y=values + [total_autograd[idx].item()],
+                                   measure=["relative"] * len(values) + ["absolute"], showlegend=False,
+                                   name=names[col - 1], texttemplate="%{y:.3g}", textposition="outside",
+                                   connector=dict(line=dict(color="#888", dash="dot")),
+                                   increasing=dict(marker=dict(color=PALETTE[0])),
+                                   decreasing=dict(marker=dict(color=PALETTE[1])),
+                                   totals=dict(marker=dict(color=PALETTE[3]))), 1, col)
+    fig.update_yaxes(title=t("plot.gradient_entry", lang), row=1, col=1)
+    return _layout(fig, t("plot.uses_title", lang), height=400)
+
+
+def depth_histogram(depths: list[int], lang: str = "en") -> go.Figure:
+    """How often the training loop ran middle_linear 0, 1, 2 or 3 times."""
+    counts = [depths.count(d) for d in range(4)]
+    fig = go.Figure(go.Bar(x=["0", "1", "2", "3"], y=counts, marker_color=PALETTE[4]))
+    fig.update_xaxes(title=t("plot.depth_axis", lang))
+    fig.update_yaxes(title=t("plot.training_steps", lang))
+    return _layout(fig, t("plot.depth_title", lang, passes=len(depths), uses=sum(depths)), height=360)
+
+
+def first_step_below(losses: list[float], fraction: float = 0.01) -> int | None:
+    """The first step whose loss is at most `fraction` of the first loss, or None."""
+    if not losses or not math.isfinite(losses[0]):
+        return None
+    target = losses[0] * fraction
+    return next((t for t, loss in enumerate(losses) if loss <= target), None)

@@ -1,0 +1,422 @@
+"""Runs that train or compute for a page go to worker processes: one pool per server, one run per worker.
+
+Why processes: torch's random generator is process-wide, so seeding and drawing in one process per run keeps
+every run reproducible without a lock across sessions; runs of different sessions use every core; and a run that
+overruns its time limit can be stopped by ending its process. The pool is pebble's `ProcessPool`: unlike
+`concurrent.futures.ProcessPoolExecutor` and loky, it ends one task's worker on a timeout or a cancel and starts a
+fresh one while the other workers go on (the others break or keep the overrunning task running). Workers start
+from a forkserver that has imported torch and lib once, so a replacement starts in milliseconds.
+
+A job is a plain function of lib.serve.jobs, called in a worker as `fn(*args, progress=..., time_limit_s=...)`.
+`progress(message)` sends a small picklable message over the job's own pipe (a killed worker can only break its
+own pipe); the page's thread reads it while it waits. Results travel back pickled to bytes, so tensors cross as
+plain data, not as shared-memory handles. Finished results are kept in bounded caches shared by every session,
+and a job asked for by several sessions at once runs once.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.spawn
+import os
+import pickle
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import CancelledError, Future
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
+
+import pebble
+
+WORKERS_ENV = "TRAIN_WORKERS"        # how many runs at once; default: the cores this process may use
+TIME_LIMIT_ENV = "RUN_TIME_LIMIT_S"  # wall-clock seconds one run may take; default DEFAULT_TIME_LIMIT_S
+# bench/caps.py: the slowest run the sliders allow takes ~3 s on a 2-core server with one worker per core,
+# and ~6 s with a class training beside it; 15 s leaves room for a busy server and still frees a worker soon.
+DEFAULT_TIME_LIMIT_S = 15.0
+# a run checks the clock between steps; one that does not stop by itself this long after its limit is ended
+KILL_GRACE_S = 5.0
+_WAKE = "__done__"                   # what the parent writes into a job's pipe when its result is in
+POLL_S = 0.1                         # how often a waiting page looks for progress and lets Streamlit interrupt it
+
+
+class RunFailed(RuntimeError):
+    """A run that gave no result: its worker was ended (time limit, crash) or the job raised.
+
+    `code` names the case for the page's message (locales/*.toml), `messages` holds the progress it sent.
+    """
+
+    def __init__(self, code: str, detail: str = "", messages: list | None = None):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code, self.detail, self.messages = code, detail, messages or []
+
+
+def worker_count() -> int:
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if text:
+        return max(1, int(text))
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def time_limit_s() -> float:
+    text = os.environ.get(TIME_LIMIT_ENV, "").strip()
+    return float(text) if text else DEFAULT_TIME_LIMIT_S
+
+
+# ---------------------------------------------------------------- inside a worker
+def _init_worker(threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _execute(fn: Callable, args: tuple, kwargs: dict, conn, limit: float) -> bytes:
+    """Runs in the worker: call the job with a progress sender, return its result pickled."""
+    def progress(message) -> None:
+        try:
+            conn.send(message)
+        except (BrokenPipeError, OSError):   # nobody listens any more (the page went away): keep computing
+            pass
+    try:
+        return pickle.dumps(fn(*args, progress=progress, time_limit_s=limit, **kwargs),
+                            protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------- the pool
+def _without_main(get_preparation_data):
+    """Streamlit runs every page as the module __main__ with the page's file: a new process would import that
+    file as its own main module, i.e. run the page (and start a pool in the worker). Our workers need only lib,
+    so theirs leave the parent's main module out. Other processes are untouched."""
+    def wrapper(name):
+        data = get_preparation_data(name)
+        if name == WORKER_NAME:
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+    wrapper.wraps_for_workers = True
+    return wrapper
+
+
+WORKER_NAME = pebble.pool.process.WORKERS_NAME
+if not getattr(multiprocessing.spawn.get_preparation_data, "wraps_for_workers", False):
+    multiprocessing.spawn.get_preparation_data = _without_main(multiprocessing.spawn.get_preparation_data)
+# what the forkserver imports once for every worker (lib.serve.jobs itself imports these only when a job runs, so a
+# page that imports lib.serve.jobs to name a job pays for none of them)
+PRELOAD = ["torch", "lib.serve.jobs", "lib.tutorial.stages", "lib.tutorial.gradients",
+           "lib.explore.experiments", "lib.explore.optim_internals", "lib.digits.mnist"]
+_pool: pebble.ProcessPool | None = None
+_pool_lock = threading.Lock()
+
+
+def pool() -> pebble.ProcessPool:
+    """The server's pool, started on first use (workers come up in the background)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or not _pool.active:
+            context = multiprocessing.get_context("forkserver")
+            # the forkserver imports these once; every worker (and every replacement) starts with them loaded
+            context.set_forkserver_preload(PRELOAD)
+            threads = int(os.environ.get("TORCH_THREADS", "1"))
+            _pool = pebble.ProcessPool(max_workers=worker_count(), initializer=_init_worker, initargs=(threads,),
+                                       context=context)
+        return _pool
+
+
+class FairQueue:
+    """Hands jobs to the pool only as workers come free, the owner with the fewest running jobs first.
+
+    pebble takes tasks first come, first served: one student's learning-rate sweep (30 runs) would fill every
+    worker and queue the whole class behind it. Here each owner (a session) gets a turn: a new job of an owner
+    with nothing running goes before the sweep's next run; and an owner who already has a run going may not
+    take the last free worker, so a student who moves a slider meanwhile starts at once. (On 2 workers a
+    sweep's runs go one after another; on more cores they spread over all but one.)
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting: list[Job] = []
+        self._running: dict[Hashable, int] = {}
+
+    def submit(self, job: "Job") -> None:
+        with self._lock:
+            self._waiting.append(job)
+        self._dispatch()
+
+    def withdraw(self, job: "Job") -> bool:
+        """Take a job that has not started out of the queue; False if it already runs."""
+        with self._lock:
+            if job in self._waiting:
+                self._waiting.remove(job)
+                return True
+            return False
+
+    def ended(self, job: "Job") -> None:
+        with self._lock:
+            self._running[job.owner] -= 1
+            if not self._running[job.owner]:
+                del self._running[job.owner]
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._lock:
+                busy, workers = sum(self._running.values()), worker_count()
+                if not self._waiting or busy >= workers:
+                    return
+                job = min(self._waiting, key=lambda j: self._running.get(j.owner, 0))   # oldest first on ties
+                if self._running.get(job.owner, 0) and busy + 1 >= workers:
+                    return   # the last free worker stays free for someone with nothing running
+                self._waiting.remove(job)
+                self._running[job.owner] = self._running.get(job.owner, 0) + 1
+            job._start()
+
+    def running(self) -> int:
+        with self._lock:
+            return sum(self._running.values())
+
+
+QUEUE = FairQueue()
+
+
+@dataclass(eq=False)
+class Job:
+    """One run: queued (QUEUE), then in a worker; its result future, progress pipe and messages so far."""
+    fn: Callable
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    owner: Hashable = None            # who asked (a session): QUEUE shares the workers fairly between owners
+    limit: float = field(default_factory=time_limit_s)
+
+    def __post_init__(self):
+        self._reader, self._writer = multiprocessing.Pipe(duplex=False)
+        self.messages: list = []
+        self.waiters = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self.future: Future = Future()         # the job's outcome, whether it ran, was cancelled or failed
+        self._task: Future | None = None       # pebble's, once a worker has it
+        if self.owner is None:
+            self.owner = id(self)
+        self.future.add_done_callback(self._wake)
+        QUEUE.submit(self)
+
+    def _start(self) -> None:
+        # pebble pickles the task (and the writer with it) when a worker takes it, so the writer stays open
+        # here until the job is done; the end of the job is the future's, not the pipe's EOF
+        try:
+            self._task = pool().schedule(_execute, (self.fn, self.args, self.kwargs, self._writer, self.limit),
+                                         timeout=self.limit + KILL_GRACE_S)
+        except Exception as err:   # the pool could not take it (shutting down): the job fails, others go on
+            self.future.set_exception(err)
+            QUEUE.ended(self)
+            return
+        self._task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: Future) -> None:
+        QUEUE.ended(self)
+        if task.cancelled():
+            self.future.cancel()
+        elif task.exception() is not None:
+            self.future.set_exception(task.exception())
+        else:
+            self.future.set_result(task.result())
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
+
+    def _wake(self, _future) -> None:
+        """Wakes a page waiting on the pipe as soon as the result is in (pebble's thread calls this)."""
+        with self._lock:
+            if not self._closed:
+                try:
+                    self._writer.send(_WAKE)
+                except OSError:
+                    pass
+
+    def drain(self) -> list:
+        """Read what the worker has sent since last time; the new messages."""
+        with self._lock:
+            if self._closed:
+                return []
+            done = self.future.done()   # read first: whatever the job sent before it ended is in the pipe now
+            new = []
+            try:
+                while self._reader.poll(0):
+                    new.append(self._reader.recv())
+            except (EOFError, OSError):
+                done = True
+            if done:
+                self._closed = True
+                self._reader.close()
+                self._writer.close()
+            new = [message for message in new if message != _WAKE]
+            self.messages += new
+        return new
+
+    @property
+    def finished(self) -> bool:
+        return self._closed
+
+    def result(self) -> Any:
+        try:
+            return pickle.loads(self.future.result())
+        except TimeoutError:
+            raise RunFailed("run.killed_time", f"ended after {self.limit + KILL_GRACE_S:.0f} s",
+                            self.messages) from None
+        except pebble.ProcessExpired as err:
+            raise RunFailed("run.crashed", f"exit code {err.exitcode}", self.messages) from None
+        except CancelledError:
+            raise RunFailed("run.cancelled", "", self.messages) from None
+        except Exception as err:   # the job itself raised: its type and message, for the page and the log
+            raise RunFailed("run.error", f"{type(err).__name__}: {err}", self.messages) from err
+
+    def cancel(self) -> None:
+        if QUEUE.withdraw(self):
+            self.future.cancel()
+        elif self._task is not None:
+            self._task.cancel()   # a running task's worker is ended and replaced
+
+
+def wait_jobs(jobs: dict[int, Job], on_message: Callable[[int, Any], None] | None = None,
+              on_done: Callable[[int, Any], None] | None = None) -> None:
+    """Wait for every job, handing progress to `on_message(index, message)` in this thread (`(-1, None)` as a
+    tick every POLL_S while nothing arrives, so a page can redraw and Streamlit can interrupt it; `("done",)`
+    once a job is over) and each outcome, a result or a RunFailed, to `on_done(index, outcome)` as soon as it is
+    in."""
+    pending = dict(jobs)
+    seen = {i: len(job.messages) for i, job in pending.items()}
+    while pending:
+        # the same job can stand at several indexes (two requests with one key)
+        readers = list({id(job): job._reader for job in pending.values() if not job._closed}.values())
+        if readers:
+            try:
+                multiprocessing.connection.wait(readers, timeout=POLL_S)
+            except (OSError, ValueError):   # another session's wait closed a pipe meanwhile
+                pass
+        else:
+            time.sleep(POLL_S / 4)
+        ticked = False
+        for i, job in list(pending.items()):
+            job.drain()
+            new = job.messages[seen[i]:]
+            seen[i] += len(new)
+            for message in new:
+                if on_message is not None:
+                    on_message(i, message)
+                ticked = True
+            if job.finished:
+                try:
+                    outcome = job.result()
+                except RunFailed as failure:
+                    outcome = failure
+                del pending[i]
+                if on_done is not None:
+                    on_done(i, outcome)
+                if on_message is not None:
+                    on_message(i, ("done",))
+                ticked = True
+        if on_message is not None and not ticked:
+            on_message(-1, None)
+
+
+class JobCache:
+    """Finished results by key (bounded, oldest out first, each kept at most `ttl_s`) and the jobs in flight.
+
+    `get` returns a cached result, joins a job another session already started for the same key, or starts
+    one. A session that stops waiting (Streamlit reruns its page) cancels the job only if no one else waits.
+    """
+
+    def __init__(self, max_entries: int, ttl_s: float = 3600.0):
+        self.max_entries, self.ttl_s = max_entries, ttl_s
+        self._done: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._running: dict[Hashable, Job] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, key: Hashable) -> tuple[bool, Any]:
+        with self._lock:
+            if key in self._done:
+                stamp, value = self._done[key]
+                if time.monotonic() - stamp <= self.ttl_s:
+                    self._done.move_to_end(key)
+                    return True, value
+                del self._done[key]
+        return False, None
+
+    def start(self, key: Hashable, fn: Callable, args: tuple, kwargs: dict | None = None,
+              owner: Hashable = None) -> Job:
+        """The job for `key`, joined or started; waiters += 1 (release with `finish`)."""
+        with self._lock:
+            job = self._running.get(key)
+            if job is None:
+                job = Job(fn, args, kwargs or {}, owner)
+                self._running[key] = job
+            job.waiters += 1
+            return job
+
+    def finish(self, key: Hashable, job: Job, value: Any = None, ok: bool = False) -> None:
+        with self._lock:
+            job.waiters -= 1
+            if ok:
+                self._done[key] = (time.monotonic(), value)
+                self._done.move_to_end(key)
+                while len(self._done) > self.max_entries:
+                    self._done.popitem(last=False)
+            if self._running.get(key) is job and (job.future.done() or job.waiters == 0):
+                del self._running[key]
+            abandon = job.waiters == 0 and not job.future.done()
+        if abandon:
+            job.cancel()
+
+    def get(self, key: Hashable, fn: Callable, args: tuple, kwargs: dict | None = None,
+            on_message: Callable[[Any], None] | None = None, owner: Hashable = None) -> Any:
+        """One result; RunFailed is raised."""
+        outcome = self.get_many([(key, fn, args, kwargs)],
+                                on_message and (lambda i, message: on_message(message)), owner)[0]
+        if isinstance(outcome, RunFailed):
+            raise outcome
+        return outcome
+
+    def get_many(self, requests: list[tuple[Hashable, Callable, tuple, dict | None]],
+                 on_message: Callable[[int, Any], None] | None = None, owner: Hashable = None) -> list[Any]:
+        """Results for many keys, their uncached jobs running side by side over the workers (as many at once
+        as QUEUE gives `owner`: all free workers, but never ahead of another session's next run).
+
+        A failed job's RunFailed stands in its place (not raised), so the others still show.
+        """
+        results: list[Any] = [None] * len(requests)
+        jobs: dict[int, tuple[Hashable, Job]] = {}
+        for i, (key, fn, args, kwargs) in enumerate(requests):
+            hit, value = self.cached(key)
+            if hit:
+                results[i] = value
+            else:
+                jobs[i] = (key, self.start(key, fn, args, kwargs, owner))
+
+        def done(i, outcome):
+            key, job = jobs.pop(i)
+            results[i] = outcome
+            self.finish(key, job, outcome, ok=not isinstance(outcome, RunFailed))
+        try:
+            wait_jobs({i: job for i, (_, job) in jobs.items()}, on_message, done)
+        finally:
+            for key, job in list(jobs.values()):   # interrupted (a rerun): let go of what still runs
+                self.finish(key, job)
+        return results
+
+
+def run(fn: Callable, *args, on_message: Callable[[Any], None] | None = None, owner: Hashable = None,
+        **kwargs) -> Any:
+    """Run one uncached job and wait for it (progress to `on_message`); RunFailed if it gave no result."""
+    job = Job(fn, args, kwargs, owner)
+    outcome: list = []
+    try:
+        wait_jobs({0: job}, on_message and (lambda i, message: on_message(message)),
+                  lambda i, value: outcome.append(value))
+    finally:
+        if not job.future.done():
+            job.cancel()
+    if isinstance(outcome[0], RunFailed):
+        raise outcome[0]
+    return outcome[0]

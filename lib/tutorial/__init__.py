@@ -1,0 +1,1 @@
+"""The tutorial's network: settings, the seven stages, gradients by hand and by autograd, its graph."""
