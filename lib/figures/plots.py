@@ -12,7 +12,7 @@ from lib.classroom.i18n import t
 
 # one colour per stage, in tutorial order, readable on a projector
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-HEATMAP_MAX = 100   # a heatmap shows at most this many rows and columns
+HEATMAP_MAX = 64    # a heatmap shows at most this many rows and columns (~5 px a cell on a third of a projector)
 HEATMAP_SPACING = 0.14   # between the three gradient panels: room for a colour bar and its labels
 COLORBAR_GAP = 0.005
 
@@ -32,6 +32,13 @@ def step_axis(fig: go.Figure, last_step: int, **axis) -> None:
     fig.update_xaxes(tickformat="d", dtick=1 if last_step <= 10 else None, rangemode="tozero", **axis)
 
 
+def unchecked(spec: dict) -> go.Figure:
+    """A figure from a spec written here, without plotly's property-by-property validation: building the loss
+    chart that way cost ~10x drawing it, twice per rerun for every student (bench/load.py). Titles are
+    {"text": ...} dicts, as plotly.js wants them; tests/test_truth.py checks what the builders below produce."""
+    return go.Figure(spec, _validate=False)
+
+
 def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title: str | None = None,
                 diverged: dict[str, int | tuple[int, float | None]] | None = None, lang: str = "en") -> go.Figure:
     """One line per (label, losses); where a run diverged, the loss that stopped it, at its step. Texts in `lang`.
@@ -40,13 +47,14 @@ def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title
     stopping loss is a cross at (step, loss), joined to the last kept loss by a dotted line (log axis: it fits);
     an infinite or NaN one, or an unknown one, is a dashed line at that step with the value written at the top.
     """
-    fig = go.Figure()
+    traces, shapes, annotations = [], [], []
     last_step = 0
     for i, (label, losses) in enumerate(curves):
         colour = PALETTE[i % len(PALETTE)]
-        # the steps as a numpy range: plotly sends it as compact binary and checks it at once, not value by value
-        fig.add_trace(go.Scatter(x=np.arange(len(losses)), y=losses, mode="lines+markers" if len(losses) < 3
-                                 else "lines", name=label, line=dict(color=colour, width=3 if i == 0 else 2)))
+        # the steps as a numpy range: plotly sends it as compact binary
+        traces.append(dict(type="scatter", x=np.arange(len(losses)), y=list(losses), name=label,
+                           mode="lines+markers" if len(losses) < 3 else "lines",
+                           line=dict(color=colour, width=3 if i == 0 else 2)))
         last_step = max(last_step, len(losses) - 1)
         if not diverged or label not in diverged:
             continue
@@ -55,20 +63,25 @@ def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title
         text = t("plot.stopped_at", lang, step=step, loss=_loss_text(loss))
         if loss is not None and math.isfinite(loss):
             if losses:
-                fig.add_trace(go.Scatter(x=[len(losses) - 1, step], y=[losses[-1], loss], mode="lines",
-                                         showlegend=False, hoverinfo="skip",
-                                         line=dict(color=colour, width=2, dash="dot")))
-            fig.add_trace(go.Scatter(x=[step], y=[loss], mode="markers+text", showlegend=False, meta="stop",
-                                     marker=dict(symbol="x", size=16, color=colour), text=[text],
-                                     textposition="middle left", hovertext=text, hoverinfo="text"))
+                traces.append(dict(type="scatter", x=[len(losses) - 1, step], y=[losses[-1], loss], mode="lines",
+                                   showlegend=False, hoverinfo="skip", line=dict(color=colour, width=2, dash="dot")))
+            traces.append(dict(type="scatter", x=[step], y=[loss], mode="markers+text", showlegend=False,
+                               meta="stop", marker=dict(symbol="x", size=16, color=colour), text=[text],
+                               textposition="middle left", hovertext=text, hoverinfo="text"))
         else:
-            fig.add_vline(x=step, line=dict(color=colour, width=2, dash="dash"))
-            fig.add_annotation(x=step, y=1, yref="paper", text=text, showarrow=False, xanchor="right",
-                               yanchor="top", font=dict(color=colour))
-    step_axis(fig, last_step, title=t("plot.step", lang))
-    fig.update_yaxes(title=t("plot.loss_log" if log_y else "plot.loss", lang), type="log" if log_y else "linear",
-                     exponentformat="power")
-    return _layout(fig, t("plot.training_loss", lang) if title is None else title)
+            shapes.append(dict(type="line", x0=step, x1=step, xref="x", y0=0, y1=1, yref="y domain",
+                               line=dict(color=colour, width=2, dash="dash")))
+            annotations.append(dict(x=step, y=1, yref="paper", text=text, showarrow=False, xanchor="right",
+                                    yanchor="top", font=dict(color=colour)))
+    xaxis = dict(title=dict(text=t("plot.step", lang)), tickformat="d", rangemode="tozero")
+    if last_step <= 10:   # whole steps only: no 0.5 steps on a short run
+        xaxis["dtick"] = 1
+    yaxis = dict(title=dict(text=t("plot.loss_log" if log_y else "plot.loss", lang)),
+                 type="log" if log_y else "linear", exponentformat="power")
+    layout = dict(title=dict(text=t("plot.training_loss", lang) if title is None else title), height=420,
+                  margin=dict(l=60, r=20, t=60, b=50), font=dict(size=15), legend=dict(orientation="h", y=-0.2),
+                  xaxis=xaxis, yaxis=yaxis, shapes=shapes, annotations=annotations)
+    return unchecked(dict(data=traces, layout=layout))
 
 
 def downsample(matrix: torch.Tensor, limit: int = HEATMAP_MAX, lang: str = "en") -> tuple[torch.Tensor, str]:
@@ -108,8 +121,8 @@ def gradient_heatmaps(name: str, manual: torch.Tensor, autograd: torch.Tensor, l
     layout["annotations"] = [dict(text=text, x=(x0 + x1) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                                   yanchor="bottom", showarrow=False, font=dict(size=16))
                              for text, (x0, x1) in zip(titles, domains)]
-    return go.Figure(dict(data=traces, layout=dict(
-        layout, title=t("plot.gradient_of", lang, name=name, note=note), height=400,
+    return unchecked(dict(data=traces, layout=dict(
+        layout, title=dict(text=t("plot.gradient_of", lang, name=name, note=note)), height=400,
         margin=dict(l=60, r=90, t=60, b=50),   # right: room for the last colour bar's labels
         font=dict(size=15), legend=dict(orientation="h", y=-0.2))))
 
