@@ -18,7 +18,7 @@ import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import ui.runs  # noqa: E402
-from lib import workers  # noqa: E402
+from lib.serve import workers  # noqa: E402
 from lib.serve import jobs
 from lib.tutorial.stages import STAGE_NAMES  # noqa: E402
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from lib import workers  # noqa: E402
+from lib.serve import workers  # noqa: E402
 
 from lib.serve import limits
 from lib.tutorial.config import SIZE_CAPS, STAGE_NAMES, STEPS_CAP  # noqa: E402

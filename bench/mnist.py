@@ -21,7 +21,7 @@ from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib import mnist_inside_plots  # noqa: E402
+from lib.figures import mnist_inside_plots  # noqa: E402
 
 from lib.digits import mnist, mnist_inside
 from lib.digits.mnist import MnistConfig  # noqa: E402

@@ -387,7 +387,7 @@ def test_every_code_lib_builds_has_a_text_in_every_language():
     each code is a key of every locale file, so no message falls back to English or fails on screen."""
     kinds = ["Refusal", "Message", "MnistDataError"] + (["UploadError"] if issubclass(UploadError, Coded) else [])
     call = re.compile(rf"""\b(?:{'|'.join(kinds)})\(\s*f?["']([^"']+)["']""")
-    codes = {code for path in sorted((ROOT / "lib").glob("*.py")) for code in call.findall(path.read_text("utf-8"))}
+    codes = {code for path in sorted((ROOT / "lib").rglob("*.py")) for code in call.findall(path.read_text("utf-8"))}
     assert len(codes) > 20, "the scan found too few codes: has the call pattern changed?"
     for language, texts in TEXTS.items():
         templated = {code for code in codes if "{" in code}
