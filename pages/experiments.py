@@ -1,6 +1,5 @@
 """Experiments: a learning-rate sweep, a network memorising random data, the current tutorial's sin(x) fit, and
 one training step timed on the CPU and the GPU."""
-import inspect
 import math
 
 import pandas as pd
@@ -19,6 +18,7 @@ from lib.serve.workers import RunFailed
 from ui.device import device_tab
 from ui.frame import ensure_app_frame
 from ui.links import keep_choice, linked_choice, one_of, whole_number
+from ui.results import source_of
 from ui.runs import run_failed_message, run_jobs, run_stages, time_limit_message
 from ui.sidebar import LR_CHOICES, settings_problem, settings_sidebar
 from ui.text import describe, lang, say, t
@@ -203,7 +203,7 @@ def sine_tab() -> None:
                     key="sine_loss_chart", width="stretch")
     st.caption(t("experiments.sine.ending"))
     with st.expander(t("source.expander")):
-        st.code(inspect.getsource(fit_sine), language="python")
+        st.code(source_of(fit_sine), language="python")
 
 
 ensure_app_frame()

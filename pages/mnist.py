@@ -1,5 +1,4 @@
 """MNIST: the tutorial's TwoLayerNet (and a small CNN) trained on real handwritten digits."""
-import inspect
 import time
 from dataclasses import replace
 
@@ -15,9 +14,10 @@ from lib.figures import mnist_plots as plots
 from lib.tutorial.optimizers import OPTIMIZERS
 from ui.frame import ensure_app_frame, kept_tabs
 from ui.links import keep_choice, linked_choice, one_of, whole_number
+from ui.mnist_inside_view import inside_sections
+from ui.results import source_of
 from ui.runs import REDRAW_S, run_failed_message, session_id
 from ui.text import lang, optimizer_label, t
-from ui.mnist_inside_view import inside_sections
 
 LR_VALUES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -188,10 +188,10 @@ else:
                  key="mnist_gradients")
     st.caption(t("mnist.fd_caption"))
     with st.expander(t("mnist.backward_source")):
-        st.code(inspect.getsource(mnist.manual_mlp_grads), language="python")
+        st.code(source_of(mnist.manual_mlp_grads), language="python")
 
 with st.expander(t("mnist.loop_source")):
-    st.code(inspect.getsource(mnist.train_mnist), language="python")
+    st.code(source_of(mnist.train_mnist), language="python")
 
 # ---------------------------------------------------------------- your own digit
 def show_prediction(digit, key: str) -> None:

@@ -1,5 +1,4 @@
 """Inside the optimizers: each update rule written by hand in raw tensors, checked against torch.optim step by step."""
-import inspect
 
 import pandas as pd
 import streamlit as st
@@ -11,11 +10,12 @@ from lib.tutorial.gradients import TOLERANCE
 from lib.explore.optim_internals import ALL, HAND_WRITTEN
 from lib.tutorial.optimizers import OPTIMIZERS
 from ui.frame import ensure_app_frame
+from ui.landscape_view import landscape_section
 from ui.links import keep_choice, linked_choice, one_of, whole_number
+from ui.results import source_of
 from ui.runs import run_failed_message, run_jobs, time_limit_message
 from ui.sidebar import allowed_steps, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
-from ui.landscape_view import landscape_section
 
 K_SLIDER_MAX = 200
 COMPARISONS = workers.JobCache(32)
@@ -61,7 +61,7 @@ if spec.uses_momentum:
     st.caption(t("optim.momentum", momentum=cfg.momentum))
 st.markdown(t(f"rule.{cfg.optimizer}"))
 with st.expander(t("optim.source")):
-    st.code(inspect.getsource(HAND_WRITTEN[cfg.optimizer]), language="python")
+    st.code(source_of(HAND_WRITTEN[cfg.optimizer]), language="python")
 
 comparison = run_jobs(COMPARISONS, [(("optimizer", cfg, k), jobs.optimizer_comparison, (cfg, k))],
                       [(t("optim.training"), k)])[0]

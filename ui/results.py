@@ -1,6 +1,7 @@
 """How a run's results read on a page: the loss metrics, the gradient table, the divergence message."""
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 
@@ -43,10 +44,17 @@ def divergence_message(result: RunSummary) -> str:
              numbers=cfg.n * cfg.d_out, lr=cfg.lr, reset=t("settings.reset"))
 
 
+@functools.cache
+def source_of(obj) -> str:
+    """A lib function's or class's source, read once per server process: inspect tokenizes its whole file on every
+    call (py-spy: a few ms of every stage page's rerun)."""
+    return inspect.getsource(obj)
+
+
 def show_source(objects) -> None:
     with st.expander(t("source.expander")):
         for obj in objects:
-            st.code(inspect.getsource(obj), language="python")
+            st.code(source_of(obj), language="python")
 
 
 def _fmt_loss(value: float | None) -> str:
