@@ -130,6 +130,28 @@ def test_a_session_with_many_runs_leaves_a_worker_for_another_session():
     assert concurrent == max(1, workers_n - 1)                     # all workers but one
 
 
+def test_a_pages_next_run_keeps_its_place_in_line():
+    """A page asks for its runs one after another: its next run goes before the runs of pages that came later."""
+    workers_n = workers.worker_count()
+    warm = [workers.Job(napper, (0.2,), owner=i) for i in range(workers_n)]   # every worker up and idle
+    workers.wait_jobs(dict(enumerate(warm)))
+    first = workers.Job(napper, (0.2,), owner="page A")
+    time.sleep(0.05)
+    later = [workers.Job(napper, (0.6,), owner=f"page {i}") for i in range(workers_n + 2)]   # some must wait
+    starts = {}
+
+    def done(i, value):
+        starts[i] = value
+        if i == "first":   # the page's next run, as soon as its first is in
+            jobs_[("next",)] = workers.Job(napper, (0.1,), owner="page A")
+    jobs_ = {"first": first, **{i: job for i, job in enumerate(later)}}
+    workers.wait_jobs(jobs_, on_done=done)
+    workers.wait_jobs({("next",): jobs_[("next",)]}, on_done=done)
+    # the worker page A freed went at once to a waiting page; the next free one is page A's, before the two
+    # pages still waiting (first come, first served would have put page A's run after all of them)
+    assert sum(starts[i] > starts[("next",)] for i in range(len(later))) == 2
+
+
 def test_a_job_that_raises_gives_a_run_failed_with_its_message():
     with pytest.raises(workers.RunFailed) as info:
         workers.run(failing)

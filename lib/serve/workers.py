@@ -15,6 +15,7 @@ and a job asked for by several sessions at once runs once.
 """
 from __future__ import annotations
 
+import math
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.spawn
@@ -38,6 +39,8 @@ DEFAULT_TIME_LIMIT_S = 15.0
 KILL_GRACE_S = 5.0
 _WAKE = "__done__"                   # what the parent writes into a job's pipe when its result is in
 POLL_S = 0.1                         # how often a waiting page looks for progress and lets Streamlit interrupt it
+TURN_GRACE_S = 2.0                   # a session's next run this soon after its last keeps its place in line
+FORGET_S = 60.0                      # a session idle this long leaves the queue's books
 
 
 class RunFailed(RuntimeError):
@@ -131,15 +134,31 @@ class FairQueue:
     with nothing running goes before the sweep's next run; and an owner who already has a run going may not
     take the last free worker, so a student who moves a slider meanwhile starts at once. (On 2 workers a
     sweep's runs go one after another; on more cores they spread over all but one.)
+
+    Among owners with as many runs going, the one whose turn began first goes first: a page asks for its runs one
+    after another (training, then the gradients, then the graph), and its next run keeps the place in line of
+    the first while it follows within TURN_GRACE_S. A class that moves a slider at once is then served page by
+    page, and the server draws one page while the workers train the next (bench/load.py), instead of every
+    page waiting for every other page's training before any could finish.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._waiting: list[Job] = []
         self._running: dict[Hashable, int] = {}
+        self._turn: dict[Hashable, float] = {}       # when the owner's turn began
+        self._last_end: dict[Hashable, float] = {}   # when the owner's last run ended
 
     def submit(self, job: "Job") -> None:
         with self._lock:
+            now = time.monotonic()
+            busy = job.owner in self._running or any(j.owner == job.owner for j in self._waiting)
+            following = now - self._last_end.get(job.owner, -math.inf) < TURN_GRACE_S
+            if not (busy or following) or job.owner not in self._turn:
+                self._turn[job.owner] = now
+            for owner in [o for o, end in self._last_end.items() if now - end > FORGET_S and o not in self._running]:
+                del self._last_end[owner]
+                self._turn.pop(owner, None)
             self._waiting.append(job)
         self._dispatch()
 
@@ -156,6 +175,7 @@ class FairQueue:
             self._running[job.owner] -= 1
             if not self._running[job.owner]:
                 del self._running[job.owner]
+            self._last_end[job.owner] = time.monotonic()
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -164,7 +184,8 @@ class FairQueue:
                 busy, workers = sum(self._running.values()), worker_count()
                 if not self._waiting or busy >= workers:
                     return
-                job = min(self._waiting, key=lambda j: self._running.get(j.owner, 0))   # oldest first on ties
+                # fewest runs going, then the earliest turn, then the oldest job (min keeps list order on ties)
+                job = min(self._waiting, key=lambda j: (self._running.get(j.owner, 0), self._turn.get(j.owner, 0.0)))
                 if self._running.get(job.owner, 0) and busy + 1 >= workers:
                     return   # the last free worker stays free for someone with nothing running
                 self._waiting.remove(job)
