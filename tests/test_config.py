@@ -204,3 +204,24 @@ def test_make_optimizer_steps_like_the_class_it_names():
 def test_make_optimizer_refuses_an_unknown_name():
     with pytest.raises(ValueError, match="optimizer"):
         make_optimizer(torch.nn.Linear(2, 2).parameters(), SimpleNamespace(optimizer="lbfgs", lr=0.1, momentum=0.0))
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_the_fused_step_follows_the_same_rule(name):
+    """MNIST asks for fused kernels: every optimizer must still update as its unfused self (RMSprop has none)."""
+    torch.manual_seed(0)
+    model, twin = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    twin.load_state_dict(model.state_dict())
+    start = model.weight.detach().clone()
+    config = TrainConfig(optimizer=name, lr=0.05, momentum=0.9)
+    fused, plain = make_optimizer(model.parameters(), config, fused=True), make_optimizer(twin.parameters(), config)
+    assert fused.defaults.get("fused") is (None if name == "rmsprop" else True)
+    x = torch.randn(6, 4)
+    for _ in range(5):
+        for m, opt in ((model, fused), (twin, plain)):
+            opt.zero_grad()
+            m(x).pow(2).sum().backward()
+            opt.step()
+    for ours, theirs in zip(model.parameters(), twin.parameters()):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(model.weight, start), "five steps moved the weights"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from lib.digits import mnist
@@ -521,3 +522,14 @@ def test_a_large_colour_png_is_refused_before_decoding():
     assert refused.value.code == "upload.too_large_to_decode"
     side = refused.value.values["side"]
     assert 4 * side * side <= mnist.MAX_DECODE_BYTES < 4 * (side + 1) ** 2
+
+
+def test_the_cnn_pools_before_its_relu_and_gets_the_numbers_of_relu_then_pool(real):
+    """MnistCNN pools first (cheaper); ReLU and max commute, so the logits are LeNet's ReLU-then-pool ones."""
+    model = mnist.build_model(MnistConfig(model="cnn", hidden=16))
+    x = real.test_images[:8]
+    with torch.no_grad():
+        a = F.max_pool2d(F.relu(model.conv1(x)), 2)
+        a = F.max_pool2d(F.relu(model.conv2(a)), 2)
+        lenet = model.fc2(F.relu(model.fc1(a.flatten(1))))
+        assert torch.equal(model(x), lenet)
