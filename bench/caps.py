@@ -2,7 +2,8 @@
 
 It measures this machine as the server does (lib.serve.limits.calibrate), then for every stage and corner takes the
 most steps the steps slider would offer (lib.serve.limits.max_steps with the plan budget: PLAN_SHARE of the time limit),
-runs exactly that in a fresh process (one torch thread, as the workers run) and prints the estimate beside the
+runs exactly that in a fresh process (one torch thread and the modules a worker starts with, as the workers
+run) and prints the estimate beside the
 measured time and memory. Targets: every planned run ends within the plan budget x 1.5 and far inside the time
 limit, so on an idle server the limit never cuts a run the sliders offered; memory added <= 500 MB.
 
@@ -23,25 +24,44 @@ import torch  # noqa: E402
 
 from lib.serve import workers  # noqa: E402
 
-from lib.serve import limits
+from lib.explore import own_network  # noqa: E402
+from lib.explore.own_network import DEPTH_CAP  # noqa: E402
+from lib.serve import limits  # noqa: E402
 from lib.tutorial.config import SIZE_CAPS, STAGE_NAMES, STEPS_CAP  # noqa: E402
 
 CHILD = """
-import json, resource, sys, time, torch
+import importlib, json, resource, sys, time, torch
 torch.set_num_threads(1)
 sys.path.insert(0, {root!r})
+for name in {preload!r}:   # what a worker starts with (lib.serve.workers.PRELOAD, imported by the forkserver)
+    importlib.import_module(name)
+from lib.explore.own_network import NetworkConfig, train_network
 from lib.tutorial.config import default_config
 from lib.tutorial.stages import run_stage
 stage, fields = sys.argv[1], json.loads(sys.argv[2])
-cfg = default_config(stage).with_(**fields)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
-result = run_stage(stage, cfg)
+if stage == "own_network":
+    result = train_network(NetworkConfig(**fields))
+else:
+    result = run_stage(stage, default_config(stage).with_(**fields))
 elapsed = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"s": elapsed, "peak_mb": peak / 1024, "extra_mb": (peak - before) / 1024,
                   "steps_run": len(result.losses)}}))
 """
+
+# the own-network page's corners (lib.explore.own_network): its widths replace H, up to DEPTH_CAP hidden layers
+OWN_CORNERS = {
+    "the tutorial's network": dict(widths=[100], n=64, d_in=1000, d_out=10),
+    "4 Sigmoid layers of 100": dict(widths=[100] * 4, activation="sigmoid", n=64, d_in=1000, d_out=10),
+    "4 layers at the width cap, N at its cap": dict(widths=[SIZE_CAPS["hidden"]] * DEPTH_CAP, n=SIZE_CAPS["n"],
+                                                    d_in=1000, d_out=10),
+    "thin input, 4 wide layers": dict(widths=[SIZE_CAPS["hidden"]] * DEPTH_CAP, n=SIZE_CAPS["n"], d_in=1, d_out=1),
+    "every size at its cap": dict(widths=[SIZE_CAPS["hidden"]] * DEPTH_CAP, n=SIZE_CAPS["n"], d_in=SIZE_CAPS["d_in"],
+                                  d_out=SIZE_CAPS["d_out"]),
+    "tiny": dict(widths=[1], n=1, d_in=1, d_out=1),
+}
 
 CORNERS = {
     "every size at its cap": dict(n=SIZE_CAPS["n"], d_in=SIZE_CAPS["d_in"], hidden=SIZE_CAPS["hidden"],
@@ -57,7 +77,8 @@ CORNERS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
-    parser.add_argument("--stages", nargs="*", default=list(STAGE_NAMES))
+    parser.add_argument("--stages", nargs="*", default=[*STAGE_NAMES, "own_network"],
+                        help="stages of the tutorial, and own_network (the own-network page)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     speed = limits.calibrate()
@@ -72,16 +93,22 @@ def main() -> None:
     worst_s = worst_mb = 0.0
     ratios = []
     for stage in args.stages:
-        for label, sizes in CORNERS.items():
-            steps = limits.max_steps(speed, budget, stage, dtype=args.dtype, cap=STEPS_CAP, **sizes)
-            estimate = limits.run_seconds(speed, stage, steps=steps, dtype=args.dtype, **sizes)
+        for label, sizes in (OWN_CORNERS if stage == "own_network" else CORNERS).items():
+            if stage == "own_network":
+                cfg = own_network.NetworkConfig(**sizes, dtype=args.dtype)
+                steps = own_network.max_steps(speed, budget, cfg)
+                estimate = own_network.run_seconds(speed, cfg, steps)
+                shape = ", ".join(str(v) for v in (cfg.n, cfg.d_in, "×".join(map(str, cfg.widths)), cfg.d_out))
+            else:
+                steps = limits.max_steps(speed, budget, stage, dtype=args.dtype, cap=STEPS_CAP, **sizes)
+                estimate = limits.run_seconds(speed, stage, steps=steps, dtype=args.dtype, **sizes)
+                shape = ", ".join(str(sizes[k]) for k in ("n", "d_in", "hidden", "d_out"))
             fields = {**sizes, "steps": steps, "lr": 1e-12, "dtype": args.dtype}
-            out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), stage, json.dumps(fields)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), preload=workers.PRELOAD),
+                                  stage, json.dumps(fields)], capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             worst_s, worst_mb = max(worst_s, r["s"]), max(worst_mb, r["extra_mb"])
             ratios.append(r["s"] / estimate)
-            shape = ", ".join(str(sizes[k]) for k in ("n", "d_in", "hidden", "d_out"))
             print(f"| {stage} | {label} | {shape} | {steps} | {estimate:.2f} | {r['s']:.2f} | {r['s'] / estimate:.2f} "
                   f"| {r['peak_mb']:.0f} | {r['extra_mb']:.0f} |", flush=True)
     print(f"\n- worst measured run {worst_s:.2f} s: target <= {1.5 * budget:.1f} s (plan budget x 1.5) "

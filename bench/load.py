@@ -112,7 +112,8 @@ class Server:
         self.peak_pss_kb = 0
         self.hwm_kb = 0
         self.cpu_s = 0.0
-        self.cpu_samples: list[tuple[float, float]] = []     # (monotonic time, server CPU seconds)
+        # (monotonic time, server CPU seconds, of which the Streamlit process itself)
+        self.cpu_samples: list[tuple[float, float, float]] = []
         self._stop = threading.Event()
         env = dict(os.environ)
         data = ROOT.parent / "shared" / "data"
@@ -202,13 +203,23 @@ class Server:
             self.peak_pss_kb = max(self.peak_pss_kb, sum(self._pss_kb(pid) for pid in tree))
             self.hwm_kb = max(self.hwm_kb, self._hwm_kb())
             self.cpu_s = self._cpu_s()
-            self.cpu_samples.append((time.monotonic(), self.cpu_s))
+            self.cpu_samples.append((time.monotonic(), self.cpu_s, self._own_cpu_s()))
             self._stop.wait(0.2)
 
-    def cpu_at(self, t: float) -> float:
-        """Server CPU seconds used by monotonic time t (the last sample before it)."""
-        before = [cpu for when, cpu in self.cpu_samples if when <= t]
+    def cpu_at(self, t: float, own: bool = False) -> float:
+        """Server CPU seconds used by monotonic time t (the last sample before it); `own`: the Streamlit process's
+        alone, without its training workers."""
+        before = [cpu[2 if own else 1] for cpu in self.cpu_samples if cpu[0] <= t]
         return before[-1] if before else 0.0
+
+    def _own_cpu_s(self) -> float | None:
+        """CPU seconds of the Streamlit process itself (drawing pages, the websocket), its workers left out."""
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            return None
 
     def _hwm_kb(self) -> int:
         return self._status_kb(self.pid, "VmHWM")
@@ -649,6 +660,7 @@ class Row:
     wall_s: float
     first: str = ""
     cpu_rerun_s: float | None = None     # server CPU from the barrier to the end, per session
+    own_rerun_s: float | None = None     # of which the Streamlit process (one server started here, not --url)
     pss_mb: float | None = None          # peak of the summed PSS of the server and its workers
     first_s: float | None = None
 
@@ -712,6 +724,8 @@ def run_one(client: str, k: int, args, remaining_s: float, label: str = "", kill
               pss_mb=server.peak_pss_kb / 1024 if measured else None, first_s=first_s)
     if "barrier" in marks and measured:
         row.cpu_rerun_s = (server.cpu_at(ended + 0.25) - server.cpu_at(marks["barrier"])) / k
+        if not args.url:
+            row.own_rerun_s = (server.cpu_at(ended + 0.25, own=True) - server.cpu_at(marks["barrier"], own=True)) / k
     served = {}
     for r in results:
         if r.served_by:
@@ -722,7 +736,9 @@ def run_one(client: str, k: int, args, remaining_s: float, label: str = "", kill
     errors = [f"    session {r.index}: {r.error}" for r in results if not r.ok]
     kbs = [r.result_kb for r in results if r.result_kb is not None]
     print(f"  K={k} {row.client}: {row.completed}/{k} completed in {row.wall_s:.0f} s wall "
-          f"(server CPU {fmt(row.cpu_s if measured else None, 0)} s, {fmt(row.cpu_rerun_s)} s per slider rerun; "
+          f"(server CPU {fmt(row.cpu_s if measured else None, 0)} s, {fmt(row.cpu_rerun_s)} s per slider rerun"
+          + (f" = {row.own_rerun_s:.2f} s Streamlit + {row.cpu_rerun_s - row.own_rerun_s:.2f} s workers"
+             if row.own_rerun_s is not None and row.cpu_rerun_s is not None else "") + "; "
           + (f"{pct(kbs, .5):.0f} KB of ForwardMsgs per rerun; " if kbs else "")
           + f"page load p50 {fmt(pct(row.loads(), .5))} s, max {fmt(max(row.loads(), default=None))} s)"
           + (f"; first visitor on the {'running' if args.url else 'fresh'} server: {first}" if first else ""),
@@ -734,7 +750,34 @@ def run_one(client: str, k: int, args, remaining_s: float, label: str = "", kill
     return row
 
 
-def report(rows: list[Row]) -> bool:
+FLOOR_SCRIPT = """
+import sys, time, dataclasses, torch
+torch.set_num_threads(1)
+from lib.serve import jobs
+from lib.tutorial.config import default_config
+stage, values = sys.argv[1], [int(v) for v in sys.argv[2:]]
+base = default_config(stage)
+jobs.train_stage(stage, base, progress=lambda m: None, time_limit_s=None)   # first use: imports, allocator
+cpu = time.process_time()
+for n in values:
+    jobs.train_stage(stage, dataclasses.replace(base, n=n), progress=lambda m: None, time_limit_s=None)
+print((time.process_time() - cpu) / len(values))
+"""
+
+
+def training_floor(page: str, values: list[int]) -> float | None:
+    """CPU seconds per run of the same training runs the sessions asked for, one after another in one process
+    with one thread and no server: what the workers cannot do with less (the tutorial's own loop)."""
+    done = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, page, *map(str, values)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    try:
+        return float(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        print(f"(the training floor could not be measured: {done.stderr.strip()[-300:]})")
+        return None
+
+
+def report(rows: list[Row], floor_s: float | None = None) -> bool:
     print()
     print("| K | client | completed | failed | p50 s | p95 s | max s | load p50 s | server CPU s/rerun "
           "| server peak RSS MB | peak PSS MB | VmHWM MB | first visitor s |")
@@ -772,6 +815,11 @@ def report(rows: list[Row]) -> bool:
         for name, passed, got in checks:
             ok &= passed
             print(f"{'PASS' if passed else 'FAIL'}  {name} ({got})")
+        if r.own_rerun_s is not None and r.cpu_rerun_s is not None:
+            print(f"NOTE  K={r.k}: per slider rerun {r.own_rerun_s:.2f} s in the Streamlit process (drawing the page) "
+                  f"+ {r.cpu_rerun_s - r.own_rerun_s:.2f} s in the training workers"
+                  + (f"; the same {r.k} training runs alone (one process, one thread, no server): {floor_s:.2f} s "
+                     f"each" if floor_s is not None else ""))
     for r in rows:
         if r.client.startswith(KILLED):
             print(f"NOTE  K={r.k} {r.client}: {r.failed} failed (sessions on the killed replica may fail; the "
@@ -851,7 +899,9 @@ def main(argv=None) -> int:
             continue
         rows.append(run_one(client, k, args, remaining, label, kill))
     print(f"\ntotal {time.monotonic() - start:.0f} s; load average after {os.getloadavg()[0]:.2f}")
-    return 0 if report(rows) else 1
+    measured = any(r.client == "light" and r.k == TARGET_K and r.own_rerun_s is not None for r in rows)
+    floor_s = training_floor(args.page, slider_values(TARGET_K)) if measured else None
+    return 0 if report(rows, floor_s) else 1
 
 
 if __name__ == "__main__":

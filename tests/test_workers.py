@@ -214,3 +214,32 @@ def test_the_calibration_measures_this_machine():
     assert set(speed.step_overhead_s) == set(STAGE_NAMES)
     assert speed.macs_per_s["float32"] > 1e8 and speed.macs_per_s["float64"] > 1e8
     assert 0 < min(speed.step_overhead_s.values()) < 0.05
+
+
+FIRST_OPTIMIZER = """
+import importlib, sys, time, torch
+from lib.serve.workers import PRELOAD
+for name in PRELOAD:
+    importlib.import_module(name)
+from lib.tutorial.config import TrainConfig
+from lib.tutorial.optimizers import OPTIMIZERS, make_optimizer
+before = set(sys.modules)
+start = time.perf_counter()
+for name in OPTIMIZERS:
+    for fused in (False, True):
+        make_optimizer(torch.nn.Linear(2, 2).parameters(), TrainConfig(optimizer=name), fused=fused)
+print(time.perf_counter() - start)
+print(" ".join(sorted(m for m in set(sys.modules) - before if m.startswith("torch"))))
+"""
+
+
+def test_a_fresh_worker_builds_its_first_optimizer_without_importing_more_of_torch():
+    """torch.optim imports torch._dynamo when the first optimizer is built (seconds); the forkserver preloads it."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", FIRST_OPTIMIZER], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    seconds, imported = (done.stdout.splitlines() + [""])[:2]
+    assert imported == "", f"first optimizer imported {imported[:300]}"
+    assert float(seconds) < 0.5

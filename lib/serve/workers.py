@@ -105,8 +105,10 @@ WORKER_NAME = pebble.pool.process.WORKERS_NAME
 if not getattr(multiprocessing.spawn.get_preparation_data, "wraps_for_workers", False):
     multiprocessing.spawn.get_preparation_data = _without_main(multiprocessing.spawn.get_preparation_data)
 # what the forkserver imports once for every worker (lib.serve.jobs itself imports these only when a job runs, so a
-# page that imports lib.serve.jobs to name a job pays for none of them)
-PRELOAD = ["torch", "lib.serve.jobs", "lib.tutorial.stages", "lib.tutorial.gradients",
+# page that imports lib.serve.jobs to name a job pays for none of them). torch._dynamo: every torch.optim optimizer
+# imports it when it is first built (2-4 s here); torchvision (lib.digits.mnist) imports it too today, named here so
+# that a fresh worker's first run of stages 4-7 never pays for it (bench/caps.py's fresh processes import this list)
+PRELOAD = ["torch", "torch._dynamo", "lib.serve.jobs", "lib.tutorial.stages", "lib.tutorial.gradients",
            "lib.explore.experiments", "lib.explore.optim_internals", "lib.digits.mnist"]
 _pool: pebble.ProcessPool | None = None
 _pool_lock = threading.Lock()
