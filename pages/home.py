@@ -1,4 +1,4 @@
-"""Home: what this is, the map of the seven stages, how to use it in class."""
+"""Home: what this is, the map of the seven stages and a link to every other page, how to use it in class."""
 import streamlit as st
 
 from lib.tutorial.config import default_config
@@ -22,10 +22,15 @@ for name, info in STAGES.items():
             right.caption(t("home.tutorial_settings_optim", lr=cfg.lr, optimizer=optimizer_label(cfg.optimizer)))
         else:
             right.caption(t("home.tutorial_settings_by_hand", lr=cfg.lr))
+# every page of app.py's navigation, in its order, with its icon (tests/test_home_links.py)
+st.page_link("pages/lessons.py", label=t("home.link_lessons"), icon=":material/school:")
+st.page_link("pages/step_mode.py", label=t("home.link_step_mode"), icon=":material/calculate:")
 st.page_link("pages/compare.py", label=t("home.link_compare"), icon=":material/monitoring:")
+st.page_link("pages/a_vs_b.py", label=t("home.link_a_vs_b"), icon=":material/compare:")
 st.page_link("pages/optimizers.py", label=t("home.link_optimizers"), icon=":material/tune:")
 st.page_link("pages/mnist.py", label=t("home.link_mnist"), icon=":material/draw:")
 st.page_link("pages/experiments.py", label=t("home.link_experiments"), icon=":material/science:")
+st.page_link("pages/own_network.py", label=t("home.link_own_network"), icon=":material/account_tree:")
 
 st.subheader(t("home.presets"))
 st.caption(t("home.presets_caption"))

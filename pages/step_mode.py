@@ -102,7 +102,7 @@ def matrix(label: str, tensor, phase: str, fresh: bool, chosen: tuple[int, int] 
             mark = ' style="outline:2px solid #d32f2f"' if chosen == (i, j) else ""
             cells.append(f'<td{mark}>{html.escape(f"{v:.3f}")}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    shape = "scalar" if tensor.dim() == 0 else "×".join(map(str, tensor.shape))
+    shape = t("step.scalar") if tensor.dim() == 0 else "×".join(map(str, tensor.shape))
     background = COLOURS[phase] if fresh else "transparent"
     border = "2px solid #555" if fresh else "1px solid #ccc"
     return (f'<div style="background:{background};border:{border};border-radius:6px;padding:4px 6px;'

@@ -4,7 +4,7 @@ outside code and a short list of terms.
 
 An "English sentence" here is two or more ASCII words (letters only, an apostrophe allowed: "tutorial's") in a run
 separated by spaces or commas, numbers allowed between them ("use 1 of 3"), none of them an allowed term, outside
-`code spans`, code blocks and $math$. Words glued to code (`x_test`, `torch.optim`, `float32`, `hand-written`,
+`code spans`, code blocks, $math$ and HTML tags. Words glued to code (`x_test`, `torch.optim`, `float32`, `hand-written`,
 a path) are not words here. One Korean habit is kept: an English gloss in parentheses right after a Korean word,
 "배치 크기(batch size)", up to 30 characters.
 """
@@ -33,6 +33,8 @@ from lib.tutorial.stages import STAGE_NAMES
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 SHARED = ROOT.parent / "shared" / "data"
+# Every screen in pages/, read from the folder so that a new page is checked without being named here
+PAGES = sorted(path.stem for path in (ROOT / "pages").glob("*.py") if path.stem != "__init__")
 
 # Terms a Korean page keeps in English: the tutorial's names, libraries, optimizers, units.
 ALLOWED = {
@@ -43,6 +45,7 @@ ALLOWED = {
     "seed", "step", "lr_decay", "dampening", "sin", "log", "exp", "max", "min", "pytorch", "org", "e", "nan", "inf",
 }
 CODE = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$", re.S)
+TAG = re.compile(r"</?[A-Za-z][^<>]*>")   # HTML a page draws itself (step mode's matrices): markup, not prose
 GLOSS = re.compile(r"(?<=[\uac00-\ud7a3])\([A-Za-z][A-Za-z '-]{0,30}(?=[,)])")
 _WORD = r"(?<![\w./\\@%{}-])[A-Za-z]+(?:'[A-Za-z]+)?(?![\w./\\(@%{}-])"
 _NUMBER = r"(?<![\w.])\d[\d.,]*(?![\w.])"
@@ -52,7 +55,7 @@ _TERM = re.compile(_WORD)
 
 def english_sentences(text: str) -> list[str]:
     """The English sentences in `text` (see the module's docstring); allowed terms break a run of words."""
-    prose = GLOSS.sub("(¶", CODE.sub(" ¶ ", text))
+    prose = GLOSS.sub("(¶", CODE.sub(" ¶ ", TAG.sub(" ¶ ", text)))
     prose = _TERM.sub(lambda m: "¶" if m[0] in ALLOWED else m[0], prose)
     return [m[0] for m in SENTENCE.finditer(prose)]
 
@@ -139,8 +142,10 @@ def korean_app(page: str, query: dict | None = None) -> AppTest:
     at.query_params["lang"] = "ko"
     for name, value in (query or {}).items():
         at.query_params[name] = value
+    at.run()   # registers app.py's pages, so switch_page finds one whose url_path is not its file's name (step_mode)
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
+    assert page == "pages/home.py" or KO["home.title"] not in [title.value for title in at.title], "Home was drawn"
     return at
 
 
@@ -172,6 +177,7 @@ def shared_mnist(monkeypatch):
     "middle_linear.weight (use 1 of 3)",
     "same settings",
     "The MNIST data could not be loaded.",
+    '<div style="border:1px solid #ccc"><code>loss</code> <small>(a scalar value)</small></div>',
 ])
 def test_the_detector_finds_english_in_a_korean_text(text):
     assert english_sentences(text)
@@ -189,6 +195,7 @@ def test_the_detector_finds_english_in_a_korean_text(text):
     "N: 배치 크기(batch size)",
     "lr: 학습률(learning rate, 로그 눈금)",
     "float32 vs float64 기울기",
+    '<div style="border:1px solid #ccc"><code>w1</code> <small>(2×3)</small><table style="margin:2px 0"></table></div>',
 ])
 def test_the_detector_leaves_korean_code_and_terms_alone(text):
     assert not english_sentences(text)
@@ -204,7 +211,11 @@ def test_an_english_message_on_a_korean_page_fails_the_check(monkeypatch):
 
 
 # ---------------------------------------------------------------- every page, in Korean
-@pytest.mark.parametrize("page", ["home", *STAGE_NAMES, "compare", "optimizers"])
+def test_the_page_list_holds_every_screen():
+    assert {"home", *STAGE_NAMES, "compare", "lessons", "a_vs_b", "step_mode", "own_network"} <= set(PAGES)
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_every_page_with_the_tutorials_settings(page):
     assert_korean(korean_app(f"pages/{page}.py"))
 
@@ -218,6 +229,23 @@ def test_stage_7_per_use_rows_and_the_broken_relu():
     at = korean_app("pages/custom_function.py")
     at.toggle(key="broken_relu").set_value(True).run()
     assert at.error
+    assert_korean(at)
+
+
+def test_step_mode_every_phase_and_entry():
+    """Step mode shows its sections one click at a time (lessons reveal theirs in tests/test_lessons.py, the own
+    network's presets in tests/test_own_network.py)."""
+    at = korean_app("pages/step_mode.py")
+    for phase in ("forward", "backward", "update"):
+        at.button(key=f"sm_do_{phase}").click().run()
+        assert_korean(at)
+    assert KO["step.section.update"] in [h.value for h in at.subheader]
+    assert f"<small>({KO['step.scalar']})</small>" in " ".join(m.value for m in at.markdown)   # the loss's shape
+    for tensor in at.selectbox(key="sm_entry_tensor").options:
+        at.selectbox(key="sm_entry_tensor").set_value(tensor).run()
+        assert_korean(at)
+    at.button(key="sm_play").click().run()
+    assert at.session_state["sm_state"].step == 2
     assert_korean(at)
 
 
