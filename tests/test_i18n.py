@@ -53,15 +53,21 @@ def open_in(lang: str, page: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("MNIST_DOWNLOAD", "0")
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["lang"] = lang
+    at.run()   # registers app.py's pages, so switch_page finds one whose url_path is not its file's name (step_mode)
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
 
-@pytest.mark.parametrize("page", ["home", *STAGE_NAMES, "compare", "optimizers", "mnist", "experiments", "own_network"])
+EVERY_PAGE = sorted(path.stem for path in (ROOT / "pages").glob("*.py") if path.stem != "__init__")
+
+
+@pytest.mark.parametrize("page", EVERY_PAGE)
 def test_every_page_renders_in_korean(page, monkeypatch):
     at = open_in("ko", f"pages/{page}.py", monkeypatch)
     assert HANGUL.search(at.title[0].value), at.title[0].value
+    home = t("home.title", "ko")
+    assert page == "home" or at.title[0].value != home, "Home was drawn instead of the page"
     assert at.sidebar.radio(key="lang").value == "ko"
     assert at.query_params["lang"] == "ko"
     assert not at.error
