@@ -12,11 +12,10 @@ from lib.tutorial.config import TrainConfig
 from lib.figures.experiment_plots import held_out_figure, lr_sweep_figure, sine_fit_figure
 from lib.explore.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, best_lr, fit_sine, held_out_plan,
                              lr_grid, sine_stable_lr, sweep_summary)
-from lib.classroom.i18n import LANGUAGES, TEXTS
 from lib.tutorial.stages import GROWTH_LIMIT, STAGES
 from lib.serve.workers import RunFailed
 from ui.device import device_tab
-from ui.frame import ensure_app_frame
+from ui.frame import ensure_app_frame, kept_tabs, open_tab
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.results import source_of
 from ui.runs import run_failed_message, run_jobs, run_stages, time_limit_message
@@ -56,22 +55,6 @@ def held_out(stage: str, cfg: TrainConfig) -> HeldOutCurve | None:
 
 def _fmt(value: float) -> str:
     return f"{value:.3e}" if math.isfinite(value) else "—"
-
-
-def tab_labels(language: str) -> dict[str, str]:
-    return {tab: TEXTS[language][f"experiments.tab.{tab}"] for tab in TAB_IDS}
-
-
-def keep_open_tab_across_languages() -> None:
-    """st.tabs keeps the open tab's label in session_state["exp_tab"]: after a language switch that label is in
-    the other language, and Streamlit would fall back to the first tab. Rename it into this language first."""
-    shown = st.session_state.get("exp_tab")
-    for language in LANGUAGES:
-        tab = next((tab for tab, label in tab_labels(language).items() if label == shown), None)
-        if tab is not None:
-            if language != lang():
-                st.session_state["exp_tab"] = tab_labels(lang())[tab]
-            return
 
 
 def sweep_tab(stage: str, cfg: TrainConfig) -> None:
@@ -213,12 +196,10 @@ stage = st.selectbox(t("experiments.stage"), list(STAGES), key="exp_stage",
                      format_func={name: t(f"stage.{name}.title") for name in STAGES}.get,
                      help=t("experiments.stage_help"))
 cfg = settings_sidebar(stage)
-keep_open_tab_across_languages()
-linked_choice("tab", "exp_tab", lambda text: tab_labels(lang())[one_of(*TAB_IDS)(text)])
+linked_choice("tab", "exp_tab", lambda text: t(f"experiments.tab.{one_of(*TAB_IDS)(text)}"))
 # only the open tab's runs happen; session_state["exp_tab"] holds the open tab's label, in the page's language
-sweep, noise, sine, device = st.tabs(list(tab_labels(lang()).values()), key="exp_tab", on_change="rerun")
-keep_choice("tab", next((tab for tab, label in tab_labels(lang()).items() if label == st.session_state.get("exp_tab")),
-                        TAB_IDS[0]))
+sweep, noise, sine, device = kept_tabs("exp_tab", list(TAB_IDS), "experiments.tab")
+keep_choice("tab", open_tab("exp_tab", list(TAB_IDS), "experiments.tab") or TAB_IDS[0])
 if sweep.open or noise.open:
     with sweep if sweep.open else noise:
         if cfg is None:
