@@ -245,3 +245,110 @@ def test_page_looks_inside_with_the_uploaded_digit(page, monkeypatch):
     assert f"Predicted probabilities: {best}" in titles(at)
     captions = [c.value for c in at.caption]
     assert f"Your digit: the model answers **{best}** ({probabilities[best].item():.1%})." in captions, captions
+
+
+# ---------------------------------------------------------------- the inside choices in the link
+def trained_from_link(page, **link):
+    """The page opened from a link (one epoch), then Train pressed: the inside section reads the link then."""
+    page.query_params.update({"m_epochs": "1", **link})
+    at = page.run()
+    at.button(key="mnist_train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def oracle_maps(at, image: int, layer: int) -> torch.Tensor:
+    """The layer's feature maps (C, H, W) from the session's trained model on held-out digit `image`."""
+    run = at.session_state["mnist_run"]
+    model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
+    x = mnist.load_mnist(SHARED, download=False).test_images[image:image + 1]
+    with torch.no_grad():
+        maps = F.relu(model.conv1(x))
+        if layer == 1:
+            maps = F.relu(model.conv2(F.max_pool2d(maps, 2)))
+    return maps[0]
+
+
+def strongest(maps: torch.Tensor, channel: int) -> tuple[int, int]:
+    return divmod(int(maps[channel].argmax()), maps.shape[2])
+
+
+def test_a_link_opens_inside_the_cnn_at_its_digit_layer_and_pixel_and_changes_go_back_to_it(page):
+    at = trained_from_link(page, model="cnn", m_digit="test", m_index="7", m_layer="2", m_ch="5", m_row="2",
+                           m_col="6")
+    assert not at.error and not at.warning
+    assert at.radio(key="inside_source").value == "test" and at.number_input(key="inside_index").value == 7
+    assert at.radio(key="inside_layer").value == 1
+    assert at.number_input(key="inside_channel_1").value == 5
+    assert (at.number_input(key="inside_row_1_5").value, at.number_input(key="inside_col_1_5").value) == (2, 6)
+    code = next(c.value for c in at.code if "ReLU →" in c.value)
+    maps = oracle_maps(at, 7, 1)
+    assert code.endswith(f"ReLU → {maps[5, 2, 6].item():.4f}"), "digit #7's conv2 map 5 at (2, 6)"
+
+    at.number_input(key="inside_channel_1").set_value(3).run()   # a new channel: its strongest pixel
+    row, col = strongest(maps, 3)
+    assert {k: at.query_params[k] for k in ("m_layer", "m_ch", "m_row", "m_col")} == \
+        {"m_layer": "2", "m_ch": "3", "m_row": str(row), "m_col": str(col)}
+    at.number_input(key="inside_col_1_3").set_value((col + 1) % 8).run()
+    assert at.query_params["m_col"] == str((col + 1) % 8)
+    at.radio(key="inside_layer").set_value(0).run()
+    assert at.query_params["m_layer"] == "1" and at.query_params["m_ch"] == "0"
+    at.number_input(key="inside_index").set_value(12).run()
+    assert at.query_params["m_index"] == "12"
+    at.radio(key="inside_source").set_value("mistake").run()
+    first = at.session_state["mnist_run"]["report"].mistakes[0].index
+    assert at.query_params["m_digit"] == "mistake" and at.query_params["m_wrong"] == str(first)
+    assert not at.exception and not at.error
+
+
+@pytest.fixture(scope="module")
+def one_epoch_mistakes():
+    """The held-out digits the page's default model gets wrong after one epoch (trained the way the page does)."""
+    return [m.index for m in workers.run(jobs.mnist, MnistConfig(epochs=1), str(SHARED)).report.mistakes]
+
+
+@pytest.mark.parametrize("linked", ["second", "not a mistake"])
+def test_a_link_opens_a_misclassified_digit_or_the_first_one(page, one_epoch_mistakes, linked):
+    wrong = one_epoch_mistakes[1] if linked == "second" else next(
+        i for i in range(len(one_epoch_mistakes) + 1) if i not in one_epoch_mistakes)
+    at = trained_from_link(page, m_digit="mistake", m_wrong=str(wrong))
+    mistakes = [m.index for m in at.session_state["mnist_run"]["report"].mistakes]
+    assert mistakes == one_epoch_mistakes, "the page trains the same model"
+    expected = wrong if linked == "second" else mistakes[0]
+    assert at.radio(key="inside_source").value == "mistake" and at.selectbox(key="inside_mistake").value == expected
+    assert at.query_params["m_wrong"] == str(expected)
+    assert not at.error
+    refused = [w.value for w in at.warning if f"m_wrong={wrong}" in w.value]
+    assert len(refused) == (linked != "second")
+
+
+@pytest.mark.parametrize("link, layer", [({"m_index": "99999", "m_layer": "7", "m_ch": "16", "m_row": "24",
+                                           "m_col": "x"}, 0),
+                                         ({"m_index": "-1", "m_layer": "2", "m_ch": "32", "m_row": "8",
+                                           "m_col": "20"}, 1)])
+def test_bad_inside_values_in_a_link_fall_back_to_the_defaults(page, link, layer):
+    at = trained_from_link(page, model="cnn", **link)
+    assert not at.error
+    assert at.number_input(key="inside_index").value == 0 and at.radio(key="inside_layer").value == layer
+    assert at.number_input(key=f"inside_channel_{layer}").value == 0
+    row, col = strongest(oracle_maps(at, 0, layer), 0)
+    assert (at.number_input(key=f"inside_row_{layer}_0").value,
+            at.number_input(key=f"inside_col_{layer}_0").value) == (row, col)
+    refused = {name for name, value in link.items() for w in at.warning if f"{name}={value}" in w.value}
+    assert refused == set(link) - ({"m_layer"} if layer == 1 else set())
+    assert {name: at.query_params[name] for name in link} == {
+        "m_index": "0", "m_layer": str(layer + 1), "m_ch": "0", "m_row": str(row), "m_col": str(col)}
+
+
+@pytest.mark.parametrize("uploaded", [True, False])
+def test_a_link_to_a_drawn_digit_shows_it_only_where_the_session_has_one(page, monkeypatch, uploaded):
+    if uploaded:
+        monkeypatch.setattr(st, "file_uploader", lambda *args, **kwargs: FakeUpload(png_of_a_one()))
+    at = trained_from_link(page, m_digit="own")
+    assert not at.error and not at.warning
+    shown = "own" if uploaded else "test"
+    assert at.radio(key="inside_source").value == shown and at.query_params["m_digit"] == shown
+    explained = EN["inside.own_not_linked"] in [c.value for c in at.caption]
+    assert explained == (not uploaded)
+    if not uploaded:
+        assert "Held-out digit #0 (labelled" in " ".join(c.value for c in at.caption)

@@ -12,6 +12,7 @@ from lib.digits import mnist
 from lib.serve import jobs, workers
 from lib.figures import mnist_inside_plots as plots
 from lib.digits.mnist_inside import TOP_UNITS, conv_entry, written_out
+from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.runs import CACHE_TTL_S, run_failed_message, session_id
 from ui.text import lang, t
 
@@ -21,6 +22,10 @@ SOURCES = ("test", "mistake", "own")
 
 def inside_sections(run: dict, data: mnist.MnistData, own_digit: torch.Tensor | None) -> None:
     st.header(t("inside.header"))
+    # the section appears once a model is trained, on a later run than the one that entered the page: its choices
+    # read the link the first time it is drawn
+    st.session_state["entered_from_link"] = st.session_state.get("inside_entered") is None
+    st.session_state["inside_entered"] = True
     chosen = choose_digit(run, data, own_digit)
     if chosen is None:
         return
@@ -44,12 +49,19 @@ def inside_sections(run: dict, data: mnist.MnistData, own_digit: torch.Tensor | 
 
 
 def choose_digit(run: dict, data: mnist.MnistData, own_digit) -> tuple[torch.Tensor, str] | None:
-    """The digit to look inside with: a held-out digit, one the model gets wrong, or the one drawn/uploaded."""
+    """The digit to look inside with: a held-out digit, one the model gets wrong, or the one drawn/uploaded.
+
+    A drawn or uploaded digit does not travel in a link: a link that names it shows a held-out digit where the
+    session has none."""
     sources = [s for s in SOURCES if s != "own" or own_digit is not None]
+    linked_choice("m_digit", "inside_source", one_of(*SOURCES))
     if st.session_state.get("inside_source") not in sources:
+        if st.session_state.get("entered_from_link") and st.session_state.get("inside_source") == "own":
+            st.caption(t("inside.own_not_linked"))
         st.session_state["inside_source"] = "test"
     source = st.radio(t("inside.source"), sources, format_func=lambda s: t(f"inside.source.{s}"), horizontal=True,
                       key="inside_source")
+    keep_choice("m_digit", source)
     if source == "own":
         return own_digit, t("inside.what.own")
     if source == "mistake":
@@ -57,12 +69,16 @@ def choose_digit(run: dict, data: mnist.MnistData, own_digit) -> tuple[torch.Ten
         if not mistakes:
             st.caption(t("mnist.no_mistakes"))
             return None
-        index = st.selectbox(t("inside.mistake"), [m.index for m in mistakes], key="inside_mistake",
+        indices = [m.index for m in mistakes]
+        linked_choice("m_wrong", "inside_mistake", one_of(*indices))
+        if st.session_state.get("inside_mistake") not in indices:   # e.g. a mistake of the model trained before
+            st.session_state.pop("inside_mistake", None)
+        index = st.selectbox(t("inside.mistake"), indices, key="inside_mistake",
                              format_func={m.index: t("inside.mistake_option", index=m.index, true=m.true,
                                                      predicted=m.predicted) for m in mistakes}.get)
+        keep_choice("m_wrong", index)
     else:
-        index = st.number_input(t("inside.index"), 0, len(data.test_labels) - 1, 0, step=1, key="inside_index")
-    index = int(index)
+        index = linked_number(st, t("inside.index"), len(data.test_labels) - 1, 0, "inside_index", "m_index")
     digit = mnist.denormalise(data.test_images[index, 0])
     return digit, t("inside.what.test", index=index, label=int(data.test_labels[index]))
 
@@ -81,8 +97,12 @@ def cnn_section(inside) -> None:
     st.subheader(t("inside.cnn_header"))
     st.write(t("inside.cnn_intro"))
     cnn = inside.cnn
-    layer = st.radio(t("inside.layer"), [0, 1], format_func=lambda i: f"conv{i + 1}", horizontal=True,
+    layers = list(range(len(cnn.feature_maps)))
+    st.session_state.setdefault("inside_layer", 0)
+    linked_choice("m_layer", "inside_layer", lambda text: one_of(*(n + 1 for n in layers))(text) - 1)   # conv1 is 1
+    layer = st.radio(t("inside.layer"), layers, format_func=lambda i: f"conv{i + 1}", horizontal=True,
                      key="inside_layer")
+    keep_choice("m_layer", layer + 1)
     left, right = st.columns(2)
     left.plotly_chart(plots.conv_filters(cnn.weights[layer], layer, lang()), key="inside_filters")
     right.plotly_chart(plots.feature_maps(cnn.feature_maps[layer], layer, lang()), key="inside_maps")
@@ -91,15 +111,24 @@ def cnn_section(inside) -> None:
     maps = cnn.feature_maps[layer]
     c_out, height, width = maps.shape
     cols = st.columns(3)
-    channel = int(cols[0].number_input(t("inside.channel"), 0, c_out - 1, 0, key=f"inside_channel_{layer}"))
+    channel = linked_number(cols[0], t("inside.channel"), c_out - 1, 0, f"inside_channel_{layer}", "m_ch")
     # the strongest entry of the channel is where its convolution says most; any other can be chosen
     strongest = divmod(int(maps[channel].argmax()), width)
-    row = int(cols[1].number_input(t("inside.row"), 0, height - 1, strongest[0], key=f"inside_row_{layer}_{channel}"))
-    col = int(cols[2].number_input(t("inside.col"), 0, width - 1, strongest[1], key=f"inside_col_{layer}_{channel}"))
+    row = linked_number(cols[1], t("inside.row"), height - 1, strongest[0], f"inside_row_{layer}_{channel}", "m_row")
+    col = linked_number(cols[2], t("inside.col"), width - 1, strongest[1], f"inside_col_{layer}_{channel}", "m_col")
     entry = conv_entry(cnn, layer, channel, row, col)
     st.markdown(t("inside.entry_header", layer=layer + 1, channel=channel, row=row, col=col))
     st.code(written_out(entry, lang()), language=None)
     st.caption(t("inside.entry_caption", value=maps[channel, row, col].item()))
+
+
+def linked_number(column, label: str, high: int, default: int, key: str, url_key: str) -> int:
+    """A whole number from 0 to `high`, kept in the link as `url_key`."""
+    st.session_state.setdefault(key, default)
+    linked_choice(url_key, key, whole_number(0, high))
+    value = int(column.number_input(label, 0, high, step=1, key=key))
+    keep_choice(url_key, value)
+    return value
 
 
 def saliency_section(inside) -> None:
