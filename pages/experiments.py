@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.figures import plots
 
-from lib.serve import jobs, workers
+from lib.serve import jobs
 from lib.tutorial.config import TrainConfig
 from lib.figures.experiment_plots import held_out_figure, lr_sweep_figure, sine_fit_figure
 from lib.explore.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, best_lr, fit_sine, held_out_plan,
@@ -18,15 +18,13 @@ from ui.device import device_tab
 from ui.frame import ensure_app_frame, kept_tabs, open_tab
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.results import source_of
-from ui.runs import run_failed_message, run_jobs, run_stages, time_limit_message
+from ui.runs import EXPERIMENTS, run_failed_message, run_jobs, run_stages, time_limit_message
 from ui.sidebar import LR_CHOICES, settings_problem, settings_sidebar
 from ui.text import describe, lang, say, t
 
-CACHE_ENTRIES = 32
 TAB_IDS = ("sweep", "noise", "sine", "device")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
 
 
-EXPERIMENTS = workers.JobCache(CACHE_ENTRIES)
 
 
 def sweep_runs(stage: str, cfg: TrainConfig, lrs: list[float]) -> list:

@@ -14,12 +14,11 @@ from lib.classroom.lessons import OUTCOMES, is_right, outcome
 from ui.frame import ensure_app_frame
 from ui.links import followed_link, one_of, whole_number, wrote_link
 from ui.results import gradient_table, stop_point
-from ui.runs import CACHE_TTL_S, GRADIENTS, RUNS, run_failed_message, run_jobs
+from ui.runs import GRADIENTS, OPTIMIZER_COMPARISONS, RUNS, run_failed_message, run_jobs
 from ui.sidebar import allowed_steps
 from ui.text import lang, say, t
 
-OPTIMIZER_RUNS = workers.JobCache(32, CACHE_TTL_S)
-CACHES = {"run": RUNS, "gradients": GRADIENTS, "optimizer": OPTIMIZER_RUNS}
+CACHES = {"run": RUNS, "gradients": GRADIENTS, "optimizer": OPTIMIZER_COMPARISONS}
 
 
 def answer_label(kind: str, answer: str, names: dict) -> str:

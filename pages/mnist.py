@@ -16,7 +16,7 @@ from ui.frame import ensure_app_frame, kept_tabs
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.mnist_inside_view import inside_sections
 from ui.results import source_of
-from ui.runs import REDRAW_S, run_failed_message, session_id
+from ui.runs import MNIST_MODELS, REDRAW_S, run_failed_message, session_id
 from ui.text import lang, optimizer_label, t
 
 LR_VALUES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
@@ -24,7 +24,6 @@ BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 HIDDEN_SIZES = [16, 32, 64, 100, 128, 256, 512, 1024]
 MOMENTA = [0.0, 0.5, 0.9, 0.95, 0.99]
 SAMPLE_DIGITS = 24
-TRAINED = workers.JobCache(8)   # trained models (a few hundred KB each) shared by every session
 
 
 @st.cache_resource(show_spinner=False)
@@ -117,7 +116,7 @@ if train_pressed:
             bar.progress(shown["fraction"], text=shown["text"])
 
     # trained in a worker process; the same settings asked for by several students train once
-    trained = TRAINED.get_many([((config, data.root), jobs.mnist, (config, data.root), None)], on_message,
+    trained = MNIST_MODELS.get_many([((config, data.root), jobs.mnist, (config, data.root), None)], on_message,
                                owner=session_id())[0]
     bar.empty()
     if isinstance(trained, workers.RunFailed):

@@ -13,12 +13,11 @@ from ui.frame import ensure_app_frame
 from ui.landscape_view import landscape_section
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.results import source_of
-from ui.runs import run_failed_message, run_jobs, time_limit_message
+from ui.runs import OPTIMIZER_COMPARISONS, run_failed_message, run_jobs, time_limit_message
 from ui.sidebar import allowed_steps, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
 
 K_SLIDER_MAX = 200
-COMPARISONS = workers.JobCache(32)
 
 
 def comparison_table(table: pd.DataFrame):
@@ -63,7 +62,7 @@ st.markdown(t(f"rule.{cfg.optimizer}"))
 with st.expander(t("optim.source")):
     st.code(source_of(HAND_WRITTEN[cfg.optimizer]), language="python")
 
-comparison = run_jobs(COMPARISONS, [(("optimizer", cfg, k), jobs.optimizer_comparison, (cfg, k))],
+comparison = run_jobs(OPTIMIZER_COMPARISONS, [(("optimizer", cfg, k), jobs.optimizer_comparison, (cfg, k))],
                       [(t("optim.training"), k)])[0]
 if isinstance(comparison, workers.RunFailed):
     st.error(run_failed_message(comparison), icon=":material/timer_off:")

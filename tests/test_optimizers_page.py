@@ -79,3 +79,12 @@ def test_float64_and_a_momentum_optimizer():
     assert marks(at) == ["✓"] * 4
     assert "float64" in at.success[0].value
     assert set(at.selectbox(key="opt_state_name").options) == {"momentum_buffer", "square_avg"}
+
+
+def test_the_comparison_is_kept_for_every_later_session():
+    """The page's file runs afresh on every rerun: its results must live in a cache that outlives the run."""
+    from ui.runs import OPTIMIZER_COMPARISONS
+    open_page()
+    kept = [key for key in OPTIMIZER_COMPARISONS._done if key[0] == "optimizer"]
+    assert kept
+    assert all(OPTIMIZER_COMPARISONS.cached(key)[0] for key in kept)

@@ -1,4 +1,5 @@
 """Every page through Streamlit's AppTest: renders, trains, reacts to its widgets, never shows an exception."""
+import ast
 import json
 from pathlib import Path
 
@@ -376,3 +377,17 @@ def test_a_link_keeps_the_open_tab_and_k_and_refuses_a_bad_choice_with_a_message
     bad = open_link("pages/tensors.py", n="32", step="abc", log="maybe")
     assert sum("cannot be used on this page" in w.value for w in bad.warning) == 2
     assert bad.toggle(key="log_y").value is True
+
+
+def test_no_page_makes_its_own_result_cache():
+    """Streamlit executes a page's file afresh on every run: a JobCache made there would start empty each time,
+    so no session (not even the same one) would ever get a result from it. The caches live in ui/. (Streamlit's
+    own st.cache_* decorators are keyed by the function's code, not the object, so they survive the rerun.)"""
+    makers = []
+    for path in sorted((Path(APP).parent / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", getattr(node.func, "id", None))
+                if name == "JobCache":
+                    makers.append(f"{path.name}:{node.lineno} {name}")
+    assert makers == []

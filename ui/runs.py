@@ -21,6 +21,11 @@ GRADIENT_CACHE_ENTRIES = 16
 CACHE_TTL_S = 3600
 RUNS = workers.JobCache(CACHE_ENTRIES, CACHE_TTL_S)
 GRADIENTS = workers.JobCache(GRADIENT_CACHE_ENTRIES, CACHE_TTL_S)
+# The other pages' results live here too: Streamlit executes a page's file afresh on every run, so a cache made in
+# the page would be a new, empty one each time (tests/test_pages.py checks that no page makes one).
+OPTIMIZER_COMPARISONS = workers.JobCache(32, CACHE_TTL_S)   # the optimizers page and the lessons
+EXPERIMENTS = workers.JobCache(32, CACHE_TTL_S)             # held-out points and sine fits
+MNIST_MODELS = workers.JobCache(8, CACHE_TTL_S)             # trained MNIST models, a few hundred KB each
 REDRAW_S = 0.5   # while a run waits or trains, its progress bar is redrawn at least this often
 
 
