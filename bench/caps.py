@@ -2,8 +2,8 @@
 
 It measures this machine as the server does (lib.serve.limits.calibrate), then for every stage and corner takes the
 most steps the steps slider would offer (lib.serve.limits.max_steps with the plan budget: PLAN_SHARE of the time limit),
-runs exactly that in a fresh process (one torch thread and the modules a worker starts with, as the workers
-run) and prints the estimate beside the
+runs exactly that in a fresh process (one torch thread, the modules and malloc settings a worker starts with,
+as the workers run) and prints the estimate beside the
 measured time and memory. Targets: every planned run ends within the plan budget x 1.5 and far inside the time
 limit, so on an idle server the limit never cuts a run the sliders offered; memory added <= 500 MB.
 
@@ -35,6 +35,8 @@ torch.set_num_threads(1)
 sys.path.insert(0, {root!r})
 for name in {preload!r}:   # what a worker starts with (lib.serve.workers.PRELOAD, imported by the forkserver)
     importlib.import_module(name)
+from lib.serve.workers import tune_allocator
+tune_allocator()          # and its malloc settings (lib.serve.workers._init_worker)
 from lib.explore.own_network import NetworkConfig, train_network
 from lib.tutorial.config import default_config
 from lib.tutorial.stages import run_stage

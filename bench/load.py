@@ -754,7 +754,9 @@ FLOOR_SCRIPT = """
 import sys, time, dataclasses, torch
 torch.set_num_threads(1)
 from lib.serve import jobs
+from lib.serve.workers import tune_allocator
 from lib.tutorial.config import default_config
+tune_allocator()   # as a worker runs (lib.serve.workers._init_worker)
 stage, values = sys.argv[1], [int(v) for v in sys.argv[2:]]
 base = default_config(stage)
 jobs.train_stage(stage, base, progress=lambda m: None, time_limit_s=None)   # first use: imports, allocator
@@ -767,7 +769,8 @@ print((time.process_time() - cpu) / len(values))
 
 def training_floor(page: str, values: list[int]) -> float | None:
     """CPU seconds per run of the same training runs the sessions asked for, one after another in one process
-    with one thread and no server: what the workers cannot do with less (the tutorial's own loop)."""
+    with one thread, a worker's malloc settings and no server: what the workers cannot do with less (the
+    tutorial's own loop)."""
     done = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, page, *map(str, values)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     try:

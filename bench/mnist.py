@@ -25,6 +25,7 @@ from lib.figures import mnist_inside_plots  # noqa: E402
 
 from lib.digits import mnist, mnist_inside
 from lib.digits.mnist import MnistConfig  # noqa: E402
+from lib.serve import workers  # noqa: E402
 from lib.tutorial.optimizers import make_optimizer  # noqa: E402
 
 
@@ -131,6 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    workers.tune_allocator()   # a worker's malloc settings: the MNIST page trains in one (lib.serve.workers)
     root = args.root or (None if os.environ.get(mnist.ROOT_ENV) else Path(__file__).parents[2] / "shared" / "data")
 
     start = time.perf_counter()

@@ -243,3 +243,10 @@ def test_a_fresh_worker_builds_its_first_optimizer_without_importing_more_of_tor
     seconds, imported = (done.stdout.splitlines() + [""])[:2]
     assert imported == "", f"first optimizer imported {imported[:300]}"
     assert float(seconds) < 0.5
+
+
+def test_workers_keep_big_blocks_in_their_heap():
+    """glibc's mallopt took lib.serve.workers' thresholds in the workers (this machine runs glibc), one torch thread."""
+    settings = workers.run(jobs.worker_settings)
+    assert settings["allocator_tuned"] is True
+    assert settings["threads"] == 1 and settings["pid"] != os.getpid()

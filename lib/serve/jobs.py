@@ -41,6 +41,13 @@ def ping(*, progress, time_limit_s):
     return os.getpid()
 
 
+def worker_settings(*, progress, time_limit_s):
+    """What a worker runs with: its pid, torch's threads, and whether its allocator took lib.serve.workers' settings."""
+    import torch
+    from lib.serve import workers
+    return {"pid": os.getpid(), "threads": torch.get_num_threads(), "allocator_tuned": workers.allocator_tuned}
+
+
 def calibrate(*, progress, time_limit_s):
     from lib.serve.limits import calibrate
     return calibrate()

@@ -67,9 +67,34 @@ def time_limit_s() -> float:
 
 
 # ---------------------------------------------------------------- inside a worker
+# glibc's malloc hands every block over its mmap threshold (128 KB at first, raised as blocks are freed) straight
+# to the kernel and back, so a run with N×H activations of megabytes faulted fresh pages in at every step: the
+# first big run of a worker took up to twice as long as the same run again (bench/caps.py). Workers keep blocks up
+# to 32 MB (glibc's maximum) in their heap and give freed memory back only past 512 MB of it.
+MMAP_THRESHOLD = 32 * 2**20
+TRIM_THRESHOLD = 512 * 2**20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3      # mallopt's parameter numbers (malloc.h)
+allocator_tuned = False                            # whether this process's malloc took the settings above
+
+
+def tune_allocator() -> bool:
+    """Apply MMAP_THRESHOLD and TRIM_THRESHOLD with glibc's mallopt; False where there is no glibc (nothing done)."""
+    import ctypes
+    import ctypes.util
+    global allocator_tuned
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    allocator_tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    return allocator_tuned
+
+
 def _init_worker(threads: int) -> None:
     import torch
     torch.set_num_threads(threads)
+    tune_allocator()
 
 
 def _execute(fn: Callable, args: tuple, kwargs: dict, conn, limit: float) -> bytes:
