@@ -70,9 +70,10 @@ def time_limit_s() -> float:
 # glibc's malloc hands every block over its mmap threshold (128 KB at first, raised as blocks are freed) straight
 # to the kernel and back, so a run with N×H activations of megabytes faulted fresh pages in at every step: the
 # first big run of a worker took up to twice as long as the same run again (bench/caps.py). Workers keep blocks up
-# to 32 MB (glibc's maximum) in their heap and give freed memory back only past 512 MB of it.
+# to 32 MB (glibc's maximum) in their heap and give freed memory back past 64 MB of it (as fast as 128 or 512 MB
+# at the caps, so a worker holds little after a big run).
 MMAP_THRESHOLD = 32 * 2**20
-TRIM_THRESHOLD = 512 * 2**20
+TRIM_THRESHOLD = 64 * 2**20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3      # mallopt's parameter numbers (malloc.h)
 allocator_tuned = False                            # whether this process's malloc took the settings above
 
