@@ -128,3 +128,12 @@ def test_stage_pages_show_the_graph(stage):
         at.toggle(key=f"{stage}_graph_saved").set_value(True).run()
         assert not at.exception
         assert "fillcolor=orange" in at.get("graphviz_chart")[0].proto.spec
+
+
+def test_drawing_a_graph_warns_of_nothing():
+    """torchviz 0.0.3 compares versions with distutils' deprecated LooseVersion on every make_dot: kept quiet."""
+    import warnings
+    cfg = default_config("autograd").with_(n=4, d_in=5, hidden=3, d_out=2, steps=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert graph_at_step("autograd", cfg, 0).counts["MmBackward"] == 2

@@ -3,6 +3,7 @@ hand-written backward drawn the same way."""
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 
@@ -45,16 +46,24 @@ def stage_loss(stage: str, cfg: TrainConfig, params: dict, x, y, depth: int = 0,
     return (y_pred - y).pow(2).sum()
 
 
+def _make_dot(*args, **kwargs):
+    """torchviz.make_dot without torchviz 0.0.3's own DeprecationWarning (it compares versions with distutils)."""
+    with warnings.catch_warnings():   # a worker runs one job at a time: no other thread sees the filter change
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="torchviz")
+        warnings.filterwarnings("ignore", "distutils Version classes are deprecated", DeprecationWarning)
+        from torchviz import make_dot
+        return make_dot(*args, **kwargs)
+
+
 def autograd_graph(stage: str, cfg: TrainConfig, params: dict, x, y, depth: int = 0, broken_relu: bool = False,
                    show_saved: bool = False) -> tuple[str, dict[str, int]]:
     """DOT source of the graph one forward pass at `params` records, parameters named with their shapes."""
-    from torchviz import make_dot
     if stage == "tensors":
         raise ValueError("stage 1 uses no autograd: its backward is drawn by manual_backward_graph()")
     leaves = {name: p.detach().clone().requires_grad_(True) for name, p in params.items()}
     loss = stage_loss(stage, cfg, leaves, x, y, depth, broken_relu)
     # torchviz writes each name over its shape; naming the loss too labels the graph's output
-    dot = make_dot(loss, params={**leaves, "loss": loss}, show_saved=show_saved)
+    dot = _make_dot(loss, params={**leaves, "loss": loss}, show_saved=show_saved)
     dot.graph_attr.update(rankdir="TB")
     return dot.source, count_nodes(dot.source)
 
@@ -117,12 +126,10 @@ def graph_at_step(stage: str, config: TrainConfig, step: int, broken_relu: bool 
 
 def network_graph(config, step: int, show_saved: bool = False, time_limit_s: float | None = None) -> AutogradGraph:
     """The graph of one forward pass of a network built from menus (lib.explore.own_network) at `step`."""
-    from torchviz import make_dot
-
     from lib.explore.own_network import network_loss, reached
     run = reached(config, step, time_limit_s)
     leaves = {name: p.detach().clone().requires_grad_(True) for name, p in run.params.items()}
     loss = network_loss(config, leaves, run.x, run.y)
-    dot = make_dot(loss, params={**leaves, "loss": loss}, show_saved=show_saved)
+    dot = _make_dot(loss, params={**leaves, "loss": loss}, show_saved=show_saved)
     dot.graph_attr.update(rankdir="TB")
     return AutogradGraph(dot=dot.source, counts=count_nodes(dot.source), step=step, saved=show_saved)
