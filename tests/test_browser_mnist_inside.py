@@ -1,6 +1,6 @@
 """In a real browser: "inside the model" on the MNIST page, for the MLP and the CNN, with screenshots of each view
-(test-artifacts/mnist-inside-*.png). Uses tests/test_browser.py's server and page."""
-from tests.test_browser import ARTIFACTS, _settle, page, server  # noqa: F401 (fixtures)
+(test-artifacts/mnist-inside-*.png). Uses tests/browser_support.py's server and page."""
+from tests.browser_support import ARTIFACTS, _settle, page, server  # noqa: F401 (fixtures)
 
 
 def _shot(pg, heading: str, name: str) -> None:
