@@ -1,5 +1,6 @@
 """What the browser tests share: Debian's Chromium (skipped, or failed under CI, without it), a fresh server and
-one page per test module, and a wait for a script run to end. Test modules import the fixtures by name."""
+one page per test module, and a wait for a script run to end. Test modules import the fixtures by name, and call
+require_chromium() first if they need nothing but the browser."""
 import os
 import shutil
 import socket
@@ -17,11 +18,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        pytest.fail("Debian's chromium is missing: .ci/run must install it (apt-get install chromium)")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-playwright = pytest.importorskip("playwright.sync_api")
+
+def require_chromium(module_level: bool = True):
+    """playwright's sync API, once Debian's Chromium is known to be there: else skip (fail under CI)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing: .ci/run must install it (apt-get install chromium)")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=module_level)
+    return pytest.importorskip("playwright.sync_api")
 
 
 def _free_port() -> int:
@@ -56,14 +60,14 @@ def server():
 
 @pytest.fixture(scope="module")
 def page():
-    with playwright.sync_playwright() as p:
+    with require_chromium(module_level=False).sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield pg
         browser.close()
 
 
-def _settle(pg, timeout_ms=60_000):
+def settle(pg, timeout_ms=60_000):
     """Wait until the script has finished running (the status widget says 'Running' while it works)."""
     pg.wait_for_selector("h1", timeout=timeout_ms)
     pg.wait_for_function(

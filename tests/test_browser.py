@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 
 from lib.classroom.i18n import KO
-from tests.browser_support import ARTIFACTS, _settle, page, server  # noqa: F401 (fixtures)
+from tests.browser_support import ARTIFACTS, settle, page, server, require_chromium  # noqa: F401 (fixtures)
+
+require_chromium()
 
 
 PAGES = ["", "tensors", "autograd", "custom_function", "nn_module", "optim", "custom_module", "dynamic_net",
@@ -16,10 +18,10 @@ CHARTLESS = {"", "mnist", "step", "lessons"}   # pages that draw no loss chart b
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_renders_without_exception(server, page, path):
     page.goto(f"{server}/{path}")
-    _settle(page)
+    settle(page)
     if path not in CHARTLESS:   # every stage page, Compare, A against B, ... draw a chart once training is done
         page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
-        _settle(page)
+        settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.locator("h1").count() >= 1
     ARTIFACTS.mkdir(exist_ok=True)
@@ -28,7 +30,7 @@ def test_every_page_renders_without_exception(server, page, path):
 
 def test_moving_a_slider_retrains(server, page):
     page.goto(f"{server}/tensors")
-    _settle(page)
+    settle(page)
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
     final_before = page.locator("[data-testid='stMetricValue']").nth(1).inner_text()
     # the N slider: set 60 without committing, then one key press commits 61 (one rerun)
@@ -38,7 +40,7 @@ def test_moving_a_slider_retrains(server, page):
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
         ".some(e => e.innerText.includes('N=61,'))", timeout=60_000)
-    _settle(page)
+    settle(page)
     # the rerun's metrics can reach the screen a little after the status widget stops saying "Running"
     page.wait_for_function(
         "before => document.querySelectorAll('[data-testid=\"stMetricValue\"]')[1].innerText !== before",
@@ -50,9 +52,9 @@ def test_moving_a_slider_retrains(server, page):
 
 def test_a_shared_link_opens_with_its_settings(server, page):
     page.goto(f"{server}/optim?n=32&hidden=50&lr=0.001&optimizer=rmsprop&momentum=0.5&steps=40&seed=7")
-    _settle(page)
+    settle(page)
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
-    _settle(page)
+    settle(page)
     captions = " ".join(page.locator("[data-testid='stCaptionContainer']").all_inner_texts())
     assert "N=32, D_IN=1000, H=50" in captions and "lr=1e-03" in captions and "RMSprop, momentum 0.5" in captions
     sliders = page.locator("[data-testid='stSidebar'] input[type='range']")
@@ -91,15 +93,15 @@ def _strokes_caption(pg, n):
     pg.wait_for_function(
         "n => [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
         ".some(e => e.innerText.startsWith('Strokes on the canvas: ' + n + '.'))", arg=n, timeout=60_000)
-    _settle(pg)
+    settle(pg)
 
 
 def test_mnist_keeps_a_drawing_of_two_strokes_and_an_upload_tab_open(server, page, tmp_path):
     page.goto(f"{server}/mnist")
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Train").click()
     page.wait_for_selector("[data-testid='stMetric']", timeout=120_000)
-    _settle(page)
+    settle(page)
     canvas = page.locator("canvas.upper-canvas").first   # the drawing canvas: fabric.js takes the mouse there
 
     def at(dx, dy):
@@ -128,7 +130,7 @@ def test_mnist_keeps_a_drawing_of_two_strokes_and_an_upload_tab_open(server, pag
     page.wait_for_function(
         "() => ![...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
         ".some(e => e.innerText.startsWith('Strokes on the canvas'))", timeout=60_000)
-    _settle(page)
+    settle(page)
     assert not _ink_at(canvas, 0, 60), "Clear empties the canvas"
     assert page.get_by_text("Predicted probabilities").count() == 0
 
@@ -138,17 +140,17 @@ def test_mnist_keeps_a_drawing_of_two_strokes_and_an_upload_tab_open(server, pag
     picture.paste(0, (50, 20, 70, 140))
     picture.save(tmp_path / "one.png")
     page.get_by_role("tab", name="Upload").click()
-    _settle(page)
+    settle(page)
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / "one.png"))
     page.get_by_text("Predicted probabilities: 1").first.wait_for(timeout=60_000)
-    _settle(page)
+    settle(page)
     assert page.get_by_role("tab", name="Upload").get_attribute("aria-selected") == "true"
     assert page.get_by_text("Predicted probabilities: 1").first.is_visible()
     # a file that is no picture: the error is shown, in the upload tab, which stays open
     (tmp_path / "notes.png").write_bytes(b"not a picture at all")
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / "notes.png"))
     page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60_000)
-    _settle(page)
+    settle(page)
     assert page.get_by_role("tab", name="Upload").get_attribute("aria-selected") == "true"
     assert page.get_by_text("This upload cannot be read as a digit").first.is_visible()
     assert page.locator("[data-testid='stException']").count() == 0
@@ -160,11 +162,11 @@ def test_a_korean_browser_opens_the_app_in_korean(server, page):
     try:
         pg = context.new_page()
         pg.goto(f"{server}/tensors")
-        _settle(pg)
+        settle(pg)
         assert any("\uac00" <= ch <= "\ud7a3" for ch in pg.locator("h1").first.inner_text()), "a Korean title"
         pg.wait_for_function("() => location.search.includes('lang=ko')", timeout=30_000)
         pg.goto(f"{server}/tensors?lang=en")   # a link's ?lang= still wins (a fresh session)
-        _settle(pg)
+        settle(pg)
         assert not any("\uac00" <= ch <= "\ud7a3" for ch in pg.locator("h1").first.inner_text())
     finally:
         context.close()
@@ -175,10 +177,10 @@ def test_korean_pages_in_the_browser(server, page, path, title):
     """?lang=ko draws the page in Korean; the screenshot is readable when the Noto CJK fonts are installed
     (scripts/test.sh installs Debian's fonts-noto-cjk)."""
     page.goto(f"{server}/{path}?lang=ko")
-    _settle(page)
+    settle(page)
     if path:
         page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
-        _settle(page)
+        settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     assert KO[title] in page.locator("h1").first.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -188,7 +190,7 @@ def test_korean_pages_in_the_browser(server, page, path, title):
 def test_downloads_are_made_when_clicked(server, page):
     """The stage page's downloads are made on the click (deferred), not on every rerun: they still arrive whole."""
     page.goto(f"{server}/tensors?steps=25&lang=en")
-    _settle(page)
+    settle(page)
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
     with page.expect_download(timeout=30_000) as info:
         page.get_by_role("button", name="Loss curves (CSV)").click()
@@ -215,9 +217,9 @@ def _section_shot(pg, header: str, name: str, height: int = 1000) -> None:
 
 def test_the_graph_section_of_a_stage_page(server, page):
     page.goto(f"{server}/custom_function")
-    _settle(page)
+    settle(page)
     page.wait_for_selector("[data-testid='stGraphVizChart'] svg", timeout=120_000)
-    _settle(page)
+    settle(page)
     svg = page.locator("[data-testid='stGraphVizChart'] svg").first.inner_html()
     assert "MyReLUBackward" in svg and "w1" in svg
     assert page.locator("[data-testid='stException']").count() == 0
@@ -226,10 +228,10 @@ def test_the_graph_section_of_a_stage_page(server, page):
 
 def test_the_step_mode_after_forward_and_backward(server, page):
     page.goto(f"{server}/step")
-    _settle(page)
+    settle(page)
     for button in ("Forward", "Backward"):
         page.get_by_role("button", name=button, exact=True).click()
-        _settle(page)
+        settle(page)
     page.get_by_text("autograd: grad_w1").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
     _section_shot(page, "One step, every number", "step-mode-backward.png", height=1500)
@@ -237,14 +239,14 @@ def test_the_step_mode_after_forward_and_backward(server, page):
 
 def test_the_histograms_and_the_landscape(server, page):
     page.goto(f"{server}/tensors?lr=5e-06&hist=w1")
-    _settle(page)
+    settle(page)
     page.get_by_role("heading", name="Weights and gradients over time").first.wait_for(timeout=120_000)
-    _settle(page)
+    settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     _section_shot(page, "Weights and gradients over time", "histograms.png")
     page.goto(f"{server}/optimizers")
-    _settle(page)
+    settle(page)
     page.get_by_role("heading", name="The landscape the optimizers walk").first.wait_for(timeout=120_000)
-    _settle(page)
+    settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     _section_shot(page, "The landscape the optimizers walk", "landscape.png")

@@ -23,13 +23,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, settle
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 MNIST_RAW = ROOT.parent / "shared" / "data" / "MNIST" / "raw"
 COOKIE = "STREAMLIT_REPLICA"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
     if os.environ.get("CI") == "true":
@@ -229,15 +228,6 @@ def browser():
         b.close()
 
 
-def _settle(pg, timeout_ms=90_000):
-    pg.wait_for_selector("h1", timeout=timeout_ms)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout_ms)
-    pg.wait_for_timeout(500)
-
-
 def _replica_cookie(ctx) -> str | None:
     return next((c["value"] for c in ctx.cookies() if c["name"] == COOKIE), None)
 
@@ -251,18 +241,18 @@ def test_an_mnist_upload_works_through_the_proxy(serve, browser, tmp_path):
     try:
         pg = ctx.new_page()
         pg.goto(f"{serve.url}/mnist")
-        _settle(pg)
+        settle(pg, 90_000)
         replica = _replica_cookie(ctx)
         assert replica in serve.replicas
         pg.get_by_role("button", name="Train").click()        # the MLP, the form's default
         pg.wait_for_selector("[data-testid='stMetric']", timeout=180_000)
-        _settle(pg)
+        settle(pg, 90_000)
         pg.get_by_role("tab", name="Upload").click()
         # Streamlit's uploader PUTs the file to /_stcore/upload_file/<session>/<file> with its XSRF token: the
         # session lives on one replica only, so this works only if the upload follows the websocket there
         pg.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
         pg.get_by_text(re.compile(r"Predicted probabilities: \d")).first.wait_for(state="attached", timeout=90_000)
-        _settle(pg)
+        settle(pg, 90_000)
         assert pg.locator("[data-testid='stException']").count() == 0
         assert pg.get_by_text(f"Predicted probabilities: {label}").count() >= 1
         assert _replica_cookie(ctx) == replica                 # the whole time on one replica
@@ -279,7 +269,7 @@ def test_after_a_replica_is_killed_new_and_reloaded_sessions_work_on_the_other(s
         pg = ctx.new_page()
         link = f"{serve.url}/optim?n=32&hidden=50&steps=40&seed=7"
         pg.goto(link)
-        _settle(pg)
+        settle(pg, 90_000)
         pg.wait_for_selector("[data-testid='stPlotlyChart']", timeout=90_000)
         dead = _replica_cookie(ctx)
         assert dead in serve.replicas
@@ -302,9 +292,9 @@ def test_after_a_replica_is_killed_new_and_reloaded_sessions_work_on_the_other(s
 
         # the browser's session on the dead replica: a reload lands on the live one and shows the same view
         pg.reload()
-        _settle(pg)
+        settle(pg, 90_000)
         pg.wait_for_selector("[data-testid='stPlotlyChart']", timeout=90_000)
-        _settle(pg)
+        settle(pg, 90_000)
         assert _replica_cookie(ctx) == live
         captions = " ".join(pg.locator("[data-testid='stCaptionContainer']").all_inner_texts())
         assert "N=32, D_IN=1000, H=50" in captions
