@@ -1,6 +1,8 @@
 """Your own network, no code: layers, widths, activation and loss from menus (lib.explore.own_network holds the model and
-its checks); training, the gradient table, each layer's gradient norm, the autograd graph and the histograms, as a
-stage page."""
+its checks); training, the gradient table, each layer's gradient norm, the autograd graph, the histograms and the
+downloads, as a stage page."""
+import functools
+
 import streamlit as st
 
 from lib.figures import plots
@@ -10,8 +12,11 @@ from lib.tutorial.backward import ACTIVATIONS, linear_backward, mse_backward, ne
 from lib.tutorial.config import SEED_CAP, SIZE_CAPS, STEPS_CAP
 from lib.explore.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS, STAGE, VANISHING_BELOW, NetworkConfig,
                              build_model, describe_network, layer_norms, max_steps, train_network)
+from lib.explore.own_script import network_script
 from lib.figures.own_network_plots import layer_norms_figure
-from lib.tutorial.stages import GROWTH_LIMIT
+from lib.tutorial.export import losses_csv
+from lib.tutorial.gradients import GradientComparison
+from lib.tutorial.stages import GROWTH_LIMIT, StageResult
 from ui.frame import ensure_app_frame
 from ui.gradient_view import comparison_verdict
 from ui.graph_view import GRAPHS
@@ -46,6 +51,82 @@ def load(cfg: NetworkConfig) -> None:
     state["own_act"], state["own_reduction"], state["own_lr"] = cfg.activation, cfg.reduction, nearest_lr(cfg.lr)
     for name in ("n", "d_in", "d_out", "steps", "seed", "dtype"):
         state[f"own_{name}"] = getattr(cfg, name)
+
+
+def gradient_sections(cfg: NetworkConfig, result: StageResult) -> GradientComparison | None:
+    """The gradient table at the chosen step, each layer's gradient norm, the graph and the histograms;
+    the comparison, or None when no step ran or it failed."""
+    st.header(t("grad.header"))
+    st.markdown(t("own.grad_intro"))
+    show_source([linear_backward, *ACTIVATIONS[cfg.activation], mse_backward, network_backward])
+    last = len(result.losses) - 1
+    if last < 0:
+        st.info(t("grad.no_gradient"))
+        return None
+    step = 0
+    if last == 0:
+        st.caption(t("grad.step_zero"))
+    else:
+        linked_choice("net_step", "own_step", whole_number(0, STEPS_CAP))
+        st.session_state["own_step"] = min(st.session_state.get("own_step", 0), last)
+        step = st.slider(t("grad.step"), 0, last, key="own_step", help=t("grad.step_help"))
+        keep_choice("net_step", step)
+    comparison = run_jobs(GRADIENTS, [(("own_gradients", cfg, step), jobs.network_gradients, (cfg, step))],
+                          [(t("grad.computing"), 1)])[0]
+    if isinstance(comparison, workers.RunFailed):
+        st.error(run_failed_message(comparison), icon=":material/timer_off:")
+        return None
+    comparison_verdict(comparison, cfg.dtype)
+
+    st.subheader(t("own.norms_header"))
+    norms = layer_norms(comparison)
+    ratio = norms[0] / norms[-1] if norms[-1] > 0 else float("nan")
+    cols = st.columns(3)
+    cols[0].metric(t("own.first_norm"), f"{norms[0]:.3e}")
+    cols[1].metric(t("own.last_norm"), f"{norms[-1]:.3e}")
+    cols[2].metric(t("own.ratio"), f"{ratio:.1e}", help=t("own.ratio_help"))
+    st.plotly_chart(layer_norms_figure(norms, lang=lang()), key="own_norms_chart", width="stretch",
+                    config=png_config("own_network_gradient_norms"))
+    if ratio < VANISHING_BELOW:
+        st.warning(t("own.vanished", ratio=ratio, step=step), icon=":material/trending_down:")
+    else:
+        st.caption(t("own.not_vanished", ratio=ratio, step=step))
+
+    st.header(t("graph.header"))
+    st.markdown(t("graph.intro", step=step))
+    show_saved = st.toggle(t("graph.show_saved"), key="own_graph_saved", help=t("graph.show_saved_help"))
+    graph = run_jobs(GRAPHS, [(("own_graph", cfg, step, show_saved), jobs.network_graph, (cfg, step, show_saved))],
+                     [(t("graph.computing"), 1)])[0]
+    if isinstance(graph, workers.RunFailed):
+        st.error(run_failed_message(graph), icon=":material/timer_off:")
+        return comparison
+    st.graphviz_chart(graph.dot, width="stretch")
+    st.caption(t("graph.legend"))
+    st.caption(t("graph.counts", counts=", ".join(f"{kind} × {n}" for kind, n in sorted(graph.counts.items()))))
+    histogram_section(STAGE, result, False)
+    return comparison
+
+
+def downloads(cfg: NetworkConfig, result: StageResult, comparison: GradientComparison | None) -> None:
+    """The run's losses and the gradient table as CSV, the network as a script: made when clicked, not on every
+    rerun."""
+    st.subheader(t("downloads.header"))
+    cols = st.columns(3)
+    losses = {t("history.this_run"): result.losses}   # the steps that ran: not past a divergence or the time limit
+    cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, losses),
+                            file_name="own_network_losses.csv", mime="text/csv", key="own_dl_losses",
+                            icon=":material/download:")
+    if comparison is not None:
+        cols[1].download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
+                                file_name=f"own_network_gradients_step{comparison.step}.csv", mime="text/csv",
+                                key="own_dl_gradients", icon=":material/download:")
+    cols[2].download_button(t("own_downloads.script"), functools.partial(network_script, cfg, lang()),
+                            file_name="own_network.py", mime="text/x-python", key="own_dl_script",
+                            icon=":material/code:")
+    if comparison is None:
+        st.caption(t("own_downloads.caption_no_table", file="own_network.py"))
+    else:
+        st.caption(t("own_downloads.caption", step=comparison.step, file="own_network.py"))
 
 
 ensure_app_frame()
@@ -137,53 +218,6 @@ st.plotly_chart(plots.loss_curves([(label, result.losses)], log_y=log_y, title=t
                                   diverged={label: stop} if stop else None, lang=lang()),
                 key="own_loss_chart", width="stretch", config=png_config("own_network"))
 
-# ---------------------------------------------------------------- gradients
-st.header(t("grad.header"))
-st.markdown(t("own.grad_intro"))
-show_source([linear_backward, *ACTIVATIONS[cfg.activation], mse_backward, network_backward])
-last = len(result.losses) - 1
-if last < 0:
-    st.info(t("grad.no_gradient"))
-    st.stop()
-step = 0
-if last == 0:
-    st.caption(t("grad.step_zero"))
-else:
-    linked_choice("net_step", "own_step", whole_number(0, STEPS_CAP))
-    state["own_step"] = min(state.get("own_step", 0), last)
-    step = st.slider(t("grad.step"), 0, last, key="own_step", help=t("grad.step_help"))
-    keep_choice("net_step", step)
-comparison = run_jobs(GRADIENTS, [(("own_gradients", cfg, step), jobs.network_gradients, (cfg, step))],
-                      [(t("grad.computing"), 1)])[0]
-if isinstance(comparison, workers.RunFailed):
-    st.error(run_failed_message(comparison), icon=":material/timer_off:")
-    st.stop()
-comparison_verdict(comparison, cfg.dtype)
-
-st.subheader(t("own.norms_header"))
-norms = layer_norms(comparison)
-ratio = norms[0] / norms[-1] if norms[-1] > 0 else float("nan")
-cols = st.columns(3)
-cols[0].metric(t("own.first_norm"), f"{norms[0]:.3e}")
-cols[1].metric(t("own.last_norm"), f"{norms[-1]:.3e}")
-cols[2].metric(t("own.ratio"), f"{ratio:.1e}", help=t("own.ratio_help"))
-st.plotly_chart(layer_norms_figure(norms, lang=lang()), key="own_norms_chart", width="stretch",
-                config=png_config("own_network_gradient_norms"))
-if ratio < VANISHING_BELOW:
-    st.warning(t("own.vanished", ratio=ratio, step=step), icon=":material/trending_down:")
-else:
-    st.caption(t("own.not_vanished", ratio=ratio, step=step))
-
-# ---------------------------------------------------------------- the graph
-st.header(t("graph.header"))
-st.markdown(t("graph.intro", step=step))
-show_saved = st.toggle(t("graph.show_saved"), key="own_graph_saved", help=t("graph.show_saved_help"))
-graph = run_jobs(GRAPHS, [(("own_graph", cfg, step, show_saved), jobs.network_graph, (cfg, step, show_saved))],
-                 [(t("graph.computing"), 1)])[0]
-if isinstance(graph, workers.RunFailed):
-    st.error(run_failed_message(graph), icon=":material/timer_off:")
-    st.stop()
-st.graphviz_chart(graph.dot, width="stretch")
-st.caption(t("graph.legend"))
-st.caption(t("graph.counts", counts=", ".join(f"{kind} × {n}" for kind, n in sorted(graph.counts.items()))))
-histogram_section(STAGE, result, False)
+# ---------------------------------------------------------------- gradients, graph, downloads
+comparison = gradient_sections(cfg, result)
+downloads(cfg, result, comparison)
