@@ -14,7 +14,7 @@ from ui.landscape_view import landscape_section
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.results import source_of
 from ui.runs import OPTIMIZER_COMPARISONS, run_failed_message, run_jobs, time_limit_message
-from ui.sidebar import allowed_steps, settings_problem, settings_sidebar
+from ui.sidebar import allowed_steps, bounded_slider, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
 
 K_SLIDER_MAX = 200
@@ -48,7 +48,7 @@ k_max = max(1, min(K_SLIDER_MAX, allowed_steps("optim", cfg.n, cfg.d_in, cfg.hid
                                                cfg.seed) // 2))
 linked_choice("k", "opt_k", whole_number(1, K_SLIDER_MAX))
 st.session_state["opt_k"] = min(st.session_state.get("opt_k", 20), k_max)
-k = st.slider(t("optim.k"), 1, k_max, key="opt_k", help=t("optim.k_help"))
+k = bounded_slider(st, t("optim.k"), k_max, "opt_k", t("optim.k_only_one"), help=t("optim.k_help"))
 keep_choice("k", k)
 st.caption(t("optim.settings_used", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=cfg.lr, k=k,
              seed=cfg.seed, dtype=cfg.dtype))

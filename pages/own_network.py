@@ -24,7 +24,7 @@ from ui.histogram_view import histogram_section
 from ui.links import keep_choice, linked_choice, one_of, share_link, whole_number
 from ui.results import loss_metrics, png_config, show_source, stop_point
 from ui.runs import GRADIENTS, RUNS, run_failed_message, run_jobs, server_speed, time_limit_message
-from ui.sidebar import LR_CHOICES, nearest_lr
+from ui.sidebar import LR_CHOICES, bounded_slider, nearest_lr
 from ui.text import lang, say, t
 
 DEFAULT = PRESETS["tutorial"]
@@ -180,8 +180,8 @@ if state["own_steps"] != state.get("own_steps_shown"):   # set by the visitor (s
     state["own_steps_wanted"] = int(state["own_steps"])   # the last run: remembered, so a smaller network gives
 wanted = state.get("own_steps_wanted", int(state["own_steps"]))   # them back
 state["own_steps"] = state["own_steps_shown"] = min(wanted, allowed)
-steps = sb.slider(t("settings.steps"), 1, allowed, key="own_steps", help=t("settings.steps_help",
-                                                                          limit=workers.time_limit_s()))
+steps = bounded_slider(sb, t("settings.steps"), allowed, "own_steps", t("settings.steps_only_one"),
+                       help=t("settings.steps_help", limit=workers.time_limit_s()))
 cfg = cfg.with_(steps=int(steps))
 if wanted > allowed:
     st.info(t("own.steps_shortened", wanted=wanted, steps=allowed, limit=workers.time_limit_s()),

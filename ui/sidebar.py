@@ -69,8 +69,8 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
     for name in ("n", "d_in", "hidden", "d_out"):
         sb.slider(t(f"settings.{name}"), 1, SIZE_CAPS[name], key=name, disabled=name in locked)
     shortened = fit_steps(stage)
-    sb.slider(t("settings.steps"), 1, st.session_state["steps_allowed"], key="steps", disabled="steps" in locked,
-              help=t("settings.steps_help", limit=workers.time_limit_s()))
+    bounded_slider(sb, t("settings.steps"), st.session_state["steps_allowed"], "steps", t("settings.steps_only_one"),
+                   disabled="steps" in locked, help=t("settings.steps_help", limit=workers.time_limit_s()))
     shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
     if not sizes_only:
         shown += ["lr", "optimizer", "momentum"]
@@ -139,6 +139,16 @@ def settings_problem() -> None:
     the fold of a projector)."""
     st.error(t("settings.cant_run_page", err=st.session_state.get("settings_problem", ""), reset=t("settings.reset")),
              icon=":material/block:")
+
+
+def bounded_slider(container, label: str, high: int, key: str, only_one: str, **options) -> int:
+    """A slider from 1 to `high`. With one value to offer (the caps on a slow server), the caption `only_one`
+    instead: Streamlit refuses a slider whose two ends are equal."""
+    if high > 1:
+        return container.slider(label, 1, high, key=key, **options)
+    st.session_state[key] = 1
+    container.caption(only_one)
+    return 1
 
 
 def allowed_steps(stage: str, n: int, d_in: int, hidden: int, d_out: int, dtype: str, seed: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lib.explore.own_network import CLASS_NAMES, NetworkConfig
 from lib.tutorial.backward import LEAKY_SLOPE
-from lib.tutorial.tutorial_code import BODIES, _comments, number
+from lib.tutorial.tutorial_code import BODIES, comments, number
 
 # each activation as the script writes it (lib.explore.own_network.MODULES builds the same modules)
 ACTIVATION_CALLS = {name: f"torch.nn.{cls}()" for name, cls in CLASS_NAMES.items()}
@@ -49,4 +49,4 @@ def network_script(cfg: NetworkConfig, lang: str = "en") -> str:
                   layers="\n".join(layers), to_dtype=".to(torch.float64)" if float64 else "",
                   reduction=cfg.reduction, lr=number(cfg.lr), steps=cfg.steps)
     code = (_CODE + _LOOP).format(**values)
-    return _comments(code, lang, seed=cfg.seed)
+    return comments(code, lang, seed=cfg.seed)

@@ -322,7 +322,7 @@ def optimizer_call(config: TrainConfig, lr: str = "learning_rate") -> str:
     return _OPTIMIZER_CALLS[config.optimizer].format(lr=lr, momentum=number(config.momentum))
 
 
-def _comments(code: str, lang: str, **values) -> str:
+def comments(code: str, lang: str, **values) -> str:
     lines = []
     for line in code.splitlines():
         match = _COMMENT.match(line)
@@ -355,4 +355,4 @@ def tutorial_code(stage: str, config: TrainConfig, broken_relu: bool = False, la
         random_seed=f"\nrandom.seed({config.seed})" if stage == "dynamic_net" else "",
         relu_name="BrokenMyReLU" if broken_relu else "MyReLU")
     code = (_HEAD + classes + _SEED + BODIES[stage]).format(**values)
-    return _comments(code, lang, title=t(f"stage.{stage}.title", lang), stage=stage, seed=config.seed)
+    return comments(code, lang, title=t(f"stage.{stage}.title", lang), stage=stage, seed=config.seed)
