@@ -11,7 +11,7 @@ from lib.explore.versus import VARIES, b_config, default_b, uses_field
 from lib.serve.workers import RunFailed
 from ui.frame import ensure_app_frame
 from ui.links import followed_link, keep_choice, linked_choice, one_of, whole_number, wrote_link
-from ui.results import divergence_message, gradient_table, stop_point
+from ui.results import divergence_message, gradient_table, no_gradient_message, stop_point
 from ui.runs import GRADIENTS, run_failed_message, run_jobs, run_stages, time_limit_message
 from ui.sidebar import LR_CHOICES, allowed_steps, nearest_lr, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
@@ -122,7 +122,7 @@ st.dataframe(summary, hide_index=True, width="stretch")
 st.header(t("versus.grad_header"))
 last = min(len(r.losses) for r in results) - 1   # a step both runs reached
 if last < 0:
-    st.info(t("grad.no_gradient"))
+    st.info(no_gradient_message([r for r in results if not r.losses]))
     st.stop()
 linked_choice("step", "vs_step", whole_number(0, last))
 st.session_state["vs_step"] = min(st.session_state.get("vs_step", 0), last)

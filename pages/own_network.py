@@ -22,7 +22,7 @@ from ui.gradient_view import comparison_verdict
 from ui.graph_view import GRAPHS
 from ui.histogram_view import histogram_section
 from ui.links import keep_choice, linked_choice, one_of, share_link, whole_number
-from ui.results import loss_metrics, png_config, show_source, stop_point
+from ui.results import loss_metrics, no_gradient_message, png_config, show_source, stop_point
 from ui.runs import GRADIENTS, RUNS, run_failed_message, run_jobs, server_speed, time_limit_message
 from ui.sidebar import LR_CHOICES, bounded_slider, nearest_lr
 from ui.text import lang, say, t
@@ -61,7 +61,7 @@ def gradient_sections(cfg: NetworkConfig, result: StageResult) -> GradientCompar
     show_source([linear_backward, *ACTIVATIONS[cfg.activation], mse_backward, network_backward])
     last = len(result.losses) - 1
     if last < 0:
-        st.info(t("grad.no_gradient"))
+        st.info(no_gradient_message([result]))
         return None
     step = 0
     if last == 0:

@@ -63,3 +63,12 @@ def test_the_own_network_page_with_one_step_to_offer(monkeypatch):
     at = open_page("pages/own_network.py", "ko")
     assert KO["settings.steps_only_one"] in captions(at)
     assert at.session_state["own_steps"] == 1
+
+
+def test_a_run_the_time_limit_stops_before_its_first_step_says_so(monkeypatch):
+    """No gradient to compare because of the time limit, not because the loss blew up at step 0."""
+    from lib.serve import workers
+    monkeypatch.setenv(workers.TIME_LIMIT_ENV, "0.001")
+    at = open_page("pages/autograd.py", "ko", {"n": "1024", "d_in": "2048", "hidden": "1024", "d_out": "256"})
+    infos = [i.value for i in at.info]
+    assert KO["grad.no_gradient_time"] in infos and KO["grad.no_gradient"] not in infos

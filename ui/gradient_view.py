@@ -10,7 +10,7 @@ from lib.tutorial.config import STEPS_CAP, TrainConfig
 from lib.tutorial.gradients import TOLERANCE, GradientComparison
 from lib.tutorial.stages import RunSummary, drawn_depth
 from ui.links import keep_choice, linked_choice, one_of, whole_number
-from ui.results import gradient_table, png_config
+from ui.results import gradient_table, no_gradient_message, png_config
 from ui.runs import cached_gradients, run_failed_message
 from ui.text import lang, parameter_label, t
 
@@ -34,7 +34,7 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
     st.markdown(t("grad.intro"))
     last = len(result.losses) - 1   # the steps that ran: not past a divergence or the time limit
     if last < 0:
-        st.info(t("grad.no_gradient"))
+        st.info(no_gradient_message([result]))
         return None
     key = f"{stage}_grad_step"
     if last == 0:

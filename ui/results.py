@@ -44,6 +44,12 @@ def divergence_message(result: RunSummary) -> str:
              numbers=cfg.n * cfg.d_out, lr=cfg.lr, reset=t("settings.reset"))
 
 
+def no_gradient_message(results) -> str:
+    """Why there is no step to compare gradients at: the time limit stopped a run before its first step, or the
+    loss was not finite at step 0."""
+    return t("grad.no_gradient_time" if any(r.time_limited_at is not None for r in results) else "grad.no_gradient")
+
+
 @functools.cache
 def source_of(obj) -> str:
     """A lib function's or class's source, read once per server process: inspect tokenizes its whole file on every
