@@ -30,13 +30,10 @@ from lib.serve import limits  # noqa: E402
 from lib.tutorial.config import SIZE_CAPS, STAGE_NAMES, STEPS_CAP  # noqa: E402
 
 CHILD = """
-import importlib, json, resource, sys, time, torch
-torch.set_num_threads(1)
+import json, resource, sys, time
 sys.path.insert(0, {root!r})
-for name in {preload!r}:   # what a worker starts with (lib.serve.workers.PRELOAD, imported by the forkserver)
-    importlib.import_module(name)
-from lib.serve.workers import tune_allocator
-tune_allocator()          # and its malloc settings (lib.serve.workers._init_worker)
+from lib.serve.workers import start_like_a_worker
+start_like_a_worker()     # the forkserver's modules, one torch thread, the workers' malloc settings
 from lib.explore.own_network import NetworkConfig, train_network
 from lib.tutorial.config import default_config
 from lib.tutorial.stages import run_stage
@@ -106,7 +103,7 @@ def main() -> None:
                 estimate = limits.run_seconds(speed, stage, steps=steps, dtype=args.dtype, **sizes)
                 shape = ", ".join(str(sizes[k]) for k in ("n", "d_in", "hidden", "d_out"))
             fields = {**sizes, "steps": steps, "lr": 1e-12, "dtype": args.dtype}
-            out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), preload=workers.PRELOAD),
+            out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)),
                                   stage, json.dumps(fields)], capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             worst_s, worst_mb = max(worst_s, r["s"]), max(worst_mb, r["extra_mb"])

@@ -751,12 +751,11 @@ def run_one(client: str, k: int, args, remaining_s: float, label: str = "", kill
 
 
 FLOOR_SCRIPT = """
-import sys, time, dataclasses, torch
-torch.set_num_threads(1)
+import sys, time, dataclasses
 from lib.serve import jobs
-from lib.serve.workers import tune_allocator
+from lib.serve.workers import start_like_a_worker
 from lib.tutorial.config import default_config
-tune_allocator()   # as a worker runs (lib.serve.workers._init_worker)
+start_like_a_worker()   # one torch thread and the workers' malloc settings, as a worker runs
 stage, values = sys.argv[1], [int(v) for v in sys.argv[2:]]
 base = default_config(stage)
 jobs.train_stage(stage, base, progress=lambda m: None, time_limit_s=None)   # first use: imports, allocator

@@ -98,6 +98,15 @@ def _init_worker(threads: int) -> None:
     tune_allocator()
 
 
+def start_like_a_worker(threads: int = 1) -> None:
+    """Make this process what a worker is when its first job comes: the forkserver's modules imported, then
+    _init_worker's settings (benchmarks that time runs as the workers run them)."""
+    import importlib
+    for name in PRELOAD:
+        importlib.import_module(name)
+    _init_worker(threads)
+
+
 def _execute(fn: Callable, args: tuple, kwargs: dict, conn, limit: float) -> bytes:
     """Runs in the worker: call the job with a progress sender, return its result pickled."""
     def progress(message) -> None:
