@@ -10,6 +10,7 @@ from lib.tutorial.config import default_config
 from lib.classroom.i18n import EN
 from lib.tutorial.stages import run_stage
 from lib.explore.versus import pair_from_query
+from tests.page_support import plotly_values
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -24,7 +25,7 @@ def open_versus(query: dict) -> AppTest:
 
 def curves(at: AppTest) -> dict[str, list[float]]:
     spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("versus_chart")).proto.spec)
-    return {tr["name"]: tr["y"] for tr in spec["data"] if tr.get("name")}
+    return {tr["name"]: plotly_values(tr["y"]) for tr in spec["data"] if tr.get("name")}
 
 
 def gradient_rows(at: AppTest) -> dict[str, tuple[str, float]]:

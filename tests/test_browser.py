@@ -215,9 +215,19 @@ def _section_shot(pg, header: str, name: str, height: int = 1000) -> None:
         pg.set_viewport_size({"width": 1400, "height": 1000})
 
 
-def test_the_graph_section_of_a_stage_page(server, page):
+def test_the_gradients_and_graph_tabs_of_a_stage_page(server, page):
+    """A stage page opens on its loss curve; the other tabs are computed when clicked, and the open tab is in the
+    URL (so "Link to this setup" opens it)."""
     page.goto(f"{server}/custom_function")
     settle(page)
+    page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
+    assert page.locator("[data-testid='stGraphVizChart']").count() == 0
+    page.get_by_role("tab", name="Hand-written vs autograd").click()
+    page.wait_for_selector("[data-testid='stDataFrame']", timeout=120_000)
+    settle(page)
+    assert "tab=gradients" in page.url
+    _section_shot(page, "Hand-written vs autograd gradients", "gradients-tab.png", height=1500)
+    page.get_by_role("tab", name="Computation graph").click()
     page.wait_for_selector("[data-testid='stGraphVizChart'] svg", timeout=120_000)
     settle(page)
     svg = page.locator("[data-testid='stGraphVizChart'] svg").first.inner_html()

@@ -13,6 +13,7 @@ from lib.classroom.claims import TIP_CLAIMS, Check, Claim, curve_gap, holds
 from lib.classroom.i18n import EN, KO
 from lib.classroom.presets import PRESETS
 from lib.tutorial.stages import STAGE_NAMES
+from tests.page_support import open_stage_tab, plotly_values
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CLAIMS = [preset.claim(i) for i, preset in enumerate(PRESETS)] + list(TIP_CLAIMS)
@@ -32,11 +33,15 @@ def observe(at: AppTest, page: str) -> dict:
     seen = {}
     if page == "compare":
         lines = [tr for tr in _chart(at, "compare_chart")["data"] if tr.get("name")]
-        curves = dict(zip(STAGE_NAMES, (tr["y"] for tr in lines)))
+        curves = dict(zip(STAGE_NAMES, (plotly_values(tr["y"]) for tr in lines)))
         gaps = {name: curve_gap(curves["tensors"], curves[name]) for name in STAGE_NAMES}
         seen["first_gap_step"] = {name: gap[0] for name, gap in gaps.items()}
         seen["max_rel_gap"] = {name: gap[1] for name, gap in gaps.items()}
         return seen
+    stage_page = page in STAGE_NAMES
+    if stage_page:   # the loss, then the gradients: each in its tab (ui/stage_page.py draws only the open one)
+        seen.update(observe_loss(open_stage_tab(at, "loss")))
+        open_stage_tab(at, "gradients")
     table = at.dataframe[0].value
     rows = list(table[EN["column.parameter"]])
     seen["within_tol"] = dict(zip(rows, (mark == "✓" for mark in table[EN["column.match"]])))
@@ -47,16 +52,19 @@ def observe(at: AppTest, page: str) -> dict:
     if page == "optimizers":
         return seen
     seen["uses"] = sum(row.startswith("middle_linear.weight (use") for row in rows)
-    loss_chart = _chart(at, "loss_chart")
-    stop = [tr for tr in loss_chart["data"] if tr.get("meta") == "stop"]
-    stopped_top = [a for a in loss_chart["layout"].get("annotations", [])]
-    seen["diverged"] = bool(stop or stopped_top)
-    seen["diverged_at"] = stop[0]["x"][0] if stop else None
-    metrics = {m.label: m.value for m in at.metric}
-    seen["final_loss"] = _number(metrics.get(EN["metric.final_loss"], "—"))
     depth = _chart(at, "depth_chart")
     seen["depth_3_steps"] = depth["data"][0]["y"][3] if depth else None
     return seen
+
+
+def observe_loss(at: AppTest) -> dict:
+    """What a stage page's loss tab shows: whether and where the run diverged, the final loss."""
+    loss_chart = _chart(at, "loss_chart")
+    stop = [tr for tr in loss_chart["data"] if tr.get("meta") == "stop"]
+    stopped_top = [a for a in loss_chart["layout"].get("annotations", [])]
+    metrics = {m.label: m.value for m in at.metric}
+    return {"diverged": bool(stop or stopped_top), "diverged_at": stop[0]["x"][0] if stop else None,
+            "final_loss": _number(metrics.get(EN["metric.final_loss"], "—"))}
 
 
 def open_claim(claim: Claim) -> AppTest:

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.page_support import open_stage_tab
+
 from lib.tutorial.config import default_config
 from lib.tutorial.graph import count_nodes, graph_at_step, manual_backward_graph
 
@@ -118,6 +120,8 @@ def test_stage_pages_show_the_graph(stage):
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page(f"pages/{stage}.py").run()
     assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("graphviz_chart")           # its tab is closed: no graph job runs
+    open_stage_tab(at, "graph")
     charts = at.get("graphviz_chart")
     assert len(charts) == 1
     spec = charts[0].proto.spec

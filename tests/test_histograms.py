@@ -8,6 +8,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from tests.page_support import open_stage_tab
+
 from lib.tutorial.config import default_config
 from lib.tutorial.histograms import histogram, parameter_history, spread_steps
 from lib.classroom.i18n import EN, KO
@@ -109,10 +111,12 @@ def hist_chart(at):
 def test_stage_page_shows_the_histograms(lang):
     texts = {"en": EN, "ko": KO}[lang]
     at = open_stage("tensors", lang, n="16", d_in="20", hidden="8", d_out="3", steps="40")
+    assert texts["hist.header"] not in [h.value for h in at.header]   # their tab is closed: nothing replays the run
+    assert not [c for c in at.get("plotly_chart") if "hist_chart" in c.proto.id]
+    open_stage_tab(at, "histograms", lang)
     assert texts["hist.header"] in [h.value for h in at.header]
-    assert not [c for c in at.get("plotly_chart") if "hist_chart" in c.proto.id]   # drawn when asked for
-    at.toggle(key="tensors_hist_shown").set_value(True).run()
-    assert at.query_params["hist"] == "w1"
+    assert not at.get("toggle") or "tensors_hist_shown" not in [w.key for w in at.get("toggle")]   # the tab asks
+    assert at.query_params["hist"] == "w1" and at.query_params["tab"] == "histograms"
     spec = hist_chart(at)
     bars = [trace for trace in spec["data"] if trace["type"] == "bar"]
     assert len(bars) == 2 * 5                                   # weight and gradient at 5 steps
@@ -121,7 +125,7 @@ def test_stage_page_shows_the_histograms(lang):
 
 
 def test_too_high_lr_on_the_page_says_where_it_diverged():
-    at = open_stage("tensors", lr="5e-06", hist="w1")
+    at = open_stage("tensors", lr="5e-06", hist="w1")          # a link naming a histogram opens their tab
     infos = " ".join(i.value for i in at.info)
     assert "This run diverged at step" in infos
     caption = next(c.value for c in at.caption if c.value.startswith("The largest |gradient| of w1"))
@@ -131,7 +135,7 @@ def test_too_high_lr_on_the_page_says_where_it_diverged():
 
 def test_dynamic_net_opens_on_the_shared_layer():
     at = open_stage("dynamic_net", n="8", d_in="6", hidden="5", d_out="3", steps="30")
-    at.toggle(key="dynamic_net_hist_shown").set_value(True).run()
+    open_stage_tab(at, "histograms")
     assert at.selectbox(key="dynamic_net_hist_param").value == "middle_linear.weight"
 
 
@@ -139,5 +143,7 @@ def test_a_link_opens_the_histograms_of_its_parameter():
     at = open_stage("tensors", n="16", d_in="20", hidden="8", d_out="3", steps="40", hist="w2")
     assert at.selectbox(key="tensors_hist_param").value == "w2"
     assert sum(hist_chart(at)["data"][0]["y"]) == 8 * 3
-    at.toggle(key="tensors_hist_shown").set_value(False).run()
-    assert "hist" not in at.query_params and not [c for c in at.get("plotly_chart") if "hist_chart" in c.proto.id]
+    open_stage_tab(at, "loss")
+    assert at.query_params["tab"] == "loss" and not [c for c in at.get("plotly_chart") if "hist_chart" in c.proto.id]
+    open_stage_tab(at, "histograms")                           # the parameter is kept while the tab is closed
+    assert at.selectbox(key="tensors_hist_param").value == "w2"

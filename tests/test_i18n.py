@@ -7,6 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from lib.classroom.i18n import EN, KO, LANGUAGES, TEXTS, t
 from lib.tutorial.stages import STAGE_NAMES
+from tests.page_support import open_stage_tab
+from ui.stage_page import TAB_IDS as STAGE_TABS
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -73,8 +75,10 @@ def test_every_page_renders_in_korean(page, monkeypatch):
     assert not at.error
     if page in STAGE_NAMES:
         assert at.title[0].value == KO[f"stage.{page}.title"]
-        assert at.success and at.success[0].value.startswith("✓") and HANGUL.search(at.success[0].value)
         assert at.button(key="reset").label == KO["settings.reset"]
+        assert [tab.label for tab in at.tabs] == [KO[f"stage_page.tab.{tab}"] for tab in STAGE_TABS]
+        open_stage_tab(at, "gradients", "ko")
+        assert at.success and at.success[0].value.startswith("✓") and HANGUL.search(at.success[0].value)
         assert list(at.dataframe[0].value[KO["column.match"]]) == ["✓"] * len(at.dataframe[0].value)
 
 
@@ -97,6 +101,7 @@ def test_widgets_with_translated_options_keep_working_in_korean():
     at.query_params["lang"] = "ko"
     at.switch_page("pages/dynamic_net.py").run()
     at.selectbox(key="optimizer").set_value("adam").run()
+    open_stage_tab(at, "gradients", "ko")
     at.radio(key="dyn_depth").set_value(2).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="optimizer").value == "adam" and at.radio(key="dyn_depth").value == 2

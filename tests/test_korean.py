@@ -29,6 +29,8 @@ from lib.classroom.messages import Coded, render
 from lib.digits.mnist import FILES, MnistConfig, MnistDataError, UploadError, load_mnist
 from lib.explore.optim_internals import check_k
 from lib.tutorial.stages import STAGE_NAMES
+from tests.page_support import open_stage_tab
+from ui.stage_page import TAB_IDS as STAGE_TABS
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -83,7 +85,8 @@ def _chart_texts(spec: str) -> list[str]:
     for trace in figure.get("data", []):
         found.append(trace.get("name") or "")
         for axis in ("x", "y"):
-            found += [v for v in trace.get(axis) or [] if isinstance(v, str)]
+            values = trace.get(axis)   # a list, or a numpy array sent as {"dtype", "bdata"}: no words in it
+            found += [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
     return found
 
 
@@ -215,21 +218,30 @@ def test_the_page_list_holds_every_screen():
     assert {"home", *STAGE_NAMES, "compare", "lessons", "a_vs_b", "step_mode", "own_network"} <= set(PAGES)
 
 
+def assert_korean_in_every_tab(at: AppTest, page: str) -> None:
+    """assert_korean on the page, and on a stage page in each of its tabs (only the open one is drawn)."""
+    assert_korean(at)
+    if page in STAGE_NAMES:
+        for tab in STAGE_TABS:
+            assert_korean(open_stage_tab(at, tab, "ko"))
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_with_the_tutorials_settings(page):
-    assert_korean(korean_app(f"pages/{page}.py"))
+    assert_korean_in_every_tab(korean_app(f"pages/{page}.py"), page)
 
 
 def test_stage_7_per_use_rows_and_the_broken_relu():
-    at = korean_app("pages/dynamic_net.py")
+    at = open_stage_tab(korean_app("pages/dynamic_net.py"), "gradients", "ko")
     at.radio(key="dyn_depth").set_value(3).run()
-    assert_korean(at)
+    assert_korean_in_every_tab(at, "dynamic_net")
+    open_stage_tab(at, "gradients", "ko")
     parameters = list(at.dataframe[0].value[KO["column.parameter"]])
     assert sum("3번 중" in p for p in parameters) == 6       # 3 uses x (weight, bias), said in Korean
-    at = korean_app("pages/custom_function.py")
+    at = open_stage_tab(korean_app("pages/custom_function.py"), "gradients", "ko")
     at.toggle(key="broken_relu").set_value(True).run()
     assert at.error
-    assert_korean(at)
+    assert_korean_in_every_tab(at, "custom_function")
 
 
 def test_step_mode_every_phase_and_entry():
@@ -277,7 +289,7 @@ def test_diverging_settings(page, query):
     at = korean_app(f"pages/{page}.py", query)
     if page != "compare":
         assert at.warning
-    assert_korean(at)
+    assert_korean_in_every_tab(at, page)
 
 
 @pytest.mark.parametrize("query", [

@@ -13,6 +13,7 @@ from lib.classroom.lessons import OUTCOMES, is_right, outcome
 from lib.classroom.messages import render
 from lib.tutorial.config import QUERY_KEYS, default_config
 from lib.tutorial.stages import RunSummary
+from tests.page_support import plotly_values
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -56,11 +57,11 @@ def observed_answer(at: AppTest, kind: str) -> str:
             a["font"]["color"] for a in spec["layout"].get("annotations", [])}
         stopped = [line["line"]["color"] in stopped_colours for line in lines]
         if kind == "loss_trend":
-            y = lines[0]["y"]
+            y = plotly_values(lines[0]["y"])
             if stopped[0]:
                 return "diverges"
             return "down" if y[-1] < 0.5 * y[0] else "flat"
-        finals = [math.inf if stop else line["y"][-1] for line, stop in zip(lines, stopped)]
+        finals = [math.inf if stop else plotly_values(line["y"])[-1] for line, stop in zip(lines, stopped)]
         a, b = finals
         if a == b or abs(a - b) <= 0.01 * max(a, b):
             return "same"

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.classroom.i18n import EN, KO
+from tests.page_support import open_stage_tab
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -34,6 +35,7 @@ def test_a_stage_page_with_one_step_to_offer_runs_one_step(monkeypatch, lang):
     assert texts["settings.steps_only_one"] in captions(at)
     assert [s for s in at.sidebar.slider if s.key == "steps"] == []
     assert at.session_state["steps"] == 1
+    open_stage_tab(at, "gradients", lang)
     assert texts["grad.step_zero"] in captions(at)          # one step ran: its gradients are those of step 0
 
 
@@ -69,6 +71,7 @@ def test_a_run_the_time_limit_stops_before_its_first_step_says_so(monkeypatch):
     """No gradient to compare because of the time limit, not because the loss blew up at step 0."""
     from lib.serve import workers
     monkeypatch.setenv(workers.TIME_LIMIT_ENV, "0.001")
-    at = open_page("pages/autograd.py", "ko", {"n": "1024", "d_in": "2048", "hidden": "1024", "d_out": "256"})
+    at = open_page("pages/autograd.py", "ko", {"n": "1024", "d_in": "2048", "hidden": "1024", "d_out": "256",
+                                               "tab": "gradients"})
     infos = [i.value for i in at.info]
     assert KO["grad.no_gradient_time"] in infos and KO["grad.no_gradient"] not in infos

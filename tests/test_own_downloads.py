@@ -13,6 +13,7 @@ from lib.classroom.i18n import EN, KO
 from lib.explore.own_network import NetworkConfig, network_gradients, train_network
 from lib.explore.own_script import network_script
 from tests.test_own_network import HANGUL, open_page
+from tests.page_support import plotly_values
 
 QUERY = {"net_layers": "2", "net_w1": "10", "net_w2": "7", "net_act": "tanh", "net_loss": "mean", "net_n": "8",
          "net_d_in": "20", "net_d_out": "3", "net_lr": "0.01", "net_steps": "200", "net_seed": "3",
@@ -75,7 +76,7 @@ def downloads(monkeypatch) -> dict:
 def chart_losses(at) -> list[float]:
     import json
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    return [float(v) for v in spec["data"][0]["y"]]
+    return [float(v) for v in plotly_values(spec["data"][0]["y"])]
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

@@ -10,6 +10,7 @@ from lib.tutorial.config import default_config
 from lib.classroom.i18n import EN
 from lib.classroom.presets import PRESETS
 from lib.tutorial.stages import STAGE_NAMES, STAGES
+from tests.page_support import open_stage_tab
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -41,7 +42,11 @@ def test_home_lists_every_stage():
 def test_stage_page_trains_and_compares(stage):
     at = open_page(f"pages/{stage}.py")
     assert at.title[0].value.startswith(str(STAGE_NAMES.index(stage) + 1))
-    assert len(at.get("plotly_chart")) >= 2          # loss curve and gradient heatmap
+    assert [c.key for c in at.get("plotly_chart")] == ["loss_chart"]   # the loss tab is open; the others wait
+    assert not at.dataframe and not at.get("graphviz_chart")
+    open_stage_tab(at, "gradients")
+    assert "grad_heatmap" in [c.key for c in at.get("plotly_chart")] and "loss_chart" not in [
+        c.key for c in at.get("plotly_chart")]
     table = at.dataframe[0].value
     assert list(table["rel_error ≤ tol"]) == ["✓"] * len(table)
     assert at.success and "agree" in at.success[0].value
@@ -75,7 +80,7 @@ def test_each_stage_keeps_its_own_settings():
 
 
 def test_broken_myrelu_turns_a_check_into_a_cross():
-    at = open_page("pages/custom_function.py")
+    at = open_stage_tab(open_page("pages/custom_function.py"), "gradients")
     assert "✗" not in list(at.dataframe[0].value["rel_error ≤ tol"])
     at.toggle(key="broken_relu").set_value(True).run()
     assert not at.exception
@@ -135,7 +140,7 @@ def test_refused_settings_are_explained_in_the_main_area_in_korean(path, monkeyp
 
 
 def test_gradient_step_slider_moves_the_comparison():
-    at = open_page("pages/autograd.py")
+    at = open_stage_tab(open_page("pages/autograd.py"), "gradients")
     before = at.dataframe[0].value[EN["column.manual_norm"]].tolist()
     at.slider(key="autograd_grad_step").set_value(10).run()
     assert not at.exception
@@ -143,7 +148,7 @@ def test_gradient_step_slider_moves_the_comparison():
 
 
 def test_dynamic_net_shows_the_shared_layer_uses():
-    at = open_page("pages/dynamic_net.py")
+    at = open_stage_tab(open_page("pages/dynamic_net.py"), "gradients")
     at.radio(key="dyn_depth").set_value(3).run()
     assert not at.exception
     params = list(at.dataframe[0].value["parameter"])
@@ -269,9 +274,10 @@ def test_history_is_bounded_per_page():
 
 def test_downloads_offer_csv_and_a_script():
     at = open_page("pages/custom_function.py")
-    buttons = at.get("download_button")
-    assert [b.proto.label for b in buttons] == ["Loss curves (CSV)", "Gradient table (CSV)",
-                                                "This stage as a script (.py)"]
+    assert [b.proto.label for b in at.get("download_button")] == ["Loss curves (CSV)", "This stage as a script (.py)"]
+    open_stage_tab(at, "gradients")     # the table's CSV sits under the table
+    assert [b.proto.label for b in at.get("download_button")] == ["Gradient table (CSV)", "Loss curves (CSV)",
+                                                                  "This stage as a script (.py)"]
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.title)
@@ -335,20 +341,27 @@ def reopened(at: AppTest, page: str) -> AppTest:
 def test_a_link_keeps_the_stage_pages_choices_and_opens_the_same_view():
     at = open_page("pages/dynamic_net.py")
     at.sidebar.radio(key="lang").set_value("ko").run()
+    open_stage_tab(at, "gradients", "ko")
     at.slider(key="dynamic_net_grad_step").set_value(7).run()
     at.radio(key="dyn_depth").set_value(2).run()
     at.selectbox(key="dynamic_net_heatmap").set_value("middle_linear.weight").run()
+    open_stage_tab(at, "loss", "ko")
     at.toggle(key="log_y").set_value(False).run()
     query = dict(at.query_params)
-    assert {query[k] for k in ("step", "depth", "heatmap", "log", "lang")} == {"7", "2", "middle_linear.weight", "0",
-                                                                               "ko"}
+    assert {query[k] for k in ("step", "depth", "heatmap", "log", "lang", "tab")} == {
+        "7", "2", "middle_linear.weight", "0", "ko", "loss"}
     fresh = reopened(at, "pages/dynamic_net.py")
     assert fresh.title[0].value == at.title[0].value                       # in Korean
-    for kind, key in (("slider", "dynamic_net_grad_step"), ("radio", "dyn_depth"),
-                      ("selectbox", "dynamic_net_heatmap"), ("toggle", "log_y")):
-        assert getattr(fresh, kind)(key=key).value == getattr(at, kind)(key=key).value, key
-    assert fresh.dataframe[0].value.equals(at.dataframe[0].value)           # the same comparison, same step
+    assert fresh.toggle(key="log_y").value is False and not fresh.dataframe   # on the loss tab
     assert [m.value for m in fresh.metric] == [m.value for m in at.metric]
+    # the gradients tab's choices come back when it opens: kept while closed here, read from the link there
+    for view in (at, fresh):
+        open_stage_tab(view, "gradients", "ko")
+    for kind, key in (("slider", "dynamic_net_grad_step"), ("radio", "dyn_depth"),
+                      ("selectbox", "dynamic_net_heatmap")):
+        assert getattr(fresh, kind)(key=key).value == getattr(at, kind)(key=key).value, key
+    assert at.slider(key="dynamic_net_grad_step").value == 7 and at.radio(key="dyn_depth").value == 2
+    assert fresh.dataframe[0].value.equals(at.dataframe[0].value)           # the same comparison, same step
 
 
 def test_a_link_keeps_the_open_tab_and_k_and_refuses_a_bad_choice_with_a_message():
@@ -374,8 +387,11 @@ def test_a_link_keeps_the_open_tab_and_k_and_refuses_a_bad_choice_with_a_message
     fresh = reopened(at, "pages/optimizers.py")
     for kind, key in (("slider", "opt_k"), ("selectbox", "opt_state_name"), ("selectbox", "opt_update_param")):
         assert getattr(fresh, kind)(key=key).value == getattr(at, kind)(key=key).value, key
-    bad = open_link("pages/tensors.py", n="32", step="abc", log="maybe")
-    assert sum("cannot be used on this page" in w.value for w in bad.warning) == 2
+    bad = open_link("pages/tensors.py", n="32", step="abc", log="maybe")   # a step: the gradients tab opens
+    assert sum("cannot be used on this page" in w.value for w in bad.warning) == 1
+    assert bad.slider(key="tensors_grad_step").value == 0
+    open_stage_tab(bad, "loss")                          # the loss tab reads its choice when it opens
+    assert sum("cannot be used on this page" in w.value for w in bad.warning) == 1
     assert bad.toggle(key="log_y").value is True
 
 

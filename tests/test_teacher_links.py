@@ -15,6 +15,7 @@ from lib.classroom.qr import qr_code, qr_svg
 from lib.figures.replay_plots import FRAMES, frame_ends, loss_replay
 from lib.classroom.teacher import HIDEABLE, LOCKABLE, TeacherView, view_from_query
 from ui.teacher import HIDE_SIDEBAR_CSS, PROJECTOR_CSS
+from tests.page_support import plotly_values
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 URL = "http://localhost:8501/tensors"
@@ -153,7 +154,7 @@ def test_projector_mode_enlarges_type_folds_the_sidebar_and_replays_the_loss(mon
 def _loss_chart_y(at: AppTest):
     spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                 if not json.loads(c.proto.spec).get("frames"))
-    return spec["data"][0]["y"]
+    return plotly_values(spec["data"][0]["y"])
 
 
 def _decoded(values):

@@ -91,7 +91,7 @@ def test_the_weight_sharing_chart_adds_terms_up_to_autograds_entries():
 
 
 def test_the_page_states_both_norms_and_says_drawn_or_forced():
-    at = open_link("pages/dynamic_net.py", steps="200")
+    at = open_link("pages/dynamic_net.py", steps="200", tab="gradients")
     text = " ".join(md.value for md in at.markdown)
     assert "the training's own forward pass drew **3**" in text and "forced" not in text
     assert "‖sum of the terms‖ = **37.38**" in text and "= **64.58**" in text

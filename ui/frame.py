@@ -21,6 +21,15 @@ def ensure_app_frame() -> None:
         st.rerun()
 
 
+def keep_widget_state(*keys: str) -> None:
+    """Keep these widgets' values while they are not drawn (in a closed tab): Streamlit drops the state of a widget
+    a run does not draw, and the widget would come back at its default. Writing the value back at the top of the run,
+    as Streamlit's docs advise, keeps it. Call it before the widgets."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def kept_tabs(key: str, tab_ids: list[str], text_prefix: str) -> list:
     """st.tabs whose open tab survives reruns and language switches.
 

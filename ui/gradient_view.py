@@ -29,9 +29,10 @@ def comparison_verdict(comparison: GradientComparison, dtype: str) -> None:
         st.info(t("gradients.relu_ties", ties=comparison.relu_ties), icon=":material/info:")
 
 
-def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool) -> GradientComparison | None:
-    st.header(t("grad.header"))
-    st.markdown(t("grad.intro"))
+def inspected_step(stage: str, result: RunSummary) -> tuple[int, int | None] | None:
+    """The training step the gradients and the graph are looked at (a slider over the steps that ran) and, on
+    DynamicNet, the depth of that forward pass (None: as drawn in training). None, with a message, when no step ran.
+    The gradients and the graph tabs both call it; only the open tab is drawn, so its widgets appear once."""
     last = len(result.losses) - 1   # the steps that ran: not past a divergence or the time limit
     if last < 0:
         st.info(no_gradient_message([result]))
@@ -53,6 +54,16 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         choice = st.radio(t("grad.depth"), list(choices), horizontal=True, key="dyn_depth", format_func=choices.get)
         depth = None if choice == "as in training" else int(choice)
         keep_choice("depth", "drawn" if depth is None else depth)
+    return step, depth
+
+
+def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool) -> GradientComparison | None:
+    st.header(t("grad.header"))
+    st.markdown(t("grad.intro"))
+    inspected = inspected_step(stage, result)
+    if inspected is None:
+        return None
+    step, depth = inspected
     try:
         with st.spinner(t("grad.computing")):
             comparison = cached_gradients(stage, cfg, step, broken, depth)

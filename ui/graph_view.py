@@ -11,8 +11,9 @@ from ui.text import t
 GRAPHS = workers.JobCache(64, CACHE_TTL_S)   # DOT text is a few KB
 
 
-def graph_section(stage: str, cfg: TrainConfig, step: int, broken: bool, depth: int) -> None:
-    """The backward graph of the forward pass at `step` (stage 1: its hand-written backward, drawn alike)."""
+def graph_section(stage: str, cfg: TrainConfig, step: int, broken: bool, depth: int | None) -> None:
+    """The backward graph of the forward pass at `step` (stage 1: its hand-written backward, drawn alike); on
+    DynamicNet `depth` forces the number of middle_linear passes (None: as drawn in training)."""
     st.header(t("graph.header"))
     st.markdown(t("graph.intro_manual" if stage == "tensors" else "graph.intro", step=step))
     show_saved = False
@@ -31,4 +32,4 @@ def graph_section(stage: str, cfg: TrainConfig, step: int, broken: bool, depth: 
     if stage == "custom_function":
         st.info(t("graph.myrelu_broken" if broken else "graph.myrelu"), icon=":material/info:")
     elif stage == "dynamic_net":
-        st.info(t("graph.dynamic", step=step, depth=depth), icon=":material/info:")
+        st.info(t("graph.dynamic", step=step, depth=graph.depth), icon=":material/info:")

@@ -12,12 +12,16 @@ def linked_choice(url_key: str, widget_key: str, parse) -> None:
     """An in-page choice kept in the URL (comparison step, forced depth, heatmap, log axis, tab, ...).
 
     Call it before the widget: on the run that enters the page from a link, the link's value, through `parse`
-    (a whole number in range, one of a list: it raises ValueError for anything else), becomes the widget's.
-    `keep_choice` writes the widget's value back, so "Link to this setup" carries it.
+    (a whole number in range, one of a list: it raises ValueError for anything else), becomes the widget's. A widget
+    that run does not draw (in a closed tab) takes the link's value when it is first drawn (ui.sidebar keeps what
+    the link said in session_state["link_unread"]). `keep_choice` writes the widget's value back, so "Link to this
+    setup" carries it.
     """
     text = st.query_params.get(url_key)
-    if text is None or not st.session_state.get("entered_from_link"):
+    unread = st.session_state.get("link_unread", {})
+    if text is None or not (st.session_state.get("entered_from_link") or unread.get(url_key) == text):
         return
+    unread.pop(url_key, None)
     try:
         st.session_state[widget_key] = parse(text[:QUERY_VALUE_MAX])
     except (ValueError, TypeError):
@@ -25,7 +29,15 @@ def linked_choice(url_key: str, widget_key: str, parse) -> None:
 
 
 def keep_choice(url_key: str, value) -> None:
-    st.query_params[url_key] = str(value)
+    write_query({url_key: str(value)})
+
+
+def write_query(values: dict[str, str]) -> None:
+    """Put these values in the URL. Each write of st.query_params sends the browser the whole query string, so only
+    values the URL does not already hold are written, in one message."""
+    changed = {key: value for key, value in values.items() if st.query_params.get(key) != value}
+    if changed:
+        st.query_params.update(changed)
 
 
 def whole_number(low: int, high: int):
@@ -73,4 +85,5 @@ def followed_link(url_key: str, widget_key: str, parse) -> None:
 
 
 def wrote_link(url_key: str, widget_key: str, value) -> None:
-    st.session_state[f"{widget_key}_written"] = st.query_params[url_key] = str(value)
+    st.session_state[f"{widget_key}_written"] = str(value)
+    write_query({url_key: str(value)})

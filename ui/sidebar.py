@@ -12,7 +12,7 @@ from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import STAGES
 from ui import runs
 from ui.device import device_choice
-from ui.links import share_link
+from ui.links import share_link, write_query
 from ui.teacher import hold_locked
 from ui.text import optimizer_label, t
 
@@ -44,6 +44,9 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
     entering = st.session_state.get("sidebar_stage") != page
     from_link = bool(link) and entering and link != st.session_state.get("link_written")
     st.session_state["entered_from_link"] = from_link   # the page's own choices read the link on this run too
+    if from_link or entering:
+        # choices this run does not draw (a closed tab's) read the link when they are first drawn (ui.links)
+        st.session_state["link_unread"] = st.query_params.to_dict() if from_link else {}
     if from_link:
         # Opened from a link (a new visit, or a preset): the link wins over what this session had. Only on
         # entering the page: later, the browser's URL can lag a fast slider by a rerun, and is no link.
@@ -103,7 +106,7 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
         st.info(t("settings.steps_shortened", wanted=shortened, steps=cfg.steps, limit=workers.time_limit_s()),
                 icon=":material/timer:")
     link = {k: v for k, v in config_to_query(cfg).items() if k in shown}
-    st.query_params.update(link)
+    write_query(link)
     st.session_state["link_written"] = link
     share_link(sb)
     return cfg

@@ -11,11 +11,11 @@ from lib.serve import workers
 from lib.tutorial.config import TrainConfig, difference_label
 from lib.tutorial.export import losses_csv, stage_script
 from lib.tutorial.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
-from ui.frame import ensure_app_frame
-from ui.gradient_view import gradient_section
+from ui.frame import ensure_app_frame, keep_widget_state, kept_tabs, open_tab
+from ui.gradient_view import gradient_section, inspected_step
 from ui.graph_view import graph_section
 from ui.histogram_view import histogram_section
-from ui.links import keep_choice, linked_choice, one_of
+from ui.links import followed_link, keep_choice, linked_choice, one_of, wrote_link
 from ui.results import divergence_message, loss_metrics, png_config, show_source, stop_point
 from ui.runs import run_failed_message, time_limit_message, train_with_progress
 from ui.sidebar import settings_problem, settings_sidebar
@@ -65,6 +65,53 @@ def stage_page(stage: str) -> None:
     label = t("history.this_run") + (t("history.broken_suffix") if broken else "")
     curves, diverged = [(label, result.losses)], {label: stop_point(result)}
     earlier = remember_run(stage, result)
+    # only the open tab is drawn (and only its jobs run): a slider move on the loss curve does not also recompute the
+    # gradient comparison, the graph and the histograms (bench/load.py: about a fifth of the server's CPU per rerun)
+    keep_widget_state("log_y", f"{stage}_overlay", f"{stage}_grad_step", "dyn_depth", f"{stage}_heatmap",
+                      f"{stage}_graph_saved", f"{stage}_hist_param")
+    open_tab_from_link()
+    loss_tab, gradients_tab, graph_tab, histograms_tab = kept_tabs("stage_tab", list(TAB_IDS), "stage_page.tab")
+    wrote_link("tab", "stage_tab", open_tab("stage_tab", list(TAB_IDS), "stage_page.tab") or TAB_IDS[0])
+    if loss_tab.open:
+        with loss_tab:
+            loss_section(stage, result, curves, diverged, earlier)
+    if gradients_tab.open:
+        with gradients_tab:
+            comparison = gradient_section(stage, cfg, result, broken)
+            if comparison is not None:
+                st.download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
+                                   file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
+                                   key="dl_gradients", icon=":material/download:")
+    if graph_tab.open:
+        with graph_tab:
+            inspected = inspected_step(stage, result)
+            if inspected is not None:
+                step, depth = inspected
+                graph_section(stage, cfg, step, broken, depth)
+    if histograms_tab.open:
+        with histograms_tab:
+            histogram_section(stage, result, broken, on_demand=False)
+    downloads(stage, cfg, broken, curves)
+
+
+TAB_IDS = ("loss", "gradients", "graph", "histograms")   # the stage page's tabs; their labels: stage_page.tab.<id>
+GRADIENT_LINKS = ("step", "depth", "heatmap")            # a link naming one of these means the gradients tab
+
+
+def open_tab_from_link() -> None:
+    """A link's tab (`tab=`, also a preset's, which names no sidebar setting) opens; a link without one that names a
+    step, depth or heatmap (older links) opens the gradients tab, one that names a histogram (`hist=`) the
+    histograms tab."""
+    if st.session_state.get("entered_from_link") and "tab" not in st.query_params:
+        implied = ("histograms" if "hist" in st.query_params else
+                   "gradients" if any(name in st.query_params for name in GRADIENT_LINKS) else None)
+        if implied is not None:
+            st.session_state["stage_tab"] = t(f"stage_page.tab.{implied}")
+    followed_link("tab", "stage_tab", lambda text: t(f"stage_page.tab.{one_of(*TAB_IDS)(text)}"))
+
+
+def loss_section(stage: str, result: RunSummary, curves: list, diverged: dict, earlier: list[RunSummary]) -> None:
+    """The loss curve, with earlier runs of this session to overlay and the teacher's replay."""
     loss_replay_section(stage, result)
     controls = st.columns([1, 3, 1], vertical_alignment="bottom")
     st.session_state.setdefault("log_y", True)
@@ -83,12 +130,6 @@ def stage_page(stage: str) -> None:
                                       title=t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title")),
                                       diverged={k: v for k, v in diverged.items() if v is not None}, lang=lang()),
                     key="loss_chart", width="stretch", config=png_config(stage))
-
-    comparison = gradient_section(stage, cfg, result, broken)
-    if comparison is not None:
-        graph_section(stage, cfg, comparison.step, broken, comparison.depth)
-        histogram_section(stage, result, broken)
-    downloads(stage, cfg, broken, curves, comparison)
 
 
 HISTORY_PER_PAGE = 8   # earlier runs a session keeps per page, oldest dropped first
@@ -118,19 +159,16 @@ def run_label(run: RunSummary, current: RunSummary) -> str:
     return label or t("history.same_settings")
 
 
-def downloads(stage: str, cfg: TrainConfig, broken: bool, curves, comparison) -> None:
-    """CSV of the curves, the gradient table, the stage as a script: made when clicked, not on every rerun."""
+def downloads(stage: str, cfg: TrainConfig, broken: bool, curves) -> None:
+    """CSV of the curves and the stage as a script: made when clicked, not on every rerun. (The gradient table's CSV
+    sits under the table, in its tab.)"""
     st.subheader(t("downloads.header"))
-    cols = st.columns(3)
+    cols = st.columns(2)
     language = lang()
     cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, dict(curves)),
                             file_name=f"{stage}_losses.csv", mime="text/csv", key="dl_losses",
                             icon=":material/download:")
-    if comparison is not None:
-        cols[1].download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
-                                file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
-                                key="dl_gradients", icon=":material/download:")
-    cols[2].download_button(t("downloads.script"), functools.partial(stage_script, stage, cfg, broken, language),
+    cols[1].download_button(t("downloads.script"), functools.partial(stage_script, stage, cfg, broken, language),
                             file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
                             icon=":material/code:")
     st.caption(t("downloads.caption", stage=stage))

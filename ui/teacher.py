@@ -32,9 +32,13 @@ def teacher_view() -> TeacherView:
 
 def apply_view(view: TeacherView) -> None:
     """Write the view back to the URL, say what the link refused, and style the page for it (app.py, every run)."""
+    wanted = view.to_query()
     for key in TEACHER_KEYS:
-        st.query_params.pop(key, None)
-    st.query_params.update(view.to_query())
+        if key not in wanted:
+            st.query_params.pop(key, None)   # a message to the browser only when the URL had it
+    changed = {key: value for key, value in wanted.items() if st.query_params.get(key) != value}
+    if changed:
+        st.query_params.update(changed)
     st.session_state["teacher_written"] = view.to_query()
     for problem in st.session_state.pop("teacher_problems", []):
         st.warning(t("teacher.link_problem", problem=problem), icon=":material/link_off:")

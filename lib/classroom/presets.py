@@ -11,7 +11,7 @@ from lib.classroom.claims import Check, Claim, Then
 class Preset:
     title: str
     page: str                   # a stage name (its page's url_path)
-    settings: dict[str, str]    # URL query parameters, read like any shared link
+    settings: dict[str, str]    # URL query parameters, read like any shared link (`tab`: the stage page's tab it opens)
     notice: str                 # what the class should look for
     checks: tuple[Check, ...] = ()   # the notice's promise over the page the link opens
     then: tuple[Then, ...] = ()      # changes the notice asks for, and what they show
@@ -30,13 +30,13 @@ PRESETS = (
            (Check("diverged_at", "<", 20),),
            (Then({"n": 64}, (Check("diverged", "==", False),
                              Check("autograd_norm", "<", 0.5, rows=("w1", "w2"), versus_before=True))),)),
-    Preset("float32 vs float64 gradients", "nn_module", {"dtype": "float64"},
+    Preset("float32 vs float64 gradients", "nn_module", {"dtype": "float64", "tab": "gradients"},
            "On 4. nn.Sequential, hand-written and autograd gradients agree to ~1e-16 in float64; switch dtype to "
            "float32 and the rel_error column rises to ~1e-7. (On stages 1–3 rel_error is exactly 0 in both: the "
            "hand-written backward does the same floating-point operations as autograd's, in the same order.)",
            (Check("rel_error", "<", 1e-14),),
            (Then({"dtype": "float32"}, (Check("rel_error", ">", 1e-9), Check("rel_error", "<", 1e-6))),)),
-    Preset("A wrong backward", "custom_function", {"broken": "1"},
+    Preset("A wrong backward", "custom_function", {"broken": "1", "tab": "gradients"},
            "MyReLU's backward forgets the mask: training still runs, but the w1 row turns red, and the "
            "finite differences show it is autograd's gradient that is wrong.",
            (Check("diverged", "==", False), Check("within_tol", "==", False, rows=("w1",)),
@@ -47,7 +47,7 @@ PRESETS = (
            "runs: Adam ends lower.",
            (Check("diverged", "==", False),),
            (Then({"optimizer": "adam"}, (Check("final_loss", "<", 1.0, versus_before=True),)),)),
-    Preset("Weight sharing", "dynamic_net", {"steps": "200"},
+    Preset("Weight sharing", "dynamic_net", {"steps": "200", "tab": "gradients"},
            "Pick a training step where middle_linear ran 3 times (step 0 is one): three gradient terms add up to "
            "the one autograd stores.",
            (Check("depth_3_steps", ">", 0), Check("uses", "==", 3),

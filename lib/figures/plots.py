@@ -1,10 +1,13 @@
 """Plotly figure builders for the stage pages: loss curves, gradient heatmaps, weight sharing. No Streamlit here."""
 from __future__ import annotations
 
+import functools
+import json
 import math
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import torch
 from plotly.subplots import make_subplots
 
@@ -32,11 +35,52 @@ def step_axis(fig: go.Figure, last_step: int, **axis) -> None:
     fig.update_xaxes(tickformat="d", dtick=1 if last_step <= 10 else None, rangemode="tozero", **axis)
 
 
+class SpecFigure(go.Figure):
+    """A figure from a spec written here, as cheap to build and to send as plotly allows.
+
+    - No property-by-property validation: building the loss chart that way cost ~10x drawing it, twice per rerun
+      for every student (bench/load.py). Titles are {"text": ...} dicts, as plotly.js wants them;
+      tests/test_truth.py checks what the builders below produce.
+    - The theme template (plotly.io.templates.default: Streamlit's own once streamlit is imported) is the same for
+      every figure. A go.Figure copies it into itself, deep-copies it again in to_dict() and walks it for arrays
+      to encode, ~1,300 objects per chart; this one keeps the template's JSON text once and parses it into what
+      to_dict() returns. tests/test_plots_spec.py checks that to_dict() equals a go.Figure's.
+    """
+
+    def __init__(self, spec: dict):
+        self._template_name = pio.templates.default
+        super().__init__(dict(spec, layout=dict(spec.get("layout", {}), template={})), _validate=False)
+
+    def to_dict(self) -> dict:
+        result = super().to_dict()
+        text = _template_text(self._template_name)
+        if text is None:
+            result["layout"].pop("template", None)
+        else:
+            result["layout"]["template"] = json.loads(text)
+        return result
+
+
+@functools.cache
+def _template_text(name: str | None) -> str | None:
+    """A registered template as JSON text (arrays already encoded, as to_dict() leaves them); None for none."""
+    if name is None:
+        return None
+    template = go.Figure(layout=dict(template=pio.templates[name])).to_dict()["layout"]["template"]
+    return json.dumps(template)
+
+
 def unchecked(spec: dict) -> go.Figure:
-    """A figure from a spec written here, without plotly's property-by-property validation: building the loss
-    chart that way cost ~10x drawing it, twice per rerun for every student (bench/load.py). Titles are
-    {"text": ...} dicts, as plotly.js wants them; tests/test_truth.py checks what the builders below produce."""
-    return go.Figure(spec, _validate=False)
+    """The figure of a spec written here (see SpecFigure)."""
+    return SpecFigure(spec)
+
+
+def _values(values: list[float]) -> np.ndarray | list[float]:
+    """A series for plotly: finite floats as a numpy array, which travels as one binary block (a list of 500 losses
+    is 500 objects to copy and walk); a list when it holds inf or NaN, which then reach plotly.js as JSON nulls, as
+    they always did."""
+    array = np.asarray(values, dtype=float)
+    return array if np.isfinite(array).all() else list(values)
 
 
 def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title: str | None = None,
@@ -52,7 +96,7 @@ def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title
     for i, (label, losses) in enumerate(curves):
         colour = PALETTE[i % len(PALETTE)]
         # the steps as a numpy range: plotly sends it as compact binary
-        traces.append(dict(type="scatter", x=np.arange(len(losses)), y=list(losses), name=label,
+        traces.append(dict(type="scatter", x=np.arange(len(losses)), y=_values(losses), name=label,
                            mode="lines+markers" if len(losses) < 3 else "lines",
                            line=dict(color=colour, width=3 if i == 0 else 2)))
         last_step = max(last_step, len(losses) - 1)

@@ -1,0 +1,23 @@
+"""What page tests share: opening a tab of a stage page (ui/stage_page.py draws only the open one)."""
+from streamlit.testing.v1 import AppTest
+
+from lib.classroom import i18n
+
+
+def open_stage_tab(at: AppTest, tab: str, lang: str = "en") -> AppTest:
+    """Open a stage page's tab ("loss", "gradients", "graph", "histograms") as a click on it does, and rerun."""
+    at.session_state["stage_tab"] = i18n.t(f"stage_page.tab.{tab}", lang)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def plotly_values(values) -> list:
+    """A series from a chart's JSON spec as a list: plotly sends numpy arrays as {"dtype", "bdata" (base64)}, and
+    lists as they are."""
+    if isinstance(values, dict) and "bdata" in values:
+        import base64
+
+        import numpy as np
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
