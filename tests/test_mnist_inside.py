@@ -88,10 +88,10 @@ def test_feature_maps_are_the_models_own_intermediate_outputs(real, cnn):
     for layer, name in enumerate(("conv1", "conv2")):
         assert torch.equal(inside.pre_activation[layer], seen[name][0])
         assert torch.equal(inside.feature_maps[layer], F.relu(seen[name][0]))
-    assert inside.feature_maps[0].shape == (16, 24, 24) and inside.feature_maps[1].shape == (32, 8, 8)
+    assert inside.feature_maps[0].shape == (8, 24, 24) and inside.feature_maps[1].shape == (32, 8, 8)
 
 
-@pytest.mark.parametrize("layer, channel, row, col", [(0, 0, 0, 0), (0, 7, 12, 9), (0, 15, 23, 23), (1, 0, 3, 4),
+@pytest.mark.parametrize("layer, channel, row, col", [(0, 0, 0, 0), (0, 5, 12, 9), (0, 7, 23, 23), (1, 0, 3, 4),
                                                       (1, 31, 7, 0), (1, 12, 0, 7)])
 def test_the_written_out_convolution_equals_the_feature_map_entry(real, cnn, layer, channel, row, col):
     inside = mi.inside_digit(cnn, mnist.denormalise(real.test_images[5, 0])).cnn
@@ -214,7 +214,7 @@ def test_page_writes_out_a_cnn_convolution_that_equals_its_feature_map(page):
         value = F.relu(model.conv2(F.max_pool2d(F.relu(model.conv1(data.test_images[:1])), 2)))[0, 5, 2, 6].item()
     code = next(c.value for c in at.code if "ReLU →" in c.value)
     assert code.endswith(f"ReLU → {value:.4f}")
-    assert sum(line.startswith(("  input map", "+ input map")) for line in code.splitlines()) == 16
+    assert sum(line.startswith(("  input map", "+ input map")) for line in code.splitlines()) == model.conv2.in_channels == 8
     assert any(title.startswith("conv2 feature maps: 32 of 8×8") for title in titles(at))
 
 
@@ -322,7 +322,7 @@ def test_a_link_opens_a_misclassified_digit_or_the_first_one(page, one_epoch_mis
     assert len(refused) == (linked != "second")
 
 
-@pytest.mark.parametrize("link, layer", [({"m_index": "99999", "m_layer": "7", "m_ch": "16", "m_row": "24",
+@pytest.mark.parametrize("link, layer", [({"m_index": "99999", "m_layer": "7", "m_ch": "8", "m_row": "24",
                                            "m_col": "x"}, 0),
                                          ({"m_index": "-1", "m_layer": "2", "m_ch": "32", "m_row": "8",
                                            "m_col": "20"}, 1)])
