@@ -531,7 +531,7 @@ def test_the_cnn_pools_before_its_relu_and_gets_the_numbers_of_relu_then_pool(re
     model = mnist.build_model(MnistConfig(model="cnn", hidden=16))
     x = real.test_images[:8]
     with torch.no_grad():
-        a = F.max_pool2d(F.relu(model.conv1(x)), 2)
+        a = F.relu(model.conv1(x))                       # stride 2: no pooling after conv1
         a = F.max_pool2d(F.relu(model.conv2(a)), 2)
         lenet = model.fc2(F.relu(model.fc1(a.flatten(1))))
         assert torch.equal(model(x), lenet)
