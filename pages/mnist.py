@@ -55,36 +55,64 @@ with st.expander(t("mnist.sample"), expanded=False):
                     key="mnist_sample_grid")
 
 # ---------------------------------------------------------------- controls
-defaults = mnist.MnistConfig()
-# the form's settings live in the URL like the sidebar's: a link opens the same form (the model trains on Train)
-FORM = {"model": ("mnist_model", defaults.model, one_of(*mnist.MODELS)),
-        "m_hidden": ("mnist_hidden", defaults.hidden, one_of(*HIDDEN_SIZES)),
-        "m_optimizer": ("mnist_optimizer", defaults.optimizer, one_of(*OPTIMIZERS)),
-        "m_lr": ("mnist_lr", defaults.lr, one_of(*LR_VALUES)),
-        "m_momentum": ("mnist_momentum", defaults.momentum, one_of(*MOMENTA)),
-        "m_batch": ("mnist_batch_size", defaults.batch_size, one_of(*BATCH_SIZES)),
-        "m_epochs": ("mnist_epochs", defaults.epochs, whole_number(1, 10)),
-        "m_seed": ("mnist_seed", defaults.seed, whole_number(0, 2**31 - 1))}
+# the form's settings live in the URL like the sidebar's: a link opens the same form (the model trains on Train);
+# each model starts from its own recipe (mnist.MODEL_DEFAULTS), which choosing the model puts in the form
+FORM = {"m_hidden": ("mnist_hidden", "hidden", one_of(*HIDDEN_SIZES)),
+        "m_optimizer": ("mnist_optimizer", "optimizer", one_of(*OPTIMIZERS)),
+        "m_lr": ("mnist_lr", "lr", one_of(*LR_VALUES)),
+        "m_schedule": ("mnist_schedule", "schedule", one_of(*mnist.SCHEDULES)),
+        "m_momentum": ("mnist_momentum", "momentum", one_of(*MOMENTA)),
+        "m_batch": ("mnist_batch_size", "batch_size", one_of(*BATCH_SIZES)),
+        "m_epochs": ("mnist_epochs", "epochs", whole_number(1, 10)),
+        "m_seed": ("mnist_seed", "seed", whole_number(0, 2**31 - 1))}
+RECIPE = ("optimizer", "lr", "schedule", "momentum", "batch_size")   # what choosing a model resets
+
+
+def use_model_recipe() -> None:
+    """The chosen model's own recipe in the form (H, epochs and seed stay as they were)."""
+    defaults = mnist.default_config(st.session_state["mnist_model"])
+    for key, field, _ in FORM.values():
+        if field in RECIPE:
+            st.session_state[key] = getattr(defaults, field)
+
+
+def recipe_text(model: str) -> str:
+    d = mnist.default_config(model)
+    return t("mnist_schedule.recipe", model=t(f"mnist.model.{model}"), optimizer=optimizer_label(d.optimizer),
+             lr=f"{d.lr:.0e}", batch_size=d.batch_size, schedule=t(f"mnist_schedule.{d.schedule}"))
+
+
 st.session_state["entered_from_link"] = st.session_state.get("mnist_entered") is None
 st.session_state["mnist_entered"] = True
-for url_key, (key, default, parse) in FORM.items():
-    st.session_state.setdefault(key, default)
+st.session_state.setdefault("mnist_model", mnist.MODELS[0])
+linked_choice("model", "mnist_model", one_of(*mnist.MODELS))
+defaults = mnist.default_config(st.session_state["mnist_model"])   # what a link leaves out is this model's
+for url_key, (key, field, parse) in FORM.items():
+    st.session_state.setdefault(key, getattr(defaults, field))
     linked_choice(url_key, key, parse)
+models = {name: t(f"mnist.model.{name}") for name in mnist.MODELS}
+model = st.radio(t("mnist.model"), list(models), format_func=models.get, key="mnist_model", horizontal=True,
+                 on_change=use_model_recipe)
+st.caption(t("mnist_schedule.recipes", recipes="  \n".join(recipe_text(name) for name in mnist.MODELS)))
 with st.form("mnist_form"):
     left, middle, right = st.columns(3)
-    models = {name: t(f"mnist.model.{name}") for name in mnist.MODELS}
-    model = left.radio(t("mnist.model"), list(models), format_func=models.get, key="mnist_model")
     hidden = left.select_slider(t("mnist.hidden"), HIDDEN_SIZES, key="mnist_hidden")
-    optimizer = middle.selectbox(t("mnist.optimizer"), list(OPTIMIZERS),
-                                 format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get,
-                                 key="mnist_optimizer")
+    optimizer = left.selectbox(t("mnist.optimizer"), list(OPTIMIZERS),
+                               format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get,
+                               key="mnist_optimizer")
     lr = middle.select_slider(t("mnist.lr"), LR_VALUES, format_func=lambda v: f"{v:.0e}",
                               key="mnist_lr")
+    schedules = {name: t(f"mnist_schedule.{name}") for name in mnist.SCHEDULES}
+    schedule = middle.radio(t("mnist_schedule.label"), list(schedules), format_func=schedules.get, key="mnist_schedule",
+                            help=t("mnist_schedule.help", start=mnist.ONE_CYCLE_START,
+                                   rise=f"{mnist.ONE_CYCLE_RISE:.0%}",
+                                   end=f"{mnist.ONE_CYCLE_START * mnist.ONE_CYCLE_END:,.0f}"))
     momentum = middle.select_slider(t("mnist.momentum"), MOMENTA, key="mnist_momentum")
     batch_size = right.select_slider(t("mnist.batch_size"), BATCH_SIZES, key="mnist_batch_size")
     epochs = right.slider(t("mnist.epochs"), 1, 10, key="mnist_epochs")
     seed = right.number_input(t("mnist.seed"), 0, 2**31 - 1, step=1, key="mnist_seed")
     train_pressed = st.form_submit_button(t("mnist.train"), type="primary", key="mnist_train")
+keep_choice("model", st.session_state["mnist_model"])
 for url_key, (key, _, _) in FORM.items():
     keep_choice(url_key, st.session_state[key])
 
@@ -92,7 +120,7 @@ if train_pressed:
     try:
         config = mnist.MnistConfig(model=model, hidden=int(hidden), optimizer=optimizer, lr=float(lr),
                                    momentum=float(momentum), batch_size=int(batch_size), epochs=int(epochs),
-                                   seed=int(seed))
+                                   seed=int(seed), schedule=schedule)
     except ValueError as err:
         st.error(t("mnist.cant_train", err=err))
         st.stop()
@@ -136,6 +164,15 @@ result, report = run["result"], run["report"]
 config = result.config
 
 # ---------------------------------------------------------------- results
+def lr_path_text(lrs: list[float]) -> str:
+    """The learning rate each batch was trained with, in one sentence: constant, or where it rose and fell."""
+    peak = max(range(len(lrs)), key=lrs.__getitem__)
+    if min(lrs) == lrs[peak]:
+        return t("mnist_schedule.ran_constant", lr=f"{lrs[0]:.1e}", batches=f"{len(lrs):,}")
+    return t("mnist_schedule.ran_cycle", first=f"{lrs[0]:.1e}", peak=f"{lrs[peak]:.1e}", peak_batch=f"{peak + 1:,}",
+             last=f"{lrs[-1]:.1e}", batches=f"{len(lrs):,}")
+
+
 if result.time_limited_at is not None:
     st.warning(t("mnist.time_limited", batches=result.time_limited_at, limit=workers.time_limit_s(),
                  epochs=result.history[-1]["epoch"] if result.history else 0), icon=":material/timer:")
@@ -147,6 +184,8 @@ cols[0].metric(t("mnist.metric.accuracy"), f"{report.accuracy:.2%}")
 cols[1].metric(t("mnist.metric.loss"), f"{result.history[-1]['test_loss']:.4f}" if result.history else "–")
 cols[2].metric(t("mnist.metric.time"), f"{result.elapsed_s:.1f} s")
 cols[3].metric(t("mnist.metric.batches"), f"{len(result.batch_losses):,}")
+if result.batch_lrs:
+    st.caption(lr_path_text(result.batch_lrs))
 
 left, right = st.columns(2)
 left.plotly_chart(plots.loss_curves(result, lang=lang()), key="mnist_loss_chart")

@@ -35,7 +35,7 @@ def test_inside_the_mlp_and_the_cnn(server, page):  # noqa: F811
     page.get_by_text("conv2", exact=True).first.click()
     page.get_by_text("conv2 feature maps").first.wait_for(timeout=60_000)
     settle(page)
-    page.get_by_text("input map 15").first.scroll_into_view_if_needed()   # conv2's pixel, written out
+    page.get_by_text("input map 7").first.scroll_into_view_if_needed()   # conv2's pixel, written out
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "mnist-inside-cnn-conv2.png"))
     assert page.locator("[data-testid='stException']").count() == 0

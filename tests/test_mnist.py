@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -252,7 +253,8 @@ def test_confusion_matrix_rows_are_true_digits():
 def test_cnn_trains_and_is_a_two_conv_network(real):
     small = mnist.MnistData("offline-subset", real.train_images[:1024], real.train_labels[:1024],
                             real.test_images[:200], real.test_labels[:200], "memory")
-    result = mnist.train_mnist(small, MnistConfig(model="cnn", hidden=32, epochs=1))
+    # the CNN's own recipe (one cycle up to lr 1e-2), in batches of 64 to make 16 of them
+    result = mnist.train_mnist(small, replace(mnist.default_config("cnn"), hidden=32, epochs=1, batch_size=64))
     convs = [m for m in result.model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 2
     assert result.final_accuracy > 0.5, "far better than the 10% of guessing, after 16 batches"
@@ -529,7 +531,7 @@ def test_the_cnn_pools_before_its_relu_and_gets_the_numbers_of_relu_then_pool(re
     model = mnist.build_model(MnistConfig(model="cnn", hidden=16))
     x = real.test_images[:8]
     with torch.no_grad():
-        a = F.max_pool2d(F.relu(model.conv1(x)), 2)
+        a = F.relu(model.conv1(x))                       # stride 2: no pooling after conv1
         a = F.max_pool2d(F.relu(model.conv2(a)), 2)
         lenet = model.fc2(F.relu(model.fc1(a.flatten(1))))
         assert torch.equal(model(x), lenet)

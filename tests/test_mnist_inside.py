@@ -88,10 +88,11 @@ def test_feature_maps_are_the_models_own_intermediate_outputs(real, cnn):
     for layer, name in enumerate(("conv1", "conv2")):
         assert torch.equal(inside.pre_activation[layer], seen[name][0])
         assert torch.equal(inside.feature_maps[layer], F.relu(seen[name][0]))
-    assert inside.feature_maps[0].shape == (16, 24, 24) and inside.feature_maps[1].shape == (32, 8, 8)
+    assert inside.feature_maps[0].shape == (8, 12, 12) and inside.feature_maps[1].shape == (32, 8, 8)
+    assert (cnn.conv1.stride, cnn.conv2.stride) == ((2, 2), (1, 1)), "what the CNN intro says"
 
 
-@pytest.mark.parametrize("layer, channel, row, col", [(0, 0, 0, 0), (0, 7, 12, 9), (0, 15, 23, 23), (1, 0, 3, 4),
+@pytest.mark.parametrize("layer, channel, row, col", [(0, 0, 0, 0), (0, 5, 10, 9), (0, 7, 11, 11), (1, 0, 3, 4),
                                                       (1, 31, 7, 0), (1, 12, 0, 7)])
 def test_the_written_out_convolution_equals_the_feature_map_entry(real, cnn, layer, channel, row, col):
     inside = mi.inside_digit(cnn, mnist.denormalise(real.test_images[5, 0])).cnn
@@ -99,7 +100,8 @@ def test_the_written_out_convolution_equals_the_feature_map_entry(real, cnn, lay
     assert entry.pre_activation == pytest.approx(inside.pre_activation[layer][channel, row, col].item(), abs=1e-5)
     assert entry.value == pytest.approx(inside.feature_maps[layer][channel, row, col].item(), abs=1e-5)
     # the same sum with F.conv2d's own weights over the patch, and the text shows those numbers
-    patch = inside.inputs[layer][:, row:row + 5, col:col + 5]
+    stride = 2 if layer == 0 else 1                              # conv1 moves 2 pixels per output pixel
+    patch = inside.inputs[layer][:, stride * row:stride * row + 5, stride * col:stride * col + 5]
     assert entry.pre_activation == pytest.approx((inside.weights[layer][channel] * patch).sum().item()
                                                  + inside.biases[layer][channel].item(), abs=1e-5)
     text = mi.written_out(entry)
@@ -211,10 +213,10 @@ def test_page_writes_out_a_cnn_convolution_that_equals_its_feature_map(page):
     model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
     data = mnist.load_mnist(SHARED, download=False)
     with torch.no_grad():
-        value = F.relu(model.conv2(F.max_pool2d(F.relu(model.conv1(data.test_images[:1])), 2)))[0, 5, 2, 6].item()
+        value = F.relu(model.conv2(F.relu(model.conv1(data.test_images[:1]))))[0, 5, 2, 6].item()
     code = next(c.value for c in at.code if "ReLU →" in c.value)
     assert code.endswith(f"ReLU → {value:.4f}")
-    assert sum(line.startswith(("  input map", "+ input map")) for line in code.splitlines()) == 16
+    assert sum(line.startswith(("  input map", "+ input map")) for line in code.splitlines()) == model.conv2.in_channels == 8
     assert any(title.startswith("conv2 feature maps: 32 of 8×8") for title in titles(at))
 
 
@@ -265,7 +267,7 @@ def oracle_maps(at, image: int, layer: int) -> torch.Tensor:
     with torch.no_grad():
         maps = F.relu(model.conv1(x))
         if layer == 1:
-            maps = F.relu(model.conv2(F.max_pool2d(maps, 2)))
+            maps = F.relu(model.conv2(maps))
     return maps[0]
 
 
@@ -322,7 +324,7 @@ def test_a_link_opens_a_misclassified_digit_or_the_first_one(page, one_epoch_mis
     assert len(refused) == (linked != "second")
 
 
-@pytest.mark.parametrize("link, layer", [({"m_index": "99999", "m_layer": "7", "m_ch": "16", "m_row": "24",
+@pytest.mark.parametrize("link, layer", [({"m_index": "99999", "m_layer": "7", "m_ch": "8", "m_row": "12",
                                            "m_col": "x"}, 0),
                                          ({"m_index": "-1", "m_layer": "2", "m_ch": "32", "m_row": "8",
                                            "m_col": "20"}, 1)])

@@ -44,6 +44,7 @@ def mlp_inside(model: MnistMLP, x: torch.Tensor) -> MlpInside:
 @dataclass
 class CnnInside:
     inputs: list[torch.Tensor]         # per conv layer, what it convolves: (C_in, H_in, W_in)
+    strides: list[int]                 # per conv layer, how many pixels the kernel moves per output pixel
     weights: list[torch.Tensor]        # per conv layer, (C_out, C_in, 5, 5)
     biases: list[torch.Tensor]         # per conv layer, (C_out,)
     pre_activation: list[torch.Tensor]  # per conv layer, conv output before ReLU: (C_out, H_out, W_out)
@@ -55,16 +56,17 @@ def cnn_inside(model: MnistCNN, x: torch.Tensor) -> CnnInside:
     inputs, pre, maps = [], [], []
     with torch.no_grad():
         a = x
-        for conv in (model.conv1, model.conv2):
+        for conv, pooled in ((model.conv1, False), (model.conv2, True)):
             inputs.append(a[0])
             z = conv(a)                           # (1, C_out, H_out, W_out)
             pre.append(z[0])
             maps.append(F.relu(z)[0])
-            a = F.max_pool2d(F.relu(z), 2)
+            a = F.max_pool2d(F.relu(z), 2) if pooled else F.relu(z)
         logits = model.fc2(F.relu(model.fc1(a.flatten(1))))
         if not torch.allclose(logits, model(x), atol=1e-5):   # the layers above must be the model's forward
             raise RuntimeError("MnistCNN.forward no longer matches the layers written out here")
-    return CnnInside(inputs, [c.weight.detach().clone() for c in (model.conv1, model.conv2)],
+    return CnnInside(inputs, [c.stride[0] for c in (model.conv1, model.conv2)],
+                     [c.weight.detach().clone() for c in (model.conv1, model.conv2)],
                      [c.bias.detach().clone() for c in (model.conv1, model.conv2)], pre, maps)
 
 
@@ -86,7 +88,8 @@ class ConvEntry:
 def conv_entry(inside: CnnInside, layer: int, channel: int, row: int, col: int) -> ConvEntry:
     kernel = inside.weights[layer][channel]                          # (C_in, k, k)
     k = kernel.shape[-1]
-    patch = inside.inputs[layer][:, row:row + k, col:col + k]        # (C_in, k, k)
+    top, left = row * inside.strides[layer], col * inside.strides[layer]
+    patch = inside.inputs[layer][:, top:top + k, left:left + k]      # (C_in, k, k)
     products = (kernel.double() * patch.double())                    # float64: the sum as written, rounded once
     bias = inside.biases[layer][channel].item()
     pre = products.sum().item() + bias

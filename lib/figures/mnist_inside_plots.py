@@ -72,7 +72,7 @@ def hidden_bar(inside: DigitInside, lang: str = "en") -> go.Figure:
 
 
 def conv_filters(weights: torch.Tensor, layer: int, lang: str = "en") -> go.Figure:
-    """conv1: its 16 5×5 kernels; conv2: one row per output channel, one column per input channel."""
+    """conv1: its 5×5 kernels, 8 a row; conv2: one row per output channel, one column per input channel."""
     c_out, c_in, k, _ = weights.shape
     images = weights.reshape(c_out * c_in, k, k)
     return mosaic(images, 8 if c_in == 1 else c_in,
