@@ -52,6 +52,7 @@ Run from the repository root:
     python bench/load.py                      # K = 1, 10, 30 light; browser at K = 10
     python bench/load.py --k 30 --browser 0   # one K, no browser
     python bench/load.py --page autograd --k 1 10
+    python bench/load.py --k 30 --browser 0 --query tab=gradients   # the stage page's gradients tab open
     REPLICAS=2 PORT=8501 bash scripts/serve.sh &   # then, with the pids it logs:
     python bench/load.py --url http://127.0.0.1:8501 --pid <serve.sh pid> --k 30 --browser 0
     python bench/load.py --url http://127.0.0.1:8501 --k 30 --browser 0 --kill-replica <r1 pid> --kill-after 5
@@ -367,9 +368,10 @@ class Result:
 class LightSession:
     """One student, in Streamlit's websocket protocol."""
 
-    def __init__(self, url: str, page: str, timeout_s: float, cookie: str | None = None):
+    def __init__(self, url: str, page: str, timeout_s: float, cookie: str | None = None, query: str = ""):
         self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
         self.page = page
+        self.query = query                # the page's query string, as the browser's URL carries it
         self.timeout_s = timeout_s
         self.cookie = cookie              # a Cookie header to send (e.g. HAProxy's sticky-session cookie)
         self.ws = None
@@ -392,7 +394,7 @@ class LightSession:
     async def rerun(self, *, page_name: str = "", page_hash: str = "", widget: tuple[str, int] | None = None):
         msg = BackMsg()
         cs = msg.rerun_script
-        cs.query_string = ""
+        cs.query_string = self.query
         cs.page_name = page_name
         cs.page_script_hash = page_hash
         if widget:
@@ -441,8 +443,8 @@ class LightSession:
 
 
 async def light_session(i: int, n: int, url: str, page: str, timeout_s: float, loaded: asyncio.Event,
-                        on_loaded, result: Result) -> None:
-    s = LightSession(url, page, timeout_s)
+                        on_loaded, result: Result, query: str = "") -> None:
+    s = LightSession(url, page, timeout_s, query=query)
     try:
         t0 = time.monotonic()
         await s.connect()
@@ -483,7 +485,8 @@ def slider_values(k: int) -> list[int]:
     return values[:k]
 
 
-async def run_light(url: str, page: str, k: int, timeout_s: float, budget_s: float, marks: dict) -> list[Result]:
+async def run_light(url: str, page: str, k: int, timeout_s: float, budget_s: float, marks: dict,
+                    query: str = "") -> list[Result]:
     results = [Result(i) for i in range(k)]
     loaded = asyncio.Event()
     pending = [k]
@@ -501,7 +504,7 @@ async def run_light(url: str, page: str, k: int, timeout_s: float, budget_s: flo
             if not done[0]:
                 done[0] = True
                 on_loaded()
-        await light_session(i, n, url, page, timeout_s, loaded, once, results[i])
+        await light_session(i, n, url, page, timeout_s, loaded, once, results[i], query)
 
     tasks = [asyncio.create_task(guarded(i, n)) for i, n in enumerate(slider_values(k))]
     _, late = await asyncio.wait(tasks, timeout=budget_s)
@@ -709,7 +712,7 @@ def run_one(client: str, k: int, args, remaining_s: float, label: str = "", kill
             first = f"{first} ({first_s:.1f} s)"
         left = budget - (time.monotonic() - started)
         if client == "light":
-            sessions = run_light(server.url, args.page, k, args.timeout, left, marks)
+            sessions = run_light(server.url, args.page, k, args.timeout, left, marks, args.query)
         else:
             sessions = run_browser(server.url, args.page, k, args.timeout, left, marks)
         if kill:
@@ -845,6 +848,8 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--k", type=int, nargs="+", default=[1, 10, 30], help="numbers of concurrent light sessions")
     ap.add_argument("--page", default="tensors", choices=STAGE_PAGES, help="the stage page every session opens")
+    ap.add_argument("--query", default="", help="the light sessions' query string, e.g. tab=gradients (the stage "
+                    "page's gradients tab open: its comparison and heatmap computed on every rerun too)")
     ap.add_argument("--browser", type=int, default=10, help="K for the chromium cross-check; 0 skips it")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds a session may wait for one run")
     ap.add_argument("--k-budget", type=float, default=180.0, help="seconds for one K, server start included")
