@@ -217,8 +217,8 @@ def _section_shot(pg, header: str, name: str, height: int = 1000) -> None:
 
 def test_the_gradients_and_graph_tabs_of_a_stage_page(server, page):
     """A stage page opens on its loss curve; the other tabs are computed when clicked, and the open tab is in the
-    URL (so "Link to this setup" opens it)."""
-    page.goto(f"{server}/custom_function")
+    URL (so "Link to this setup" opens it). MyReLU's backward broken: the w1 row turns red (README's picture)."""
+    page.goto(f"{server}/custom_function?broken=1")
     settle(page)
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
     assert page.locator("[data-testid='stGraphVizChart']").count() == 0
@@ -231,7 +231,7 @@ def test_the_gradients_and_graph_tabs_of_a_stage_page(server, page):
     page.wait_for_selector("[data-testid='stGraphVizChart'] svg", timeout=120_000)
     settle(page)
     svg = page.locator("[data-testid='stGraphVizChart'] svg").first.inner_html()
-    assert "MyReLUBackward" in svg and "w1" in svg
+    assert "BrokenMyReLUBackward" in svg and "w1" in svg   # the broken backward is still its own node
     assert page.locator("[data-testid='stException']").count() == 0
     _section_shot(page, "The graph autograd records", "graph-section.png", height=2100)
 
