@@ -6,7 +6,7 @@ import torch
 
 from lib.classroom.i18n import LANGUAGES
 from lib.tutorial.stages import STAGES
-from ui.links import write_query
+from ui.frame import write_query
 from ui.teacher import apply_view, teacher_view
 from ui.text import language_from_link, t
 

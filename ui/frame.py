@@ -21,6 +21,14 @@ def ensure_app_frame() -> None:
         st.rerun()
 
 
+def write_query(values: dict[str, str]) -> None:
+    """Put these values in the URL. Each write of st.query_params sends the browser the whole query string, so only
+    values the URL does not already hold are written, in one message."""
+    changed = {key: value for key, value in values.items() if st.query_params.get(key) != value}
+    if changed:
+        st.query_params.update(changed)
+
+
 def keep_widget_state(*keys: str) -> None:
     """Keep these widgets' values while they are not drawn (in a closed tab): Streamlit drops the state of a widget
     a run does not draw, and the widget would come back at its default. Writing the value back at the top of the run,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.tutorial.config import QUERY_VALUE_MAX, shown_text
+from ui.frame import write_query
 from ui.teacher import link_options, link_with, show_qr
 from ui.text import t
 
@@ -30,14 +31,6 @@ def linked_choice(url_key: str, widget_key: str, parse) -> None:
 
 def keep_choice(url_key: str, value) -> None:
     write_query({url_key: str(value)})
-
-
-def write_query(values: dict[str, str]) -> None:
-    """Put these values in the URL. Each write of st.query_params sends the browser the whole query string, so only
-    values the URL does not already hold are written, in one message."""
-    changed = {key: value for key, value in values.items() if st.query_params.get(key) != value}
-    if changed:
-        st.query_params.update(changed)
 
 
 def whole_number(low: int, high: int):

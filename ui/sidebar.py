@@ -12,7 +12,8 @@ from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import STAGES
 from ui import runs
 from ui.device import device_choice
-from ui.links import share_link, write_query
+from ui.frame import write_query
+from ui.links import share_link
 from ui.teacher import hold_locked
 from ui.text import optimizer_label, t
 

@@ -10,6 +10,7 @@ import streamlit as st
 from lib.classroom.qr import qr_svg
 from lib.figures.replay_plots import frame_ends, loss_replay
 from lib.classroom.teacher import HIDEABLE, LOCKABLE, TEACHER_KEYS, TeacherView, view_from_query
+from ui.frame import write_query
 from ui.text import lang, t
 
 # Streamlit's own names for the sidebar and the button that opens it (data-testid in its frontend)
@@ -36,9 +37,7 @@ def apply_view(view: TeacherView) -> None:
     for key in TEACHER_KEYS:
         if key not in wanted:
             st.query_params.pop(key, None)   # a message to the browser only when the URL had it
-    changed = {key: value for key, value in wanted.items() if st.query_params.get(key) != value}
-    if changed:
-        st.query_params.update(changed)
+    write_query(wanted)
     st.session_state["teacher_written"] = view.to_query()
     for problem in st.session_state.pop("teacher_problems", []):
         st.warning(t("teacher.link_problem", problem=problem), icon=":material/link_off:")
