@@ -31,6 +31,21 @@ def napper(seconds, *, progress, time_limit_s):
     return start
 
 
+def own_nice(seconds, *, progress, time_limit_s):
+    """The nice value of the thread that runs this job after `seconds`, and the worker's pid."""
+    time.sleep(seconds)
+    return os.getpid(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def started_and_nice(seconds, *, progress, time_limit_s):
+    """When this job started (CLOCK_MONOTONIC is one clock for every process) and its thread's nice value at once
+    and after `seconds`."""
+    start = time.monotonic()
+    at_start = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    time.sleep(seconds)
+    return start, at_start, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
 def failing(*, progress, time_limit_s):
     raise ValueError("a job that fails")
 
@@ -250,3 +265,33 @@ def test_workers_keep_big_blocks_in_their_heap():
     settings = workers.run(jobs.worker_settings)
     assert settings["allocator_tuned"] is True
     assert settings["threads"] == 1 and settings["pid"] != os.getpid()
+
+
+def test_a_long_run_gives_way_and_the_workers_next_run_starts_at_the_normal_priority():
+    """A job still running after DEMOTE_AFTER_S runs DEMOTED_NICE nicer; a short one, and the next job of the same
+    worker, run at the server's own nice value (Linux keeps one per thread)."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    pid, nice = workers.run(own_nice, workers.DEMOTE_AFTER_S + 3 * workers.JOIN_S)
+    assert nice == min(19, base + workers.DEMOTED_NICE)
+    assert workers.run(own_nice, 0.0)[1] == base
+    for _ in range(50):   # the pool hands a job to whichever worker is free: ask until the demoted one answers
+        again, nice = workers.run(own_nice, 0.0)
+        if again == pid:
+            break
+    assert again == pid and nice == base
+
+
+def test_a_pages_runs_give_way_together_once_the_first_has_run_its_time():
+    """get_many's runs are one batch: a run that starts DEMOTE_AFTER_S after the first started starts demoted, and
+    ones before it run at the normal priority until then (a sweep's later runs give way at once)."""
+    base, demoted = os.getpriority(os.PRIO_PROCESS, 0), min(19, os.getpriority(os.PRIO_PROCESS, 0) + workers.DEMOTED_NICE)
+    wave = max(1, workers.worker_count() - 1)   # one session's runs at once (FairQueue leaves a worker free)
+    after, seconds, margin = workers.DEMOTE_AFTER_S, 0.6 * workers.DEMOTE_AFTER_S, 0.2 * workers.DEMOTE_AFTER_S
+    cache = workers.JobCache(16)
+    outcomes = cache.get_many([(("nice", i), started_and_nice, (seconds,), None) for i in range(4 * wave)],
+                              owner="one page")
+    first = min(start for start, _, _ in outcomes)
+    early = [(at_start, end) for start, at_start, end in outcomes if start + seconds < first + after - margin]
+    late = [(at_start, end) for start, at_start, end in outcomes if start >= first + after + margin]
+    assert early and all(nice == (base, base) for nice in early)     # over before the batch's time was up
+    assert late and all(nice == (demoted, demoted) for nice in late)  # started after it

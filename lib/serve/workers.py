@@ -7,7 +7,8 @@ overruns its time limit can be stopped by ending its process. The pool is pebble
 fresh one while the other workers go on (the others break or keep the overrunning task running). Workers start
 from a forkserver that has imported torch and lib once, so a replacement starts in milliseconds.
 
-A job is a plain function of lib.serve.jobs, called in a worker as `fn(*args, progress=..., time_limit_s=...)`.
+A job is a plain function of lib.serve.jobs, called in a worker as `fn(*args, progress=..., time_limit_s=...)`, in
+a thread of its own whose priority drops once its page's work has run DEMOTE_AFTER_S (long work gives way).
 `progress(message)` sends a small picklable message over the job's own pipe (a killed worker can only break its
 own pipe); the page's thread reads it while it waits. Results travel back pickled to bytes, so tensors cross as
 plain data, not as shared-memory handles. Finished results are kept in bounded caches shared by every session,
@@ -21,6 +22,7 @@ import multiprocessing.connection
 import multiprocessing.spawn
 import os
 import pickle
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -92,8 +94,13 @@ def tune_allocator() -> bool:
     return allocator_tuned
 
 
+torch_threads = 1   # torch's threads in this worker (_init_worker)
+
+
 def _init_worker(threads: int) -> None:
     import torch
+    global torch_threads
+    torch_threads = threads
     torch.set_num_threads(threads)
     tune_allocator()
 
@@ -107,18 +114,69 @@ def start_like_a_worker(threads: int = 1) -> None:
     _init_worker(threads)
 
 
-def _execute(fn: Callable, args: tuple, kwargs: dict, conn, limit: float) -> bytes:
-    """Runs in the worker: call the job with a progress sender, return its result pickled."""
+# A page's work that is still going DEMOTE_AFTER_S after its first run started is long (a sweep, Compare at the
+# caps, MNIST): the thread of its run, and of each of its runs that starts later, gets DEMOTED_NICE added to its
+# nice value. A student's slider rerun (a fraction of a second) and the Streamlit process drawing it then take the
+# cores first, while the long work still gets every cycle nobody else wants (bench/isolation.py). Linux keeps a
+# nice value per thread, so each job runs in a thread of its own and the worker's next job starts at the normal
+# priority again (an unprivileged process may raise its nice value, never lower it). Elsewhere the nice value is
+# the whole process's: runs are not demoted there.
+DEMOTE_AFTER_S = 0.5
+DEMOTED_NICE = 5
+JOIN_S = 0.2   # the worker's main thread wakes this often while its job runs, so pebble's SIGTERM handler runs
+
+
+def demote(thread_id: int) -> bool:
+    """Raise one thread's nice value by DEMOTED_NICE (at most 19); False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread_id, min(19, os.getpriority(os.PRIO_PROCESS, thread_id) + DEMOTED_NICE))
+    except OSError:
+        return False
+    return True
+
+
+def _execute(fn: Callable, args: tuple, kwargs: dict, conn, limit: float, demote_in: float = math.inf) -> bytes:
+    """Runs in the worker: call the job with a progress sender in a thread of its own (demoted once it has run
+    `demote_in` seconds), return its result pickled."""
     def progress(message) -> None:
         try:
             conn.send(message)
         except (BrokenPipeError, OSError):   # nobody listens any more (the page went away): keep computing
             pass
+
+    outcome: dict[str, Any] = {}
+    at_once = demote_in <= 0   # a later run of a long batch gives way from its first step
+
+    def call() -> None:
+        if at_once:
+            demote(threading.get_native_id())
+        try:
+            # OpenMP's thread count is per thread: a new thread's BLAS calls would use every core (and sum in
+            # another order, so the same seed would not give the same numbers) until torch is told again
+            import torch
+            torch.set_num_threads(torch_threads)
+            outcome["result"] = pickle.dumps(fn(*args, progress=progress, time_limit_s=limit, **kwargs),
+                                             protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as err:   # handed to the main thread, which raises it for pebble
+            outcome["error"] = err
+
+    job = threading.Thread(target=call, name="job", daemon=True)
+    deadline = time.monotonic() + demote_in
+    job.start()
+    demoted = at_once
     try:
-        return pickle.dumps(fn(*args, progress=progress, time_limit_s=limit, **kwargs),
-                            protocol=pickle.HIGHEST_PROTOCOL)
+        while job.is_alive():
+            if not demoted and time.monotonic() >= deadline:
+                demote(job.native_id)
+                demoted = True
+            job.join(JOIN_S if demoted else min(JOIN_S, max(0.0, deadline - time.monotonic())))
     finally:
         conn.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 # ---------------------------------------------------------------- the pool
@@ -238,6 +296,20 @@ QUEUE = FairQueue()
 
 
 @dataclass(eq=False)
+class Batch:
+    """The runs one page asks for at once (JobCache.get_many): they give way together DEMOTE_AFTER_S after the
+    first of them started."""
+    started: float | None = None
+
+    def demote_in(self) -> float:
+        """Seconds until a run of this batch that starts now gives way (0: at once); marks the batch started."""
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+        return max(0.0, self.started + DEMOTE_AFTER_S - now)
+
+
+@dataclass(eq=False)
 class Job:
     """One run: queued (QUEUE), then in a worker; its result future, progress pipe and messages so far."""
     fn: Callable
@@ -245,6 +317,7 @@ class Job:
     kwargs: dict = field(default_factory=dict)
     owner: Hashable = None            # who asked (a session): QUEUE shares the workers fairly between owners
     limit: float = field(default_factory=time_limit_s)
+    batch: Batch = field(default_factory=Batch)
 
     def __post_init__(self):
         self._reader, self._writer = multiprocessing.Pipe(duplex=False)
@@ -263,8 +336,8 @@ class Job:
         # pebble pickles the task (and the writer with it) when a worker takes it, so the writer stays open
         # here until the job is done; the end of the job is the future's, not the pipe's EOF
         try:
-            self._task = pool().schedule(_execute, (self.fn, self.args, self.kwargs, self._writer, self.limit),
-                                         timeout=self.limit + KILL_GRACE_S)
+            self._task = pool().schedule(_execute, (self.fn, self.args, self.kwargs, self._writer, self.limit,
+                                                    self.batch.demote_in()), timeout=self.limit + KILL_GRACE_S)
         except Exception as err:   # the pool could not take it (shutting down): the job fails, others go on
             self.future.set_exception(err)
             QUEUE.ended(self)
@@ -403,12 +476,12 @@ class JobCache:
         return False, None
 
     def start(self, key: Hashable, fn: Callable, args: tuple, kwargs: dict | None = None,
-              owner: Hashable = None) -> Job:
-        """The job for `key`, joined or started; waiters += 1 (release with `finish`)."""
+              owner: Hashable = None, batch: Batch | None = None) -> Job:
+        """The job for `key`, joined or started (in `batch`); waiters += 1 (release with `finish`)."""
         with self._lock:
             job = self._running.get(key)
             if job is None:
-                job = Job(fn, args, kwargs or {}, owner)
+                job = Job(fn, args, kwargs or {}, owner, batch=batch or Batch())
                 self._running[key] = job
             job.waiters += 1
             return job
@@ -439,18 +512,20 @@ class JobCache:
     def get_many(self, requests: list[tuple[Hashable, Callable, tuple, dict | None]],
                  on_message: Callable[[int, Any], None] | None = None, owner: Hashable = None) -> list[Any]:
         """Results for many keys, their uncached jobs running side by side over the workers (as many at once
-        as QUEUE gives `owner`: all free workers, but never ahead of another session's next run).
+        as QUEUE gives `owner`: all free workers, but never ahead of another session's next run). They are one
+        Batch: once DEMOTE_AFTER_S has passed since the first started, the rest give way to other sessions' runs.
 
         A failed job's RunFailed stands in its place (not raised), so the others still show.
         """
         results: list[Any] = [None] * len(requests)
         jobs: dict[int, tuple[Hashable, Job]] = {}
+        batch = Batch()
         for i, (key, fn, args, kwargs) in enumerate(requests):
             hit, value = self.cached(key)
             if hit:
                 results[i] = value
             else:
-                jobs[i] = (key, self.start(key, fn, args, kwargs, owner))
+                jobs[i] = (key, self.start(key, fn, args, kwargs, owner, batch))
 
         def done(i, outcome):
             key, job = jobs.pop(i)
