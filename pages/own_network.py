@@ -115,14 +115,15 @@ def downloads(cfg: NetworkConfig, result: StageResult, comparison: GradientCompa
     losses = {t("history.this_run"): result.losses}   # the steps that ran: not past a divergence or the time limit
     cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, losses),
                             file_name="own_network_losses.csv", mime="text/csv", key="own_dl_losses",
-                            icon=":material/download:")
+                            icon=":material/download:", on_click="ignore")
     if comparison is not None:
         cols[1].download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
                                 file_name=f"own_network_gradients_step{comparison.step}.csv", mime="text/csv",
-                                key="own_dl_gradients", icon=":material/download:")
+                                key="own_dl_gradients", icon=":material/download:",
+                                on_click="ignore")
     cols[2].download_button(t("own_downloads.script"), functools.partial(network_script, cfg, lang()),
                             file_name="own_network.py", mime="text/x-python", key="own_dl_script",
-                            icon=":material/code:")
+                            icon=":material/code:", on_click="ignore")
     if comparison is None:
         st.caption(t("own_downloads.caption_no_table", file="own_network.py"))
     else:

@@ -188,7 +188,8 @@ def test_korean_pages_in_the_browser(server, page, path, title):
 
 
 def test_downloads_are_made_when_clicked(server, page):
-    """The stage page's downloads are made on the click (deferred), not on every rerun: they still arrive whole."""
+    """The stage page's downloads are made on the click (deferred), not on every rerun, and a click does not rerun
+    the page: one download right after another, both arrive whole."""
     page.goto(f"{server}/tensors?steps=25&lang=en")
     settle(page)
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)

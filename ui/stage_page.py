@@ -81,7 +81,8 @@ def stage_page(stage: str) -> None:
             if comparison is not None:
                 st.download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
                                    file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
-                                   key="dl_gradients", icon=":material/download:")
+                                   key="dl_gradients", icon=":material/download:",
+                                   on_click="ignore")
     if graph_tab.open:
         with graph_tab:
             inspected = inspected_step(stage, result)
@@ -160,15 +161,16 @@ def run_label(run: RunSummary, current: RunSummary) -> str:
 
 
 def downloads(stage: str, cfg: TrainConfig, broken: bool, curves) -> None:
-    """CSV of the curves and the stage as a script: made when clicked, not on every rerun. (The gradient table's CSV
-    sits under the table, in its tab.)"""
+    """CSV of the curves and the stage as a script: made when clicked, not on every rerun, and a click does not rerun
+    the page (a rerun would race the download, Streamlit's docs say). (The gradient table's CSV sits under the
+    table, in its tab.)"""
     st.subheader(t("downloads.header"))
     cols = st.columns(2)
     language = lang()
     cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, dict(curves)),
                             file_name=f"{stage}_losses.csv", mime="text/csv", key="dl_losses",
-                            icon=":material/download:")
+                            icon=":material/download:", on_click="ignore")
     cols[1].download_button(t("downloads.script"), functools.partial(stage_script, stage, cfg, broken, language),
                             file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
-                            icon=":material/code:")
+                            icon=":material/code:", on_click="ignore")
     st.caption(t("downloads.caption", stage=stage))
