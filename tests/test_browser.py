@@ -204,11 +204,11 @@ def test_downloads_are_made_when_clicked(server, page):
     assert "range(25)" in script
 
 
-def _section_shot(pg, header: str, name: str, height: int = 1000) -> None:
-    """A screenshot of a viewport `height` tall with the section under `header` at its top."""
+def _section_shot(pg, header: str, name: str, height: int = 1000, role: str = "heading") -> None:
+    """A screenshot of a viewport `height` tall with the section under `header` (a heading, or a tab) at its top."""
     pg.set_viewport_size({"width": 1400, "height": height})
     try:
-        pg.get_by_role("heading", name=header).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        pg.get_by_role(role, name=header).first.evaluate("e => e.scrollIntoView({block: 'start'})")
         pg.wait_for_timeout(800)
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / name), full_page=False)
@@ -227,14 +227,14 @@ def test_the_gradients_and_graph_tabs_of_a_stage_page(server, page):
     page.wait_for_selector("[data-testid='stDataFrame']", timeout=120_000)
     settle(page)
     assert "tab=gradients" in page.url
-    _section_shot(page, "Hand-written vs autograd gradients", "gradients-tab.png", height=1500)
+    _section_shot(page, "Hand-written vs autograd", "gradients-tab.png", height=1500, role="tab")
     page.get_by_role("tab", name="Computation graph").click()
     page.wait_for_selector("[data-testid='stGraphVizChart'] svg", timeout=120_000)
     settle(page)
     svg = page.locator("[data-testid='stGraphVizChart'] svg").first.inner_html()
     assert "BrokenMyReLUBackward" in svg and "w1" in svg   # the broken backward is still its own node
     assert page.locator("[data-testid='stException']").count() == 0
-    _section_shot(page, "The graph autograd records", "graph-section.png", height=2100)
+    _section_shot(page, "Computation graph", "graph-section.png", height=2100, role="tab")
 
 
 def test_the_step_mode_after_forward_and_backward(server, page):
@@ -251,10 +251,12 @@ def test_the_step_mode_after_forward_and_backward(server, page):
 def test_the_histograms_and_the_landscape(server, page):
     page.goto(f"{server}/tensors?lr=5e-06&hist=w1")
     settle(page)
-    page.get_by_role("heading", name="Weights and gradients over time").first.wait_for(timeout=120_000)
+    page.get_by_role("tab", name="Weights and gradients over time", selected=True).wait_for(timeout=120_000)
+    page.locator("[data-testid='stPlotlyChart']").last.wait_for(timeout=120_000)
     settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    _section_shot(page, "Weights and gradients over time", "histograms.png")
+    assert page.get_by_role("heading", name="Weights and gradients over time").count() == 0   # the tab says it
+    _section_shot(page, "Weights and gradients over time", "histograms.png", role="tab")
     page.goto(f"{server}/optimizers")
     settle(page)
     page.get_by_role("heading", name="The landscape the optimizers walk").first.wait_for(timeout=120_000)

@@ -58,7 +58,7 @@ def inspected_step(stage: str, result: RunSummary) -> tuple[int, int | None] | N
 
 
 def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool) -> GradientComparison | None:
-    st.header(t("grad.header"))
+    """The stage page's gradients tab (the tab's label is its heading)."""
     st.markdown(t("grad.intro"))
     inspected = inspected_step(stage, result)
     if inspected is None:

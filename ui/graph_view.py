@@ -13,8 +13,8 @@ GRAPHS = workers.JobCache(64, CACHE_TTL_S)   # DOT text is a few KB
 
 def graph_section(stage: str, cfg: TrainConfig, step: int, broken: bool, depth: int | None) -> None:
     """The backward graph of the forward pass at `step` (stage 1: its hand-written backward, drawn alike); on
-    DynamicNet `depth` forces the number of middle_linear passes (None: as drawn in training)."""
-    st.header(t("graph.header"))
+    DynamicNet `depth` forces the number of middle_linear passes (None: as drawn in training). It fills the stage
+    page's graph tab, whose label is its heading."""
     st.markdown(t("graph.intro_manual" if stage == "tensors" else "graph.intro", step=step))
     show_saved = False
     if stage != "tensors":

@@ -16,7 +16,8 @@ from ui.text import lang, t
 HISTORIES = workers.JobCache(32, CACHE_TTL_S)   # 2 × 30 counts per parameter per step: a few KB
 
 
-def histogram_section(stage: str, result: RunSummary, broken: bool, on_demand: bool = True) -> None:
+def histogram_section(stage: str, result: RunSummary, broken: bool, on_demand: bool = True,
+                      header: bool = True) -> None:
     """Histograms of every parameter and its gradient at a few steps spread over the run the page shows.
 
     They replay the run (about 2.5 runs' work), so they are drawn when asked for. `on_demand`: behind a switch, on
@@ -24,8 +25,10 @@ def histogram_section(stage: str, result: RunSummary, broken: bool, on_demand: b
     histograms tab, which is drawn only when open) they are drawn at once.
 
     `result` may be a network built from menus (stage "own_network", lib.explore.own_network): its own job replays it.
+    `header`: False in a tab, whose label says the same.
     """
-    st.header(t("hist.header"))
+    if header:
+        st.header(t("hist.header"))
     steps = tuple(spread_steps(len(result.losses), STEPS_SHOWN))
     st.markdown(t("hist.intro_manual" if stage == "tensors" else "hist.intro", count=len(steps)))
     if on_demand:
