@@ -1,6 +1,6 @@
 """Your own network, no code: layers, widths, activation and loss from menus (lib.explore.own_network holds the model and
-its checks); training, the gradient table, each layer's gradient norm, the autograd graph, the histograms and the
-downloads, as a stage page."""
+its checks); training, then tabs as on a stage page (the loss curve; the gradient table and each layer's gradient
+norm; the autograd graph; the histograms), and the downloads."""
 import functools
 
 import streamlit as st
@@ -15,9 +15,8 @@ from lib.explore.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS
 from lib.explore.own_script import network_script
 from lib.figures.own_network_plots import layer_norms_figure
 from lib.tutorial.export import losses_csv
-from lib.tutorial.gradients import GradientComparison
 from lib.tutorial.stages import GROWTH_LIMIT, StageResult
-from ui.frame import ensure_app_frame
+from ui.frame import ensure_app_frame, keep_widget_state
 from ui.gradient_view import comparison_verdict
 from ui.graph_view import GRAPHS
 from ui.histogram_view import histogram_section
@@ -25,6 +24,7 @@ from ui.links import keep_choice, linked_choice, one_of, share_link, whole_numbe
 from ui.results import loss_metrics, no_gradient_message, png_config, show_source, stop_point
 from ui.runs import GRADIENTS, RUNS, run_failed_message, run_jobs, server_speed, time_limit_message
 from ui.sidebar import LR_CHOICES, bounded_slider, nearest_lr
+from ui.stage_page import open_tab_from_link, tabs
 from ui.text import lang, say, t
 
 DEFAULT = PRESETS["tutorial"]
@@ -53,30 +53,39 @@ def load(cfg: NetworkConfig) -> None:
         state[f"own_{name}"] = getattr(cfg, name)
 
 
-def gradient_sections(cfg: NetworkConfig, result: StageResult) -> GradientComparison | None:
-    """The gradient table at the chosen step, each layer's gradient norm, the graph and the histograms;
-    the comparison, or None when no step ran or it failed."""
-    st.header(t("grad.header"))
-    st.markdown(t("own.grad_intro"))
-    show_source([linear_backward, *ACTIVATIONS[cfg.activation], mse_backward, network_backward])
+def chosen_step(result: StageResult) -> int | None:
+    """The step the gradients and the graph look at (one slider, drawn in whichever of their tabs is open, its value
+    kept while both are closed); None, with a message, when no step ran."""
     last = len(result.losses) - 1
     if last < 0:
         st.info(no_gradient_message([result]))
         return None
-    step = 0
     if last == 0:
         st.caption(t("grad.step_zero"))
-    else:
-        linked_choice("net_step", "own_step", whole_number(0, STEPS_CAP))
-        st.session_state["own_step"] = min(st.session_state.get("own_step", 0), last)
-        step = st.slider(t("grad.step"), 0, last, key="own_step", help=t("grad.step_help"))
-        keep_choice("net_step", step)
+        return 0
+    linked_choice("net_step", "own_step", whole_number(0, STEPS_CAP))
+    st.session_state["own_step"] = min(st.session_state.get("own_step", 0), last)
+    step = st.slider(t("grad.step"), 0, last, key="own_step", help=t("grad.step_help"))
+    keep_choice("net_step", step)
+    return step
+
+
+def gradients_tab(cfg: NetworkConfig, result: StageResult) -> None:
+    """The gradient table at the chosen step (its CSV under it) and each layer's gradient norm."""
+    st.markdown(t("own.grad_intro"))
+    show_source([linear_backward, *ACTIVATIONS[cfg.activation], mse_backward, network_backward])
+    step = chosen_step(result)
+    if step is None:
+        return
     comparison = run_jobs(GRADIENTS, [(("own_gradients", cfg, step), jobs.network_gradients, (cfg, step))],
                           [(t("grad.computing"), 1)])[0]
     if isinstance(comparison, workers.RunFailed):
         st.error(run_failed_message(comparison), icon=":material/timer_off:")
-        return None
+        return
     comparison_verdict(comparison, cfg.dtype)
+    st.download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
+                       file_name=f"own_network_gradients_step{comparison.step}.csv", mime="text/csv",
+                       key="own_dl_gradients", icon=":material/download:", on_click="ignore")
 
     st.subheader(t("own.norms_header"))
     norms = layer_norms(comparison)
@@ -92,42 +101,49 @@ def gradient_sections(cfg: NetworkConfig, result: StageResult) -> GradientCompar
     else:
         st.caption(t("own.not_vanished", ratio=ratio, step=step))
 
-    st.header(t("graph.header"))
+
+def graph_tab(cfg: NetworkConfig, result: StageResult) -> None:
+    """The graph autograd records for the forward pass at the chosen step."""
+    step = chosen_step(result)
+    if step is None:
+        return
     st.markdown(t("graph.intro", step=step))
     show_saved = st.toggle(t("graph.show_saved"), key="own_graph_saved", help=t("graph.show_saved_help"))
     graph = run_jobs(GRAPHS, [(("own_graph", cfg, step, show_saved), jobs.network_graph, (cfg, step, show_saved))],
                      [(t("graph.computing"), 1)])[0]
     if isinstance(graph, workers.RunFailed):
         st.error(run_failed_message(graph), icon=":material/timer_off:")
-        return comparison
+        return
     st.graphviz_chart(graph.dot, width="stretch")
     st.caption(t("graph.legend"))
     st.caption(t("graph.counts", counts=", ".join(f"{kind} × {n}" for kind, n in sorted(graph.counts.items()))))
-    histogram_section(STAGE, result, False)
-    return comparison
 
 
-def downloads(cfg: NetworkConfig, result: StageResult, comparison: GradientComparison | None) -> None:
-    """The run's losses and the gradient table as CSV, the network as a script: made when clicked, not on every
-    rerun."""
+def loss_tab(result: StageResult) -> None:
+    state.setdefault("own_log", True)
+    linked_choice("net_log", "own_log", lambda text: one_of("1", "0")(text) == "1")
+    log_y = st.toggle(t("chart.log_y"), key="own_log")
+    keep_choice("net_log", int(log_y))
+    label = t("history.this_run")
+    stop = stop_point(result)
+    st.plotly_chart(plots.loss_curves([(label, result.losses)], log_y=log_y, title=t("own.chart_title"),
+                                      diverged={label: stop} if stop else None, lang=lang()),
+                    key="own_loss_chart", width="stretch", config=png_config("own_network"))
+
+
+def downloads(cfg: NetworkConfig, result: StageResult) -> None:
+    """The run's losses as CSV and the network as a script: made when clicked, not on every rerun, and a click does
+    not rerun the page. (The gradient table's CSV sits under the table, in its tab.)"""
     st.subheader(t("downloads.header"))
-    cols = st.columns(3)
+    cols = st.columns(2)
     losses = {t("history.this_run"): result.losses}   # the steps that ran: not past a divergence or the time limit
     cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, losses),
                             file_name="own_network_losses.csv", mime="text/csv", key="own_dl_losses",
                             icon=":material/download:", on_click="ignore")
-    if comparison is not None:
-        cols[1].download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
-                                file_name=f"own_network_gradients_step{comparison.step}.csv", mime="text/csv",
-                                key="own_dl_gradients", icon=":material/download:",
-                                on_click="ignore")
-    cols[2].download_button(t("own_downloads.script"), functools.partial(network_script, cfg, lang()),
+    cols[1].download_button(t("own_downloads.script"), functools.partial(network_script, cfg, lang()),
                             file_name="own_network.py", mime="text/x-python", key="own_dl_script",
                             icon=":material/code:", on_click="ignore")
-    if comparison is None:
-        st.caption(t("own_downloads.caption_no_table", file="own_network.py"))
-    else:
-        st.caption(t("own_downloads.caption", step=comparison.step, file="own_network.py"))
+    st.caption(t("own_downloads.caption", file="own_network.py"))
 
 
 ensure_app_frame()
@@ -135,6 +151,8 @@ st.title(t("own.title"))
 st.markdown(t("own.intro"))
 state = st.session_state
 state["entered_from_link"] = state.get("own_entered") is None   # linked_choice reads the link on entering only
+if state["entered_from_link"]:   # and a closed tab's choices when that tab is first drawn (ui.links)
+    state["link_unread"] = st.query_params.to_dict()
 state["own_entered"] = True
 saved = state.setdefault("own_saved", {})   # widget state ends with the page; what the session chose does not
 for url_key, (key, default, parse) in FIELDS.items():
@@ -209,16 +227,20 @@ if result.diverged_at is not None:
     st.warning(t("own.diverged", step=result.diverged_at, lr=cfg.lr, reduction=cfg.reduction,
                  reason=t(result.divergence_reason, loss=result.stop_loss, limit=GROWTH_LIMIT)),
                icon=":material/warning:")
-state.setdefault("own_log", True)
-linked_choice("net_log", "own_log", lambda text: one_of("1", "0")(text) == "1")
-log_y = st.toggle(t("chart.log_y"), key="own_log")
-keep_choice("net_log", int(log_y))
-label = t("history.this_run")
-stop = stop_point(result)
-st.plotly_chart(plots.loss_curves([(label, result.losses)], log_y=log_y, title=t("own.chart_title"),
-                                  diverged={label: stop} if stop else None, lang=lang()),
-                key="own_loss_chart", width="stretch", config=png_config("own_network"))
-
-# ---------------------------------------------------------------- gradients, graph, downloads
-comparison = gradient_sections(cfg, result)
-downloads(cfg, result, comparison)
+# only the open tab is drawn, and only its jobs run (as on a stage page)
+keep_widget_state("own_log", "own_step", "own_graph_saved", f"{STAGE}_hist_param")
+open_tab_from_link("net_tab", "own_tab", (("histograms", ("hist",)), ("gradients", ("net_step",))))
+tab_loss, tab_gradients, tab_graph, tab_histograms = tabs("own_tab", "net_tab")
+if tab_loss.open:
+    with tab_loss:
+        loss_tab(result)
+if tab_gradients.open:
+    with tab_gradients:
+        gradients_tab(cfg, result)
+if tab_graph.open:
+    with tab_graph:
+        graph_tab(cfg, result)
+if tab_histograms.open:
+    with tab_histograms:
+        histogram_section(STAGE, result, False, on_demand=False, header=False)
+downloads(cfg, result)

@@ -4,9 +4,10 @@ from streamlit.testing.v1 import AppTest
 from lib.classroom import i18n
 
 
-def open_stage_tab(at: AppTest, tab: str, lang: str = "en") -> AppTest:
-    """Open a stage page's tab ("loss", "gradients", "graph", "histograms") as a click on it does, and rerun."""
-    at.session_state["stage_tab"] = i18n.t(f"stage_page.tab.{tab}", lang)
+def open_stage_tab(at: AppTest, tab: str, lang: str = "en", key: str = "stage_tab") -> AppTest:
+    """Open a stage page's tab ("loss", "gradients", "graph", "histograms") as a click on it does, and rerun (`key`:
+    "own_tab" on the own-network page, which has the same tabs)."""
+    at.session_state[key] = i18n.t(f"stage_page.tab.{tab}", lang)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

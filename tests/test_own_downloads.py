@@ -13,7 +13,7 @@ from lib.classroom.i18n import EN, KO
 from lib.explore.own_network import NetworkConfig, network_gradients, train_network
 from lib.explore.own_script import network_script
 from tests.test_own_network import HANGUL, open_page
-from tests.page_support import plotly_values
+from tests.page_support import open_stage_tab, plotly_values
 
 QUERY = {"net_layers": "2", "net_w1": "10", "net_w2": "7", "net_act": "tanh", "net_loss": "mean", "net_n": "8",
          "net_d_in": "20", "net_d_out": "3", "net_lr": "0.01", "net_steps": "200", "net_seed": "3",
@@ -82,9 +82,10 @@ def chart_losses(at) -> list[float]:
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_the_page_offers_its_run_its_table_and_its_network(lang, downloads, tmp_path):
     texts = {"en": EN, "ko": KO}[lang]
-    at = open_page({**QUERY}, lang=lang)
+    at = open_page({**QUERY}, lang=lang)   # the link names a step: the gradients tab opens, its CSV under the table
+    assert at.query_params["net_tab"] == "gradients"
     assert [b.proto.label for b in at.get("download_button")] == [
-        texts["downloads.losses"], texts["downloads.gradients"], texts["own_downloads.script"]]
+        texts["downloads.gradients"], texts["downloads.losses"], texts["own_downloads.script"]]
     assert texts["own_downloads.caption"].split("{")[0] in " ".join(c.value for c in at.caption)
     assert set(downloads) == {"own_network_losses.csv", "own_network_gradients_step5.csv", "own_network.py"}
     assert all(callable(data) for data in downloads.values())            # made on the click, not on every rerun
@@ -92,13 +93,14 @@ def test_the_page_offers_its_run_its_table_and_its_network(lang, downloads, tmp_
     losses = pd.read_csv(io.StringIO(downloads["own_network_losses.csv"]()), index_col="step")
     assert list(losses.columns) == [texts["history.this_run"]] and list(losses.index) == list(range(CFG.steps))
     column = losses[texts["history.this_run"]].tolist()
-    assert column == chart_losses(at) == train_network(CFG).losses       # the curve on the page, and the run's own
 
     table = pd.read_csv(io.StringIO(downloads["own_network_gradients_step5.csv"]()))
     pd.testing.assert_frame_equal(table, network_gradients(CFG, step=5).table, check_exact=True)
     shown = at.dataframe[0].value
     assert table["parameter"].tolist() == CFG.names and len(shown) == len(table)
     assert shown[texts["column.manual_norm"]].tolist() == [f"{v:.3e}" for v in table["manual_norm"]]
+    open_stage_tab(at, "loss", lang, key="own_tab")
+    assert column == chart_losses(at) == train_network(CFG).losses       # the curve on the page, and the run's own
 
     script = downloads["own_network.py"]()
     assert script == network_script(CFG, lang)
@@ -122,7 +124,8 @@ def test_a_run_with_no_step_offers_its_losses_and_script_but_no_table(downloads,
     monkeypatch.setenv("RUN_TIME_LIMIT_S", "0.01")
     at = open_page({"net_layers": "4", **{f"net_w{k}": "1024" for k in range(1, 5)}, "net_d_in": "2048",
                     "net_n": "64", "net_steps": "10"})
+    open_stage_tab(at, "gradients", key="own_tab")
     assert EN["grad.no_gradient_time"] in [i.value for i in at.info]   # the time limit, not the loss, stopped it
     assert [b.proto.label for b in at.get("download_button")] == [EN["downloads.losses"], EN["own_downloads.script"]]
-    assert EN["own_downloads.caption_no_table"].split("{")[0] in " ".join(c.value for c in at.caption)
+    assert EN["own_downloads.caption"].split("{")[0] in " ".join(c.value for c in at.caption)
     assert downloads["own_network_losses.csv"]().splitlines() == ["step," + EN["history.this_run"]]

@@ -17,6 +17,7 @@ from lib.explore.own_network import (DEPTH_CAP, PRESETS, REDUCTIONS, VANISHING_B
                              describe_network, layer_norms, manual_grads, max_steps, network_gradients, network_loss,
                              run_seconds, train_network)
 from tests.conftest import TEST_SPEED
+from tests.page_support import open_stage_tab
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -145,24 +146,35 @@ def test_the_page_trains_and_every_gradient_row_agrees(lang):
     at = open_page(lang=lang)
     assert at.title[0].value == texts["own.title"]
     assert not at.error
+    charts = at.get("plotly_chart")   # the loss curve's tab is open first: only it is drawn, and no job but training
+    assert len(charts) == len([c for c in charts if "own_loss_chart" in c.proto.id]) == 1
+    assert not at.dataframe and not at.get("graphviz_chart")
+    final = next(m.value for m in at.metric if m.label == texts["metric.final_loss"])
+    assert float(final) < 1e-3                                        # the tutorial's network learns
+    from tests.test_korean import english_on_screen
+    korean = lang == "ko"
+    assert not (korean and english_on_screen(at))
+    open_stage_tab(at, "gradients", lang, key="own_tab")
+    assert at.query_params["net_tab"] == "gradients"
     table = at.dataframe[0].value
     assert len(table) == 4 and list(table[texts["column.match"]]) == ["✓"] * 4
     assert at.success and at.success[0].value.startswith("✓")
-    assert len(at.get("plotly_chart")) == 2 and at.get("graphviz_chart")   # loss, gradient norms
-    at.toggle(key="own_network_hist_shown").set_value(True).run()
-    assert len(at.get("plotly_chart")) == 3                                # and the histograms, when asked for
-    final = next(m.value for m in at.metric if m.label == texts["metric.final_loss"])
-    assert float(final) < 1e-3                                        # the tutorial's network learns
-    if lang == "ko":
-        from tests.test_korean import english_on_screen
-        assert HANGUL.search(at.success[0].value)
-        assert not english_on_screen(at)
+    assert [c.proto.id for c in at.get("plotly_chart") if "own_norms_chart" in c.proto.id]   # the gradient norms
+    assert not (korean and (not HANGUL.search(at.success[0].value) or english_on_screen(at)))
+    open_stage_tab(at, "graph", lang, key="own_tab")
+    assert at.get("graphviz_chart") and not at.dataframe
+    assert not (korean and english_on_screen(at))
+    open_stage_tab(at, "histograms", lang, key="own_tab")
+    assert [c for c in at.get("plotly_chart") if "hist_chart" in c.proto.id]   # drawn at once: the tab is the request
+    assert not (korean and english_on_screen(at))
+    if korean:
+        open_stage_tab(at, "gradients", lang, key="own_tab")
         at.button(key="own_preset_sigmoid4").click().run()              # the vanished gradient's warning too
         assert at.warning and not english_on_screen(at)
 
 
 def test_the_presets_show_the_gradient_vanish_with_sigmoid_only():
-    at = open_page()
+    at = open_stage_tab(open_page(), "gradients", key="own_tab")
     at.button(key="own_preset_sigmoid4").click().run()
     assert not at.exception
     assert at.selectbox(key="own_act").value == "sigmoid" and at.slider(key="own_layers").value == 4
@@ -184,6 +196,7 @@ def test_the_url_carries_the_network():
                         steps=50, seed=7, dtype="float64")
     assert any(describe_network(cfg) in c.value for c in at.caption)
     assert {k: at.query_params[k] for k in query} == query
+    open_stage_tab(at, "gradients", key="own_tab")
     assert list(at.dataframe[0].value[EN["column.match"]]) == ["✓"] * 8
     at.slider(key="own_layers").set_value(2).run()
     at.selectbox(key="own_act").set_value("leaky_relu").run()
@@ -196,6 +209,7 @@ def test_bad_link_values_give_a_message_not_a_traceback():
     refused = [w.value for w in at.warning]
     assert len(refused) == 4 and all("cannot be used on this page" in w for w in refused)
     assert at.slider(key="own_layers").value == 1 and at.selectbox(key="own_act").value == "relu"
+    open_stage_tab(at, "gradients", key="own_tab")
     assert list(at.dataframe[0].value[EN["column.match"]]) == ["✓"] * 4
 
 
@@ -226,3 +240,17 @@ def test_the_time_limit_stops_a_run_on_the_page(monkeypatch):
     assert at.slider(key="own_steps").value == 2000
     stopped = [w.value for w in at.warning if "time limit" in w.value]
     assert stopped and "of 2000 steps" in stopped[0]
+
+
+def test_a_link_opens_its_tab_and_a_closed_tabs_choice_waits_for_it():
+    """As on a stage page: `net_tab` opens a tab, the step the link names is the graph's, and the log axis the link
+    names (a widget of the closed loss tab) is read when that tab first opens."""
+    at = open_page({"net_tab": "graph", "net_step": "3", "net_log": "0"})
+    assert at.get("graphviz_chart") and at.slider(key="own_step").value == 3
+    assert EN["graph.intro"].format(step=3) in [m.value for m in at.markdown]
+    open_stage_tab(at, "loss", key="own_tab")
+    assert at.toggle(key="own_log").value is False
+    assert at.query_params["net_tab"] == "loss" and at.query_params["net_step"] == "3"
+    refused = open_page({"net_tab": "nowhere"})
+    assert [w.value for w in refused.warning if "cannot be used on this page" in w.value]
+    assert refused.query_params["net_tab"] == "loss"

@@ -70,8 +70,7 @@ def stage_page(stage: str) -> None:
     keep_widget_state("log_y", f"{stage}_overlay", f"{stage}_grad_step", "dyn_depth", f"{stage}_heatmap",
                       f"{stage}_graph_saved", f"{stage}_hist_param")
     open_tab_from_link()
-    loss_tab, gradients_tab, graph_tab, histograms_tab = kept_tabs("stage_tab", list(TAB_IDS), "stage_page.tab")
-    wrote_link("tab", "stage_tab", open_tab("stage_tab", list(TAB_IDS), "stage_page.tab") or TAB_IDS[0])
+    loss_tab, gradients_tab, graph_tab, histograms_tab = tabs("stage_tab", "tab")
     if loss_tab.open:
         with loss_tab:
             loss_section(stage, result, curves, diverged, earlier)
@@ -95,20 +94,28 @@ def stage_page(stage: str) -> None:
     downloads(stage, cfg, broken, curves)
 
 
-TAB_IDS = ("loss", "gradients", "graph", "histograms")   # the stage page's tabs; their labels: stage_page.tab.<id>
-GRADIENT_LINKS = ("step", "depth", "heatmap")            # a link naming one of these means the gradients tab
+# the stage page's tabs (and the own-network page's); their labels: stage_page.tab.<id>
+TAB_IDS = ("loss", "gradients", "graph", "histograms")
+# a link without `tab=` that names one of these opens that tab (older links; the histograms' before the gradients')
+IMPLIED_TABS = (("histograms", ("hist",)), ("gradients", ("step", "depth", "heatmap")))
 
 
-def open_tab_from_link() -> None:
+def open_tab_from_link(url_key: str = "tab", tab_key: str = "stage_tab", implied_by=IMPLIED_TABS) -> None:
     """A link's tab (`tab=`, also a preset's, which names no sidebar setting) opens; a link without one that names a
     step, depth or heatmap (older links) opens the gradients tab, one that names a histogram (`hist=`) the
-    histograms tab."""
-    if st.session_state.get("entered_from_link") and "tab" not in st.query_params:
-        implied = ("histograms" if "hist" in st.query_params else
-                   "gradients" if any(name in st.query_params for name in GRADIENT_LINKS) else None)
+    histograms tab. Call it before `tabs(tab_key)`."""
+    if st.session_state.get("entered_from_link") and url_key not in st.query_params:
+        implied = next((tab for tab, names in implied_by if any(name in st.query_params for name in names)), None)
         if implied is not None:
-            st.session_state["stage_tab"] = t(f"stage_page.tab.{implied}")
-    followed_link("tab", "stage_tab", lambda text: t(f"stage_page.tab.{one_of(*TAB_IDS)(text)}"))
+            st.session_state[tab_key] = t(f"stage_page.tab.{implied}")
+    followed_link(url_key, tab_key, lambda text: t(f"stage_page.tab.{one_of(*TAB_IDS)(text)}"))
+
+
+def tabs(tab_key: str, url_key: str) -> list:
+    """The page's four tabs (TAB_IDS), the open one kept across reruns and written to the URL as `url_key`."""
+    shown = kept_tabs(tab_key, list(TAB_IDS), "stage_page.tab")
+    wrote_link(url_key, tab_key, open_tab(tab_key, list(TAB_IDS), "stage_page.tab") or TAB_IDS[0])
+    return shown
 
 
 def loss_section(stage: str, result: RunSummary, curves: list, diverged: dict, earlier: list[RunSummary]) -> None:
