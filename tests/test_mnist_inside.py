@@ -101,7 +101,9 @@ def test_the_written_out_convolution_equals_the_feature_map_entry(real, cnn, lay
     assert entry.value == pytest.approx(inside.feature_maps[layer][channel, row, col].item(), abs=1e-5)
     # the same sum with F.conv2d's own weights over the patch, and the text shows those numbers
     stride = 2 if layer == 0 else 1                              # conv1 moves 2 pixels per output pixel
+    assert (entry.top, entry.left) == (stride * row, stride * col)   # where the page says the patch is
     patch = inside.inputs[layer][:, stride * row:stride * row + 5, stride * col:stride * col + 5]
+    assert torch.equal(entry.patch, patch)
     assert entry.pre_activation == pytest.approx((inside.weights[layer][channel] * patch).sum().item()
                                                  + inside.biases[layer][channel].item(), abs=1e-5)
     text = mi.written_out(entry)
@@ -218,6 +220,19 @@ def test_page_writes_out_a_cnn_convolution_that_equals_its_feature_map(page):
     assert code.endswith(f"ReLU → {value:.4f}")
     assert sum(line.startswith(("  input map", "+ input map")) for line in code.splitlines()) == model.conv2.in_channels == 8
     assert any(title.startswith("conv2 feature maps: 32 of 8×8") for title in titles(at))
+    captions = " ".join(c.value for c in at.caption)   # where the patch is: stride 1 on conv1's maps
+    assert ("The patch under the kernel: rows 2–6 and columns 6–10 of each of conv1's 8 maps (12×12, after ReLU). "
+            "This layer's stride is 1, so the patch starts at 1 × (2, 6).") in captions
+    at.radio(key="inside_layer").set_value(0).run()
+    at.number_input(key="inside_channel_0").set_value(3).run()
+    at.number_input(key="inside_row_0_3").set_value(4).run()
+    at.number_input(key="inside_col_0_3").set_value(7).run()
+    with torch.no_grad():   # conv1 at stride 2: the patch at rows 8-12, columns 14-18 of the digit gives the map's value
+        patch = data.test_images[0, 0, 8:13, 14:19]
+        value = F.relu((model.conv1.weight[3, 0] * patch).sum() + model.conv1.bias[3]).item()
+    assert next(c.value for c in at.code if "ReLU →" in c.value).endswith(f"ReLU → {value:.4f}")
+    assert ("rows 8–12 and columns 14–18 of the 28×28 digit. This layer's stride is 2, so the patch starts at "
+            "2 × (4, 7).") in " ".join(c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn"])

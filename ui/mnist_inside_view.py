@@ -118,6 +118,12 @@ def cnn_section(inside) -> None:
     col = linked_number(cols[2], t("inside.col"), width - 1, strongest[1], f"inside_col_{layer}_{channel}", "m_col")
     entry = conv_entry(cnn, layer, channel, row, col)
     st.markdown(t("inside.entry_header", layer=layer + 1, channel=channel, row=row, col=col))
+    c_in, in_height, in_width = cnn.inputs[layer].shape
+    k = entry.kernel.shape[-1]
+    source = (t("inside.input_digit", side=in_height) if layer == 0 else
+              t("inside.input_maps", layer=layer, n=c_in, height=in_height, width=in_width))
+    st.caption(t("inside.entry_patch", top=entry.top, bottom=entry.top + k - 1, left=entry.left,
+                 right=entry.left + k - 1, input=source, stride=cnn.strides[layer], row=row, col=col))
     st.code(written_out(entry, lang()), language=None)
     st.caption(t("inside.entry_caption", value=maps[channel, row, col].item()))
 

@@ -79,6 +79,8 @@ class ConvEntry:
     col: int
     kernel: torch.Tensor               # (C_in, 5, 5)
     patch: torch.Tensor                # (C_in, 5, 5) the input under the kernel
+    top: int                           # the patch's first row and column in the layer's input: stride × (row, col)
+    left: int
     per_channel: list[float]           # sum of kernel * patch over each input channel
     bias: float
     pre_activation: float              # sum of every product, plus the bias
@@ -93,7 +95,8 @@ def conv_entry(inside: CnnInside, layer: int, channel: int, row: int, col: int) 
     products = (kernel.double() * patch.double())                    # float64: the sum as written, rounded once
     bias = inside.biases[layer][channel].item()
     pre = products.sum().item() + bias
-    return ConvEntry(layer, channel, row, col, kernel, patch, products.sum((1, 2)).tolist(), bias, pre, max(pre, 0.0))
+    return ConvEntry(layer, channel, row, col, kernel, patch, top, left, products.sum((1, 2)).tolist(), bias, pre,
+                     max(pre, 0.0))
 
 
 def written_out(entry: ConvEntry, lang: str = "en") -> str:
