@@ -242,5 +242,5 @@ if tab_graph.open:
         graph_tab(cfg, result)
 if tab_histograms.open:
     with tab_histograms:
-        histogram_section(STAGE, result, False, on_demand=False, header=False)
+        histogram_section(STAGE, result, False)
 downloads(cfg, result)

@@ -112,15 +112,14 @@ def test_stage_page_shows_the_histograms(lang):
     texts = {"en": EN, "ko": KO}[lang]
     at = open_stage("tensors", lang, n="16", d_in="20", hidden="8", d_out="3", steps="40")
     assert not [c for c in at.get("plotly_chart") if "hist_chart" in c.proto.id]   # their tab is closed: no replay
-    open_stage_tab(at, "histograms", lang)
-    assert texts["hist.header"] not in [h.value for h in at.header]   # the tab's label is the heading
-    assert not at.get("toggle") or "tensors_hist_shown" not in [w.key for w in at.get("toggle")]   # the tab asks
+    open_stage_tab(at, "histograms", lang)   # the tab is the request: no switch, and its label is the heading
     assert at.query_params["hist"] == "w1" and at.query_params["tab"] == "histograms"
     spec = hist_chart(at)
     bars = [trace for trace in spec["data"] if trace["type"] == "bar"]
     assert len(bars) == 2 * 5                                   # weight and gradient at 5 steps
     assert sum(bars[0]["y"]) == 20 * 8                          # w1's entries, all of them
     assert at.selectbox(key="tensors_hist_param").value == "w1"
+    assert texts["hist.intro_manual"].format(count=5) in [m.value for m in at.markdown]   # in the reader's language
 
 
 def test_too_high_lr_on_the_page_says_where_it_diverged():

@@ -16,28 +16,15 @@ from ui.text import lang, t
 HISTORIES = workers.JobCache(32, CACHE_TTL_S)   # 2 × 30 counts per parameter per step: a few KB
 
 
-def histogram_section(stage: str, result: RunSummary, broken: bool, on_demand: bool = True,
-                      header: bool = True) -> None:
-    """Histograms of every parameter and its gradient at a few steps spread over the run the page shows.
-
-    They replay the run (about 2.5 runs' work), so they are drawn when asked for. `on_demand`: behind a switch, on
-    when a link names a parameter (`hist=`), which it does only while they are shown; without it (a stage page's
-    histograms tab, which is drawn only when open) they are drawn at once.
+def histogram_section(stage: str, result: RunSummary, broken: bool) -> None:
+    """Histograms of every parameter and its gradient at a few steps spread over the run the page shows: the
+    histograms tab of a stage page and of the own-network page (its label is their heading). They replay the run
+    (about 2.5 runs' work), so they are computed only while their tab is open.
 
     `result` may be a network built from menus (stage "own_network", lib.explore.own_network): its own job replays it.
-    `header`: False in a tab, whose label says the same.
     """
-    if header:
-        st.header(t("hist.header"))
     steps = tuple(spread_steps(len(result.losses), STEPS_SHOWN))
     st.markdown(t("hist.intro_manual" if stage == "tensors" else "hist.intro", count=len(steps)))
-    if on_demand:
-        shown_key = f"{stage}_hist_shown"
-        if st.session_state.get("entered_from_link"):
-            st.session_state[shown_key] = "hist" in st.query_params
-        if not st.toggle(t("hist.show"), key=shown_key, help=t("hist.show_help")):
-            st.query_params.pop("hist", None)
-            return
     cfg = result.config
     if stage == "own_network":
         request = (("network_histograms", cfg, steps), jobs.network_histograms, (cfg, steps))

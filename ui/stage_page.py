@@ -90,7 +90,7 @@ def stage_page(stage: str) -> None:
                 graph_section(stage, cfg, step, broken, depth)
     if histograms_tab.open:
         with histograms_tab:
-            histogram_section(stage, result, broken, on_demand=False, header=False)
+            histogram_section(stage, result, broken)
     downloads(stage, cfg, broken, curves)
 
 
