@@ -34,7 +34,7 @@ import pebble
 
 WORKERS_ENV = "TRAIN_WORKERS"        # how many runs at once; default: the cores this process may use
 TIME_LIMIT_ENV = "RUN_TIME_LIMIT_S"  # wall-clock seconds one run may take; default DEFAULT_TIME_LIMIT_S
-# bench/caps.py: the slowest run the sliders allow takes ~3 s on a 2-core server with one worker per core,
+# bench/caps.py: the slowest run the sliders allow takes 2-4 s on a 2-core server with one worker per core,
 # and ~6 s with a class training beside it; 15 s leaves room for a busy server and still frees a worker soon.
 DEFAULT_TIME_LIMIT_S = 15.0
 # a run checks the clock between steps; one that does not stop by itself this long after its limit is ended
