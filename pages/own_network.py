@@ -17,11 +17,11 @@ from lib.figures.own_network_plots import layer_norms_figure
 from lib.tutorial.export import losses_csv
 from lib.tutorial.stages import GROWTH_LIMIT, StageResult
 from ui.frame import ensure_app_frame, keep_widget_state
-from ui.gradient_view import comparison_verdict
+from ui.gradient_view import comparison_verdict, gradient_csv_button, step_slider
 from ui.graph_view import GRAPHS
 from ui.histogram_view import histogram_section
 from ui.links import keep_choice, linked_choice, one_of, share_link, whole_number
-from ui.results import loss_metrics, no_gradient_message, png_config, show_source, stop_point
+from ui.results import loss_metrics, png_config, show_source, stop_point
 from ui.runs import GRADIENTS, RUNS, run_failed_message, run_jobs, server_speed, time_limit_message
 from ui.sidebar import LR_CHOICES, bounded_slider, nearest_lr
 from ui.stage_page import open_tab_from_link, tabs
@@ -53,28 +53,11 @@ def load(cfg: NetworkConfig) -> None:
         state[f"own_{name}"] = getattr(cfg, name)
 
 
-def chosen_step(result: StageResult) -> int | None:
-    """The step the gradients and the graph look at (one slider, drawn in whichever of their tabs is open, its value
-    kept while both are closed); None, with a message, when no step ran."""
-    last = len(result.losses) - 1
-    if last < 0:
-        st.info(no_gradient_message([result]))
-        return None
-    if last == 0:
-        st.caption(t("grad.step_zero"))
-        return 0
-    linked_choice("net_step", "own_step", whole_number(0, STEPS_CAP))
-    st.session_state["own_step"] = min(st.session_state.get("own_step", 0), last)
-    step = st.slider(t("grad.step"), 0, last, key="own_step", help=t("grad.step_help"))
-    keep_choice("net_step", step)
-    return step
-
-
 def gradients_tab(cfg: NetworkConfig, result: StageResult) -> None:
     """The gradient table at the chosen step (its CSV under it) and each layer's gradient norm."""
     st.markdown(t("own.grad_intro"))
     show_source([linear_backward, *ACTIVATIONS[cfg.activation], mse_backward, network_backward])
-    step = chosen_step(result)
+    step = step_slider(result, "net_step", "own_step")
     if step is None:
         return
     comparison = run_jobs(GRADIENTS, [(("own_gradients", cfg, step), jobs.network_gradients, (cfg, step))],
@@ -83,9 +66,7 @@ def gradients_tab(cfg: NetworkConfig, result: StageResult) -> None:
         st.error(run_failed_message(comparison), icon=":material/timer_off:")
         return
     comparison_verdict(comparison, cfg.dtype)
-    st.download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
-                       file_name=f"own_network_gradients_step{comparison.step}.csv", mime="text/csv",
-                       key="own_dl_gradients", icon=":material/download:", on_click="ignore")
+    gradient_csv_button(comparison, "own_network", "own_dl_gradients")
 
     st.subheader(t("own.norms_header"))
     norms = layer_norms(comparison)
@@ -104,7 +85,7 @@ def gradients_tab(cfg: NetworkConfig, result: StageResult) -> None:
 
 def graph_tab(cfg: NetworkConfig, result: StageResult) -> None:
     """The graph autograd records for the forward pass at the chosen step."""
-    step = chosen_step(result)
+    step = step_slider(result, "net_step", "own_step")
     if step is None:
         return
     st.markdown(t("graph.intro", step=step))

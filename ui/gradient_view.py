@@ -1,6 +1,8 @@
 """Hand-written against autograd's gradients on a stage page: the table, heatmaps, the shared layer's uses."""
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from lib.figures import plots
@@ -29,23 +31,38 @@ def comparison_verdict(comparison: GradientComparison, dtype: str) -> None:
         st.info(t("gradients.relu_ties", ties=comparison.relu_ties), icon=":material/info:")
 
 
+def step_slider(result: RunSummary, url_key: str, key: str) -> int | None:
+    """The training step to look at: a slider over the steps that ran (not past a divergence or the time limit), kept
+    in the URL as `url_key`; None, with a message, when no step ran. A page's gradients and graph tabs both call it;
+    only the open tab is drawn, so the slider appears once."""
+    last = len(result.losses) - 1
+    if last < 0:
+        st.info(no_gradient_message([result]))
+        return None
+    if last == 0:
+        st.caption(t("grad.step_zero"))
+        return 0
+    linked_choice(url_key, key, whole_number(0, STEPS_CAP))
+    st.session_state[key] = min(st.session_state.get(key, 0), last)
+    step = st.slider(t("grad.step"), 0, last, key=key, help=t("grad.step_help"))
+    keep_choice(url_key, step)
+    return step
+
+
+def gradient_csv_button(comparison: GradientComparison, name: str, key: str) -> None:
+    """The gradient table as CSV, under the table: made when clicked, and a click does not rerun the page."""
+    st.download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
+                       file_name=f"{name}_gradients_step{comparison.step}.csv", mime="text/csv", key=key,
+                       icon=":material/download:", on_click="ignore")
+
+
 def inspected_step(stage: str, result: RunSummary) -> tuple[int, int | None] | None:
     """The training step the gradients and the graph are looked at (a slider over the steps that ran) and, on
     DynamicNet, the depth of that forward pass (None: as drawn in training). None, with a message, when no step ran.
     The gradients and the graph tabs both call it; only the open tab is drawn, so its widgets appear once."""
-    last = len(result.losses) - 1   # the steps that ran: not past a divergence or the time limit
-    if last < 0:
-        st.info(no_gradient_message([result]))
+    step = step_slider(result, "step", f"{stage}_grad_step")
+    if step is None:
         return None
-    key = f"{stage}_grad_step"
-    if last == 0:
-        step = 0
-        st.caption(t("grad.step_zero"))
-    else:
-        linked_choice("step", key, whole_number(0, STEPS_CAP))
-        st.session_state[key] = min(st.session_state.get(key, 0), last)
-        step = st.slider(t("grad.step"), 0, last, key=key, help=t("grad.step_help"))
-        keep_choice("step", step)
     depth = None
     if stage == "dynamic_net":
         choices = {"as in training": t("grad.as_in_training"), **{n: str(n) for n in range(4)}}

@@ -12,7 +12,7 @@ from lib.tutorial.config import TrainConfig, difference_label
 from lib.tutorial.export import losses_csv, stage_script
 from lib.tutorial.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
 from ui.frame import ensure_app_frame, keep_widget_state, kept_tabs, open_tab
-from ui.gradient_view import gradient_section, inspected_step
+from ui.gradient_view import gradient_csv_button, gradient_section, inspected_step
 from ui.graph_view import graph_section
 from ui.histogram_view import histogram_section
 from ui.links import followed_link, keep_choice, linked_choice, one_of, wrote_link
@@ -78,10 +78,7 @@ def stage_page(stage: str) -> None:
         with gradients_tab:
             comparison = gradient_section(stage, cfg, result, broken)
             if comparison is not None:
-                st.download_button(t("downloads.gradients"), functools.partial(comparison.table.to_csv, index=False),
-                                   file_name=f"{stage}_gradients_step{comparison.step}.csv", mime="text/csv",
-                                   key="dl_gradients", icon=":material/download:",
-                                   on_click="ignore")
+                gradient_csv_button(comparison, stage, "dl_gradients")
     if graph_tab.open:
         with graph_tab:
             inspected = inspected_step(stage, result)

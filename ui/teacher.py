@@ -38,7 +38,7 @@ def apply_view(view: TeacherView) -> None:
         if key not in wanted:
             st.query_params.pop(key, None)   # a message to the browser only when the URL had it
     write_query(wanted)
-    st.session_state["teacher_written"] = view.to_query()
+    st.session_state["teacher_written"] = wanted
     for problem in st.session_state.pop("teacher_problems", []):
         st.warning(t("teacher.link_problem", problem=problem), icon=":material/link_off:")
     css = ([HIDE_SIDEBAR_CSS] if "sidebar" in view.hidden else []) + ([PROJECTOR_CSS] if view.projector else [])
