@@ -4,7 +4,7 @@ import os
 import streamlit as st
 import torch
 
-from lib.classroom.i18n import LANGUAGES
+from lib.text.i18n import LANGUAGES
 from lib.tutorial.stages import STAGES
 from ui.frame import write_query
 from ui.teacher import apply_view, teacher_view

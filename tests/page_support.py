@@ -1,7 +1,7 @@
 """What page tests share: opening a tab of a stage page (ui/stage_page.py draws only the open one)."""
 from streamlit.testing.v1 import AppTest
 
-from lib.classroom import i18n
+from lib.text import i18n
 
 
 def open_stage_tab(at: AppTest, tab: str, lang: str = "en", key: str = "stage_tab") -> AppTest:

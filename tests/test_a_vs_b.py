@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.tutorial.config import default_config
-from lib.classroom.i18n import EN
+from lib.text.i18n import EN
 from lib.tutorial.stages import run_stage
 from lib.explore.versus import pair_from_query
 from tests.page_support import plotly_values

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.classroom.i18n import KO
+from lib.text.i18n import KO
 from tests.browser_support import ARTIFACTS, settle, page, server, require_chromium  # noqa: F401 (fixtures)
 
 require_chromium()

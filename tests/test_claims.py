@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.classroom.claims import TIP_CLAIMS, Check, Claim, curve_gap, holds
-from lib.classroom.i18n import EN, KO
+from lib.text.i18n import EN, KO
 from lib.classroom.presets import PRESETS
 from lib.tutorial.stages import STAGE_NAMES
 from tests.page_support import open_stage_tab, plotly_values

@@ -8,8 +8,8 @@ from streamlit.testing.v1 import AppTest
 from lib.serve import jobs
 from lib.tutorial.config import TrainConfig, available_devices, config_from_query, default_config, server_device
 from lib.explore.device_timing import BATCHES, TIMED_STEPS, DeviceTiming, step_seconds, time_devices
-from lib.classroom.i18n import EN, KO
-from lib.classroom.messages import Refusal, render
+from lib.text.i18n import EN, KO
+from lib.text.messages import Refusal, render
 from lib.tutorial.stages import run_stage
 from lib.tutorial.tutorial_code import tutorial_code
 from ui.device import gpu_verdict

@@ -12,7 +12,7 @@ from tests.page_support import open_stage_tab
 
 from lib.tutorial.config import default_config
 from lib.tutorial.histograms import histogram, parameter_history, spread_steps
-from lib.classroom.i18n import EN, KO
+from lib.text.i18n import EN, KO
 from lib.tutorial.stages import STAGE_NAMES, drawn_depth, run_stage
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

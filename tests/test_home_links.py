@@ -7,7 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lib.classroom.i18n import LANGUAGES, TEXTS
+from lib.text.i18n import LANGUAGES, TEXTS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")

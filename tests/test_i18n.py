@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.classroom.i18n import EN, KO, LANGUAGES, TEXTS, t
+from lib.text.i18n import EN, KO, LANGUAGES, TEXTS, t
 from lib.tutorial.stages import STAGE_NAMES
 from tests.page_support import open_stage_tab
 from ui.stage_page import TAB_IDS as STAGE_TABS
@@ -120,7 +120,7 @@ def test_an_unknown_language_in_the_link_gives_english(value, monkeypatch):
 
 
 def test_feature_files_merge_and_refuse_a_key_twice(tmp_path, monkeypatch):
-    import lib.classroom.i18n as i18n
+    import lib.text.i18n as i18n
     (tmp_path / "en").mkdir()
     (tmp_path / "en.toml").write_text('"language.name" = "English"\n"a" = "A"\n')
     (tmp_path / "en" / "feature.toml").write_text('"b" = "B"\n')

@@ -24,8 +24,8 @@ from streamlit.testing.v1 import AppTest
 from lib.tutorial.config import TrainConfig, config_from_query, default_config
 from lib.explore.experiments import fit_sine, lr_grid
 from lib.tutorial.gradients import gradient_comparison
-from lib.classroom.i18n import KO, TEXTS
-from lib.classroom.messages import Coded, render
+from lib.text.i18n import KO, TEXTS
+from lib.text.messages import Coded, render
 from lib.digits.mnist import FILES, MnistConfig, MnistDataError, UploadError, load_mnist
 from lib.explore.optim_internals import check_k
 from lib.tutorial.stages import STAGE_NAMES

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.tutorial.config import default_config
 from lib.tutorial.gradients import TOLERANCE, loss_at
-from lib.classroom.i18n import EN, KO
+from lib.text.i18n import EN, KO
 from lib.explore.landscape import Plane, filter_normalised_direction, loss_landscape
 from lib.explore.optim_internals import compare_optimizer
 from lib.tutorial.optimizers import OPTIMIZERS

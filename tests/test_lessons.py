@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.classroom import i18n
+from lib.text import i18n
 from lib.classroom.lesson_files import LessonError, load_lesson, load_lessons
 from lib.classroom.lessons import OUTCOMES, is_right, outcome
-from lib.classroom.messages import render
+from lib.text.messages import render
 from lib.tutorial.config import QUERY_KEYS, default_config
 from lib.tutorial.stages import RunSummary
 from tests.page_support import plotly_values

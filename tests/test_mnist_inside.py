@@ -19,7 +19,7 @@ from lib.digits import mnist
 from lib.serve import jobs, workers
 from lib.digits import mnist_inside as mi
 from lib.figures import mnist_inside_plots as plots
-from lib.classroom.i18n import EN
+from lib.text.i18n import EN
 from lib.digits.mnist import MnistConfig
 from tests.test_korean import assert_korean
 from tests.test_mnist_page import FakeUpload, png_of_a_one

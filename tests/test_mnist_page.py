@@ -8,7 +8,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from lib.classroom.i18n import EN
+from lib.text.i18n import EN
 from lib.digits.mnist import FILES
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"

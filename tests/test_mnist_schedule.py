@@ -7,7 +7,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lib.classroom.i18n import EN
+from lib.text.i18n import EN
 from lib.digits import mnist
 from lib.digits.mnist import MnistConfig
 

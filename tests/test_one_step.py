@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.classroom.i18n import EN, KO
+from lib.text.i18n import EN, KO
 from tests.page_support import open_stage_tab
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

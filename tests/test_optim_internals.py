@@ -4,7 +4,7 @@ import torch
 
 import lib.explore.optim_internals as oi
 from lib.tutorial.config import default_config
-from lib.classroom.i18n import TEXTS
+from lib.text.i18n import TEXTS
 from lib.explore.optim_internals import ALL, COLUMNS, HAND_WRITTEN, K_MAX, check_k, compare_optimizer
 from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import run_stage

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.classroom.i18n import EN
+from lib.text.i18n import EN
 from lib.tutorial.optimizers import OPTIMIZERS
 
 # The page file alone: ensure_app_frame only acts in Streamlit's legacy pages/ mode, which a script

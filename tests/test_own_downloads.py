@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import streamlit.elements.widgets.button as button
 
-from lib.classroom.i18n import EN, KO
+from lib.text.i18n import EN, KO
 from lib.explore.own_network import NetworkConfig, network_gradients, train_network
 from lib.explore.own_script import network_script
 from tests.test_own_network import HANGUL, open_page

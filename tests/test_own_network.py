@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 import lib.tutorial.backward as backward
 from lib.serve import limits
 from lib.tutorial.backward import ACTIVATIONS, finite_differences
-from lib.classroom.i18n import EN, KO
-from lib.classroom.messages import render
+from lib.text.i18n import EN, KO
+from lib.text.messages import render
 from lib.explore.own_network import (DEPTH_CAP, PRESETS, REDUCTIONS, VANISHING_BELOW, NetworkConfig, autograd_grads,
                              describe_network, layer_norms, manual_grads, max_steps, network_gradients, network_loss,
                              run_seconds, train_network)

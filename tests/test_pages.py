@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.tutorial.config import default_config
-from lib.classroom.i18n import EN
+from lib.text.i18n import EN
 from lib.classroom.presets import PRESETS
 from lib.tutorial.stages import STAGE_NAMES, STAGES
 from tests.page_support import open_stage_tab
@@ -123,7 +123,7 @@ def test_refused_settings_are_explained_in_the_main_area_in_korean(path, monkeyp
     """The sliders offer no refused value today (the steps follow the sizes); a rule that refuses one must still
     be said where the chart would be. A stand-in rule refuses N above 512."""
     from lib.tutorial.config import TrainConfig
-    from lib.classroom.messages import Refusal
+    from lib.text.messages import Refusal
     checked = TrainConfig.__post_init__
 
     def stricter(self):

@@ -9,8 +9,8 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.errors import AppTestError
 
-from lib.classroom.i18n import EN, KO
-from lib.classroom.messages import render
+from lib.text.i18n import EN, KO
+from lib.text.messages import render
 from lib.classroom.qr import qr_code, qr_svg
 from lib.figures.replay_plots import FRAMES, frame_ends, loss_replay
 from lib.classroom.teacher import HIDEABLE, LOCKABLE, TeacherView, view_from_query

@@ -152,7 +152,7 @@ def test_momentum_zero_from_a_link_is_said_plainly_in_both_languages():
 
 
 def test_no_korean_text_leaves_a_particle_to_guess():
-    from lib.classroom.i18n import KO
+    from lib.text.i18n import KO
     assert not [key for key, text in KO.items() if any(p in text for p in ("(는)", "(가)", "(을)", "(으)", "(과)"))]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from lib.classroom import i18n
+from lib.text import i18n
 from ui.text import lang
 
 

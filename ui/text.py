@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.classroom import i18n
+from lib.text import i18n
 from lib.tutorial.config import TrainConfig
 from lib.tutorial.gradients import split_use
-from lib.classroom.messages import render
+from lib.text.messages import render
 from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import STAGES
 
@@ -38,14 +38,14 @@ def lang() -> str:
 
 
 def t(key: str, **values) -> str:
-    """The text `key` in this session's language (lib/classroom/i18n.py holds the texts); values that are messages from
-    lib (lib.classroom.messages: a refusal, a note) are rendered in that language too."""
+    """The text `key` in this session's language (lib/text/i18n.py holds the texts); values that are messages from
+    lib (lib.text.messages: a refusal, a note) are rendered in that language too."""
     language = lang()
     return i18n.t(key, language, **{name: render(value, language) for name, value in values.items()})
 
 
 def say(message) -> str:
-    """A message from lib (a code and values, lib.classroom.messages) in this session's language."""
+    """A message from lib (a code and values, lib.text.messages) in this session's language."""
     return render(message, lang())
 
 

@@ -1,2 +1,1 @@
-"""What a class reads and follows: the texts in every language, message codes, presets and the claims they make,
-lessons, teacher links."""
+"""What a class reads and follows: presets and the claims they make, lessons, teacher links, QR codes."""

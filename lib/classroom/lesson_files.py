@@ -5,10 +5,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from lib.classroom import i18n
+from lib.text import i18n
 from lib.tutorial.config import QUERY_KEYS, config_from_query, default_config
 from lib.classroom.lessons import OUTCOMES, TEXTS, Lesson, Run, Step
-from lib.classroom.messages import CodedError, Message
+from lib.text.messages import CodedError, Message
 from lib.explore.optim_internals import K_MAX
 from lib.explore.versus import LINK_KEYS, pair_from_query
 

@@ -1,14 +1,14 @@
 """A teacher's link: which sidebar controls it locks, which parts of the page it hides, and projector mode.
 
 Read from the URL (`?lock=lr,n&hide=sidebar&projector=1`) through allow-lists; anything else is refused with a
-message code (lib.classroom.messages) that the page shows in the reader's language.
+message code (lib.text.messages) that the page shows in the reader's language.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from lib.tutorial.config import shown_text
-from lib.classroom.messages import Message
+from lib.text.messages import Message
 
 # the sidebar's controls by widget key, in the sidebar's order; a locked one is shown disabled at the link's value
 LOCKABLE = ("n", "d_in", "hidden", "d_out", "steps", "lr", "optimizer", "momentum", "seed", "dtype")

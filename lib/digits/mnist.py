@@ -26,7 +26,7 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 from lib.tutorial.backward import cross_entropy_backward, finite_differences, network_grads
 from lib.tutorial.config import SEED_CAP, check_choice, check_int, check_training
 from lib.tutorial.gradients import COLUMNS, TOLERANCE, comparison_row, rel_error
-from lib.classroom.messages import CodedError, Message
+from lib.text.messages import CodedError, Message
 from lib.tutorial.optimizers import make_optimizer
 from lib.tutorial.stages import TwoLayerNet
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 from lib.digits.mnist import MEAN, SIDE, STD, MnistCNN, MnistMLP
 
 PANEL_SIZE = 16            # held-out digits watched epoch by epoch: the first 16 of the held-out split

@@ -10,7 +10,7 @@ import torch
 
 from lib.tutorial.config import LR_CAP, TrainConfig, check_int
 from lib.tutorial.gradients import forward
-from lib.classroom.messages import Refusal
+from lib.text.messages import Refusal
 from lib.tutorial.stages import STAGES, Recorder, StageResult, drawn_depth, run_stage
 
 SWEEP_MAX_RUNS = 30       # one sweep trains at most this many times; each run is capped by TrainConfig

@@ -10,7 +10,7 @@ import torch
 
 from lib.tutorial.config import TrainConfig
 from lib.tutorial.gradients import TOLERANCE, loss_at, rel_error
-from lib.classroom.messages import Message, Refusal
+from lib.text.messages import Message, Refusal
 from lib.tutorial.optimizers import OPTIMIZERS, make_optimizer
 from lib.tutorial.stages import run_stage
 

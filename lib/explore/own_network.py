@@ -17,7 +17,7 @@ from lib.tutorial.backward import (ACTIVATIONS, LEAKY_SLOPE, finite_differences,
                           network_grads)
 from lib.tutorial.config import DTYPES, LR_CAP, SEED_CAP, SIZE_CAPS, STEPS_CAP, check_choice, check_int, check_training
 from lib.tutorial.gradients import COLUMNS, SMALL, TOLERANCE, GradientComparison, comparison_row, rel_error
-from lib.classroom.messages import Message, Refusal
+from lib.text.messages import Message, Refusal
 from lib.tutorial.stages import GROWTH_LIMIT, Recorder, StageResult
 
 STAGE = "own_network"   # the name its runs carry (RunSummary.stage)

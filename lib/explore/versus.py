@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from lib.tutorial.config import (QUERY_KEYS, SIZE_CAPS, STAGE_NAMES, TrainConfig, config_from_query, default_config,
                         shown_text)
-from lib.classroom.messages import Message
+from lib.text.messages import Message
 from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import STAGES
 

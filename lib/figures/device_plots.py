@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from lib.explore.device_timing import DeviceTiming
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 from lib.figures.plots import PALETTE, _layout
 
 # a device keeps its colour and its marker: the lines differ without colour too

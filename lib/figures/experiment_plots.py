@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lib.explore.experiments import HeldOutCurve, SineFit
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 from lib.figures.plots import PALETTE, _layout, step_axis
 
 DIVERGED_COLOUR = "#d62728"

@@ -6,7 +6,7 @@ import math
 
 import plotly.graph_objects as go
 
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 from lib.explore.landscape import Landscape
 from lib.figures.plots import PALETTE, _layout
 

@@ -8,7 +8,7 @@ import math
 import plotly.graph_objects as go
 import torch
 
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 from lib.digits.mnist_inside import DigitInside, EpochPanel
 
 

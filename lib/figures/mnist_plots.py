@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 from lib.digits.mnist import CLASSES, MnistResult
 
 DIGITS = [str(d) for d in range(CLASSES)]

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 from lib.figures.plots import PALETTE, _layout, downsample, step_axis
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 from lib.figures.plots import PALETTE, _layout
 
 

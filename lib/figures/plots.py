@@ -11,7 +11,7 @@ import plotly.io as pio
 import torch
 from plotly.subplots import make_subplots
 
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 
 # one colour per stage, in tutorial order, readable on a projector
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]

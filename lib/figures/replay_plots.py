@@ -6,7 +6,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 from lib.figures.plots import PALETTE, _layout, step_axis
 
 FRAMES = 60        # at most this many frames, whatever the number of steps

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 
 import torch
 
-from lib.classroom.messages import Message, Refusal
+from lib.text.messages import Message, Refusal
 from lib.tutorial.optimizers import OPTIMIZERS
 
 # The tutorial's stages in its order; lib.tutorial.stages holds their code and texts.

@@ -12,7 +12,7 @@ from torch.func import functional_call
 from lib.tutorial.backward import finite_differences, layers_of, linear, linear_backward, mse, mse_backward, \
     network_backward, network_forward, network_grads, relu, relu_backward
 from lib.tutorial.config import TrainConfig
-from lib.classroom.messages import Message, Refusal
+from lib.text.messages import Message, Refusal
 from lib.tutorial.stages import GROWTH_LIMIT, STAGES, BrokenMyReLU, DynamicNet, MyReLU, TwoLayerNet, drawn_depth, run_stage
 
 # rel_error bounds that count as "the same gradient": a few ulps of a long sum in each precision

@@ -10,7 +10,7 @@ import torch
 from lib.tutorial.config import TrainConfig
 from lib.tutorial.gradients import manual_raw
 from lib.tutorial.graph import stage_loss
-from lib.classroom.messages import Refusal
+from lib.text.messages import Refusal
 from lib.tutorial.stages import drawn_depth, run_stage
 
 BINS = 30          # bins per histogram

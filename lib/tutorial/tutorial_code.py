@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from lib.tutorial.config import TrainConfig
-from lib.classroom.i18n import t
+from lib.text.i18n import t
 
 # A line "## key" becomes the comment `code.<key>` (locales/*.toml) at that indentation, one "# " line per text line.
 _COMMENT = re.compile(r"^(\s*)## ([a-z_]+)$")

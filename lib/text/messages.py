@@ -5,7 +5,7 @@ A code is a key of locales/*.toml. `str()` of a message is its English text (for
 """
 from __future__ import annotations
 
-from lib.classroom import i18n
+from lib.text import i18n
 
 
 class Coded:
