@@ -6,6 +6,7 @@ import torch
 
 from lib.text.i18n import LANGUAGES
 from lib.tutorial.stages import STAGES
+from ui.board import class_frame
 from ui.frame import write_query
 from ui.teacher import apply_view, teacher_view
 from ui.text import language_from_link, t
@@ -30,7 +31,8 @@ def navigation() -> dict[str, list]:
     step_mode = st.Page("pages/step_mode.py", title=t("nav.step_mode"), icon=":material/calculate:", url_path="step")
     lessons = st.Page("pages/lessons.py", title=t("nav.lessons"), icon=":material/school:", url_path="lessons")
     a_vs_b = st.Page("pages/a_vs_b.py", title=t("nav.a_vs_b"), icon=":material/compare:", url_path="a_vs_b")
-    return {t("nav.start"): [home, lessons], t("nav.stages"): stages,
+    board = st.Page("pages/board.py", title=t("nav.board"), icon=":material/groups:", url_path="board")
+    return {t("nav.start"): [home, lessons, board], t("nav.stages"): stages,
             t("nav.together"): [step_mode, compare, a_vs_b, optimizers, mnist, experiments, own_network]}
 
 
@@ -44,12 +46,16 @@ st.set_page_config(page_title=t("app.page_title"), page_icon=":material/school:"
 # allowed to run, and Page.run clears the mark, a state of the object.
 if st.session_state.get("nav_language") != lang or "nav_pages" not in st.session_state:
     st.session_state["nav_pages"], st.session_state["nav_language"] = navigation(), lang
-page = st.navigation(st.session_state["nav_pages"])
+page = st.navigation(st.session_state["nav_pages"], expanded=True)   # no "View 6 more": Streamlit's English
 
 st.sidebar.markdown(t("app.heading"))
 st.sidebar.radio(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
 write_query({"lang": lang})
 apply_view(view)
+class_frame(auto_join=page.url_path != "board")   # the class the link names, on every page
+# a control that does not apply (momentum beside Adam) is drawn disabled; Streamlit fades its label to 40 % of the
+# text colour (2.4:1), this keeps it lighter than a live label yet readable (5.3:1 on white, 4.7:1 on the sidebar)
+st.html('<style>label[data-testid="stWidgetLabel"][disabled] p {color: #6b6b69;}</style>')
 try:
     page.run()
 except Exception as err:   # a last guard: a short message on screen, never a traceback

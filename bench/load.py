@@ -1,9 +1,9 @@
 """Load test: K students at once on the real Streamlit server, over loopback.
 
 For each K it starts a fresh server (`streamlit run app.py` on 127.0.0.1, a free port), so every K starts with
-cold caches and its own memory peak. K light clients then speak Streamlit's own websocket protocol
-(/_stcore/stream, protobuf BackMsg/ForwardMsg; one asyncio loop in this process, so the load generator leaves
-the cores to the server). Each client:
+cold caches and its own memory peak. K light clients (bench/streamlit_client.py) then speak Streamlit's own
+websocket protocol (/_stcore/stream, protobuf BackMsg/ForwardMsg; one asyncio loop in this process, so the load
+generator leaves the cores to the server). Each client:
 
   1. connects and asks for the stage page by its URL path, as a browser opening http://host/<page> does;
   2. waits for the run to finish (script_finished) -- the page-load time;
@@ -73,26 +73,17 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.streamlit_client import (DEFAULT_N, FINISHED_COMPILE_ERROR, FINISHED_OK, LightSession, Run,  # noqa: E402
+                                    forward_msg)
+
 STAGE_PAGES = ["tensors", "autograd", "custom_function", "nn_module", "optim", "custom_module", "dynamic_net"]
-DEFAULT_N = 64
 TARGET_K, TARGET_P95_S, TARGET_RSS_MB = 30, 6.0, 3 * 1024
 TARGET_CPU_PER_RERUN_S, TARGET_FIRST_VISIT_S = 0.30, 2.5
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-
-# protobuf classes, imported in main() (importing streamlit costs a second; --help should not)
-BackMsg = ForwardMsg = None
 KILLED = "light, replica killed"     # the client label of the run during which --kill-replica is killed
-FINISHED_OK = 0          # ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
-FINISHED_COMPILE_ERROR = 1
-
-
-def import_protos() -> None:
-    """Streamlit's protobuf classes into this module (for the clients; tests/test_serve.py uses them too)."""
-    global BackMsg, ForwardMsg
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 
 # --------------------------------------------------------------------------- the server and its memory
@@ -312,47 +303,6 @@ def kill_replica(pid: int) -> str:
         return f"no process {pid}: nothing was killed"
 
 
-# --------------------------------------------------------------------------- one run of the page, as seen
-@dataclasses.dataclass
-class Run:
-    """What one script run put on the page (everything between its new_session and its script_finished)."""
-    status: int | None = None
-    exceptions: list[str] = dataclasses.field(default_factory=list)
-    captions: list[str] = dataclasses.field(default_factory=list)
-    charts: int = 0
-    n_slider_id: str | None = None
-    page_hash: str = ""
-
-    def feed(self, msg) -> None:
-        kind = msg.WhichOneof("type")
-        if kind == "navigation":
-            self.page_hash = msg.navigation.page_script_hash
-        if kind != "delta" or msg.delta.WhichOneof("type") != "new_element":
-            return
-        el = msg.delta.new_element
-        et = el.WhichOneof("type")
-        if et == "exception":
-            self.exceptions.append(f"{el.exception.type}: {el.exception.message}"[:300])
-        elif et == "markdown" and el.markdown.body.startswith("Settings used:"):
-            self.captions.append(el.markdown.body)
-        elif et == "plotly_chart":
-            self.charts += 1
-        elif et == "slider" and (el.slider.id.endswith("-n") or el.slider.label.startswith("N:")):
-            self.n_slider_id = el.slider.id
-
-    def problem(self, n: int) -> str | None:
-        """Why this finished run is not the page for N=n, or None if it is."""
-        if self.status != FINISHED_OK:
-            return f"script_finished status {self.status}"
-        if self.exceptions:
-            return "exception on the page: " + self.exceptions[0]
-        if not any(f"N={n}," in c for c in self.captions):
-            return f"caption does not show N={n}: {self.captions[-1][:80] if self.captions else 'no caption'}"
-        if self.charts == 0:
-            return "no plotly chart"
-        return None
-
-
 # --------------------------------------------------------------------------- the light client
 @dataclasses.dataclass
 class Result:
@@ -363,83 +313,6 @@ class Result:
     result_kb: float | None = None     # ForwardMsg bytes the slider rerun sent this client (light client only)
     error: str = ""
     served_by: str = ""                # HAProxy's X-Served-By on the websocket upgrade (serve.sh), if any
-
-
-class LightSession:
-    """One student, in Streamlit's websocket protocol."""
-
-    def __init__(self, url: str, page: str, timeout_s: float, cookie: str | None = None, query: str = ""):
-        self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
-        self.page = page
-        self.query = query                # the page's query string, as the browser's URL carries it
-        self.timeout_s = timeout_s
-        self.cookie = cookie              # a Cookie header to send (e.g. HAProxy's sticky-session cookie)
-        self.ws = None
-        self.served_by = ""               # behind scripts/serve.sh: the replica HAProxy chose (X-Served-By)
-        self.set_cookie = ""              # ... and the Set-Cookie it sent with the upgrade, if any
-        self.page_hash = ""
-        self.n_slider_id: str | None = None
-        self.received_bytes = 0
-
-    async def connect(self):
-        import websockets
-        # A browser sends no websocket pings; the client's pings would fail sessions whose server event loop is
-        # merely busy. Subprotocols as the frontend sends them: ["streamlit", <xsrf token>, <session id>].
-        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
-                                           ping_interval=None, open_timeout=self.timeout_s,
-                                           additional_headers={"Cookie": self.cookie} if self.cookie else None)
-        self.served_by = self.ws.response.headers.get("X-Served-By", "")
-        self.set_cookie = self.ws.response.headers.get("Set-Cookie", "")
-
-    async def rerun(self, *, page_name: str = "", page_hash: str = "", widget: tuple[str, int] | None = None):
-        msg = BackMsg()
-        cs = msg.rerun_script
-        cs.query_string = self.query
-        cs.page_name = page_name
-        cs.page_script_hash = page_hash
-        if widget:
-            ws = cs.widget_states.widgets.add()
-            ws.id = widget[0]
-            ws.double_array_value.data.append(float(widget[1]))   # st.slider's value: a double array
-        await self.ws.send(msg.SerializeToString())
-
-    async def until_finished(self, deadline: float) -> Run:
-        """Read ForwardMsgs until a run finishes for good (not one that stopped early for a rerun)."""
-        run = Run()
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("no script_finished in time")
-            raw = await asyncio.wait_for(self.ws.recv(), left)
-            if isinstance(raw, str):
-                continue
-            self.received_bytes += len(raw)
-            msg = ForwardMsg()
-            msg.ParseFromString(raw)
-            if msg.HasField("ref_hash"):
-                # Only sent for hashes the client says it has cached (ClientState.cached_message_hashes); we send
-                # none, so this would be a protocol surprise worth failing on.
-                raise RuntimeError("server sent a cached-message reference to a client with no cache")
-            kind = msg.WhichOneof("type")
-            if kind == "new_session":
-                run = Run(page_hash=run.page_hash)
-                continue
-            run.feed(msg)
-            if kind == "script_finished":
-                run.status = msg.script_finished
-                if run.status in (FINISHED_OK, FINISHED_COMPILE_ERROR):
-                    if run.page_hash:
-                        self.page_hash = run.page_hash
-                    if run.n_slider_id:
-                        self.n_slider_id = run.n_slider_id
-                    return run
-
-    async def close(self):
-        if self.ws is not None:
-            try:
-                await asyncio.wait_for(self.ws.close(), 5)
-            except Exception:
-                pass
 
 
 async def light_session(i: int, n: int, url: str, page: str, timeout_s: float, loaded: asyncio.Event,
@@ -555,9 +428,8 @@ async def run_browser(url: str, page: str, k: int, timeout_s: float, budget_s: f
         def on_frame(payload):
             if isinstance(payload, str):
                 return
-            msg = ForwardMsg()
             try:
-                msg.ParseFromString(payload)
+                msg = forward_msg(payload)
             except Exception:     # noqa: BLE001
                 return
             kind = msg.WhichOneof("type")
@@ -879,7 +751,6 @@ def main(argv=None) -> int:
     if (args.pid or args.kill_replica) and not args.url:
         ap.error("--pid and --kill-replica go with --url")
 
-    import_protos()
 
     plan = [("light", k, "", False) for k in args.k]
     if args.kill_replica:

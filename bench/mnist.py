@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lib.figures import mnist_inside_plots  # noqa: E402
 
-from lib.digits import mnist, mnist_inside
-from lib.digits.mnist import MnistConfig  # noqa: E402
+from lib.digits import mnist_data, mnist_models, mnist_training, mnist_inside
+from lib.digits.mnist_models import MnistConfig  # noqa: E402
 from lib.serve import workers  # noqa: E402
 from lib.tutorial.optimizers import make_optimizer  # noqa: E402
 
@@ -43,16 +43,16 @@ class ExamplesStyleMNIST(Dataset):
         return len(self.data)
 
 
-def examples_epoch(data: mnist.MnistData, config: MnistConfig) -> tuple[float, float]:
+def examples_epoch(data: mnist_data.MnistData, config: MnistConfig) -> tuple[float, float]:
     """pytorch/examples mnist/main.py's train() + test() for one epoch; returns (seconds, held-out accuracy)."""
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mnist.MEAN,), (mnist.STD,))])
-    as_uint8 = lambda x: (mnist.denormalise(x[:, 0]) * 255).round().to(torch.uint8)  # noqa: E731
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mnist_data.MEAN,), (mnist_data.STD,))])
+    as_uint8 = lambda x: (mnist_data.denormalise(x[:, 0]) * 255).round().to(torch.uint8)  # noqa: E731
     train_loader = DataLoader(ExamplesStyleMNIST(as_uint8(data.train_images), data.train_labels, transform),
                               batch_size=config.batch_size, shuffle=True,
                               generator=torch.Generator().manual_seed(config.seed))
     test_loader = DataLoader(ExamplesStyleMNIST(as_uint8(data.test_images), data.test_labels, transform),
                              batch_size=1000)
-    model = mnist.build_model(config)
+    model = mnist_models.build_model(config)
     optimizer = make_optimizer(model.parameters(), config)
     start = time.perf_counter()
     model.train()
@@ -69,29 +69,29 @@ def examples_epoch(data: mnist.MnistData, config: MnistConfig) -> tuple[float, f
     return time.perf_counter() - start, correct / len(test_loader.dataset)
 
 
-def timed_run(data: mnist.MnistData, config: MnistConfig,
-              channels_last: bool = True) -> tuple[mnist.MnistResult, float]:
+def timed_run(data: mnist_data.MnistData, config: MnistConfig,
+              channels_last: bool = True) -> tuple[mnist_training.MnistResult, float]:
     """train_mnist and the CPU seconds this process spent in it (the wall clock counts other users of the machine)."""
-    build = mnist.build_model
+    build = mnist_training.build_model
     if not channels_last:   # the CNN as it was before: weights in the default (NCHW) layout
-        mnist.build_model = lambda cfg: build(cfg).to(memory_format=torch.contiguous_format)
+        mnist_training.build_model = lambda cfg: build(cfg).to(memory_format=torch.contiguous_format)
     try:
         cpu = time.process_time()
-        result = mnist.train_mnist(data, config)
+        result = mnist_training.train_mnist(data, config)
         return result, time.process_time() - cpu
     finally:
-        mnist.build_model = build
+        mnist_training.build_model = build
 
 
-def view_times(data: mnist.MnistData, mlp: torch.nn.Module, cnn: torch.nn.Module, repeats: int) -> list[tuple]:
+def view_times(data: mnist_data.MnistData, mlp: torch.nn.Module, cnn: torch.nn.Module, repeats: int) -> list[tuple]:
     """Each "inside the model" view as the server draws it after training: its figure built and turned into the
     JSON Streamlit sends (best of `repeats`); and the worker's computation for one digit."""
-    digit = mnist.denormalise(data.test_images[0, 0])
+    digit = mnist_data.denormalise(data.test_images[0, 0])
     panel = mnist_inside.epoch_panel(data.test_labels)
     for epoch in range(4):
         panel.record(epoch, cnn, data.test_images)
     inside = {"mlp": mnist_inside.inside_digit(mlp, digit), "cnn": mnist_inside.inside_digit(cnn, digit)}
-    panel_images = mnist.denormalise(data.test_images[panel.indices, 0])
+    panel_images = mnist_data.denormalise(data.test_images[panel.indices, 0])
     plots = mnist_inside_plots
     views = {
         "worker: MLP inside one digit (w1, hidden units, saliency)": lambda: mnist_inside.inside_digit(mlp, digit),
@@ -141,21 +141,21 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     workers.tune_allocator()   # a worker's malloc settings: the MNIST page trains in one (lib.serve.workers)
-    root = args.root or (None if os.environ.get(mnist.ROOT_ENV) else Path(__file__).parents[2] / "shared" / "data")
+    root = args.root or (None if os.environ.get(mnist_data.ROOT_ENV) else Path(__file__).parents[2] / "shared" / "data")
 
     start = time.perf_counter()
-    data = mnist.load_mnist(root)
+    data = mnist_data.load_mnist(root)
     load_s = time.perf_counter() - start
 
-    # each model as the MNIST page trains it when chosen: its own defaults (lib.digits.mnist.MODEL_DEFAULTS)
-    mlp_config, cnn_config = mnist.default_config("mlp"), mnist.default_config("cnn")
+    # each model as the MNIST page trains it when chosen: its own defaults (lib.digits.mnist_models.MODEL_DEFAULTS)
+    mlp_config, cnn_config = mnist_models.default_config("mlp"), mnist_models.default_config("cnn")
     assert mlp_config.epochs == cnn_config.epochs == 3, "the targets below are for 3 epochs"
     mlp, mlp_cpu = timed_run(data, mlp_config)
     cnn, cnn_cpu = timed_run(data, cnn_config)
     nchw, nchw_cpu = timed_run(data, cnn_config, channels_last=False)
 
     one_epoch = MnistConfig(epochs=1)
-    ours = min(mnist.train_mnist(data, one_epoch).elapsed_s for _ in range(args.repeats))
+    ours = min(mnist_training.train_mnist(data, one_epoch).elapsed_s for _ in range(args.repeats))
     usual = [examples_epoch(data, one_epoch) for _ in range(args.repeats)]
     usual_s, usual_accuracy = min(t for t, _ in usual), usual[0][1]
     ratio = usual_s / ours

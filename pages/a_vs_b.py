@@ -12,11 +12,13 @@ from lib.serve.workers import RunFailed
 from ui.frame import ensure_app_frame
 from ui.links import followed_link, keep_choice, linked_choice, one_of, whole_number, wrote_link
 from ui.results import divergence_message, gradient_table, no_gradient_message, stop_point
-from ui.runs import GRADIENTS, run_failed_message, run_jobs, run_stages, time_limit_message
+from ui import board
+from ui.runs import get_many, run_failed_message, run_stages, time_limit_message
 from ui.sidebar import LR_CHOICES, allowed_steps, nearest_lr, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
 
 RUNS = ("A", "B")
+CHART_HEIGHT = 380   # B's value, the difference and both curves on one 1280x720 screen
 
 
 def b_widget(vary: str, key: str):
@@ -96,20 +98,31 @@ for label, result in zip(labels, results):
     if isinstance(result, RunFailed):
         st.error(f"**{label}** — " + run_failed_message(result), icon=":material/timer_off:")
         st.stop()
+board.post_versus_runs(stage, vary, a, b, results)   # to the class board, when in a class
+
+
+@st.fragment(key="vs_curves")
+def both_curves(stage: str, labels: list[str], results: list) -> None:
+    """A's and B's loss curves; a fragment, as the log axis only redraws them."""
+    st.session_state.setdefault("vs_log", True)
+    linked_choice("log", "vs_log", lambda text: one_of("1", "0")(text) == "1")
+    log_y = st.toggle(t("chart.log_y"), key="vs_log")
+    keep_choice("log", int(log_y))
+    diverged = {label: stop_point(r) for label, r in zip(labels, results) if r.diverged_at is not None}
+    st.plotly_chart(plots.loss_curves([(label, r.losses) for label, r in zip(labels, results)], log_y=log_y,
+                                      title=t("versus.chart_title", stage=titles[stage]), diverged=diverged,
+                                      lang=lang()),
+                    key="versus_chart", width="stretch", height=CHART_HEIGHT)
+
+
+both_curves(stage, labels, results)
+# what stopped a run, under the chart that marks where (the choice of B and the curves it moves share one screen)
+for label, result in zip(labels, results):
     if result.time_limited_at is not None:
         st.warning(f"**{label}** — " + time_limit_message(len(result.losses), result.config.steps),
                    icon=":material/timer:")
     if result.diverged_at is not None:
         st.warning(f"**{label}** — " + divergence_message(result), icon=":material/warning:")
-
-st.session_state.setdefault("vs_log", True)
-linked_choice("log", "vs_log", lambda text: one_of("1", "0")(text) == "1")
-log_y = st.toggle(t("chart.log_y"), key="vs_log")
-keep_choice("log", int(log_y))
-diverged = {label: stop_point(r) for label, r in zip(labels, results) if r.diverged_at is not None}
-st.plotly_chart(plots.loss_curves([(label, r.losses) for label, r in zip(labels, results)], log_y=log_y,
-                                  title=t("versus.chart_title", stage=titles[stage]), diverged=diverged, lang=lang()),
-                key="versus_chart", width="stretch")
 summary = pd.DataFrame({
     t("versus.column.run"): labels,
     t("versus.column.first_loss"): [f"{r.losses[0]:.4g}" if r.losses else "—" for r in results],
@@ -119,23 +132,29 @@ summary = pd.DataFrame({
     t("versus.column.time"): [f"{r.elapsed_s:.2f} s" for r in results]})
 st.dataframe(summary, hide_index=True, width="stretch")
 
-st.header(t("versus.grad_header"))
-last = min(len(r.losses) for r in results) - 1   # a step both runs reached
-if last < 0:
-    st.info(no_gradient_message([r for r in results if not r.losses]))
-    st.stop()
-linked_choice("step", "vs_step", whole_number(0, last))
-st.session_state["vs_step"] = min(st.session_state.get("vs_step", 0), last)
-step = st.slider(t("grad.step"), 0, last, key="vs_step", help=t("versus.step_help")) if last else 0
-keep_choice("step", step)
-comparisons = run_jobs(GRADIENTS, [(("gradients", stage, cfg, step, False, None), jobs.gradients,
-                                    (stage, cfg, step, False, None)) for cfg in (a, b)],
-                       [(label, step) for label in labels])
-failed = next((c for c in comparisons if isinstance(c, RunFailed)), None)
-if failed is not None:
-    st.error(run_failed_message(failed), icon=":material/timer_off:")
-    st.stop()
-table = pd.concat([c.table.assign(parameter=[f"{run} · {p}" for p in c.table["parameter"]])
-                   for run, c in zip(RUNS, comparisons)], ignore_index=True)
-st.dataframe(gradient_table(table), hide_index=True, width="stretch")
-st.caption(t("versus.grad_caption", step=step))
+@st.fragment(key="vs_gradients")
+def both_gradients(stage: str, a, b, labels: list[str], results: list) -> None:
+    """Both runs' gradient tables at one step; a fragment: a new step asks for its two comparisons and reruns this
+    part alone, not the runs above."""
+    st.header(t("versus.grad_header"))
+    last = min(len(r.losses) for r in results) - 1   # a step both runs reached
+    if last < 0:
+        st.info(no_gradient_message([r for r in results if not r.losses]))
+        return
+    linked_choice("step", "vs_step", whole_number(0, last))
+    st.session_state["vs_step"] = min(st.session_state.get("vs_step", 0), last)
+    step = st.slider(t("grad.step"), 0, last, key="vs_step", help=t("versus.step_help")) if last else 0
+    keep_choice("step", step)
+    comparisons = get_many([(jobs.gradients, (stage, cfg, step, False, None)) for cfg in (a, b)],
+                           [(label, step) for label in labels])
+    failed = next((c for c in comparisons if isinstance(c, RunFailed)), None)
+    if failed is not None:
+        st.error(run_failed_message(failed), icon=":material/timer_off:")
+        return
+    table = pd.concat([c.table.assign(parameter=[f"{run} · {p}" for p in c.table["parameter"]])
+                       for run, c in zip(RUNS, comparisons)], ignore_index=True)
+    st.dataframe(gradient_table(table), hide_index=True, width="stretch")
+    st.caption(t("versus.grad_caption", step=step))
+
+
+both_gradients(stage, a, b, labels, results)

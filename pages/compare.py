@@ -61,12 +61,20 @@ for name, outcome in zip(STAGES, outcomes):
             st.warning(f"**{titles[name]}** — " + time_limit_message(len(outcome.losses), outcome.config.steps),
                        icon=":material/timer:")
 
-log_y = st.toggle(t("chart.log_y"), value=True, key="log_y")
-curves = [(titles[name], r.losses) for name, r in results.items()]
-diverged = {titles[name]: stop_point(r) for name, r in results.items() if r.diverged_at is not None}
-st.plotly_chart(plots.loss_curves(curves, log_y=log_y, title=t("compare.chart_title"), diverged=diverged,
-                                  lang=lang()),
-                key="compare_chart", width="stretch")
+
+
+@st.fragment(key="compare_curves")
+def all_curves(titles: dict, results: dict) -> None:
+    """The seven curves; a fragment, as the log axis only redraws them."""
+    log_y = st.toggle(t("chart.log_y"), value=True, key="log_y")
+    curves = [(titles[name], r.losses) for name, r in results.items()]
+    diverged = {titles[name]: stop_point(r) for name, r in results.items() if r.diverged_at is not None}
+    st.plotly_chart(plots.loss_curves(curves, log_y=log_y, title=t("compare.chart_title"), diverged=diverged,
+                                      lang=lang()),
+                    key="compare_chart", width="stretch", height=400)   # the log switch above it, one screen
+
+
+all_curves(titles, results)
 if all(name in results for name in ("tensors", "autograd", "custom_function")):
     st.info(t("compare.lesson", agreement=agreement(results)))
 

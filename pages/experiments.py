@@ -18,11 +18,12 @@ from ui.device import device_tab
 from ui.frame import ensure_app_frame, kept_tabs, open_tab
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.results import source_of
-from ui.runs import EXPERIMENTS, run_failed_message, run_jobs, run_stages, time_limit_message
+from ui.runs import get_many, run_failed_message, run_stages, time_limit_message
 from ui.sidebar import LR_CHOICES, settings_problem, settings_sidebar
 from ui.text import describe, lang, say, t
 
 TAB_IDS = ("sweep", "noise", "sine", "device")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
+CHART_HEIGHT = 380   # a tab's controls and its chart on one 1280x720 screen
 
 
 
@@ -42,7 +43,7 @@ def held_out(stage: str, cfg: TrainConfig) -> HeldOutCurve | None:
         return None
     plan = held_out_plan(full)
     label = t("experiments.noise.progress")
-    points = run_jobs(EXPERIMENTS, [(("held_out", stage, cfg, k), jobs.held_out_point, (stage, cfg, k)) for k in plan],
+    points = get_many([(jobs.held_out_point, (stage, cfg, k)) for k in plan],
                       [(label.format(k=k, run=i + 1, runs=len(plan)), max(k, 1)) for i, k in enumerate(plan)])
     failed = next((p for p in points if isinstance(p, RunFailed)), None)
     if failed is not None:
@@ -90,6 +91,12 @@ def sweep_tab(stage: str, cfg: TrainConfig) -> None:
 
     best = best_lr(summary)
     diverged = int(summary["diverged_at"].notna().sum())
+    first_loss = curves[0][0] if curves and curves[0] else None
+    title = t("experiments.sweep.chart_title", stage=t(f"stage.{stage}.title"))
+    # the chart right under the range it sweeps (one 1280x720 screen), its numbers under it
+    st.plotly_chart(lr_sweep_figure(summary, first_loss=first_loss, title=title, lang=lang()),
+                    key="sweep_chart", width="stretch", height=CHART_HEIGHT)
+    st.caption(t("experiments.sweep.chart_caption"))
     cols = st.columns(3)
     cols[0].metric(t("experiments.sweep.best_lr"), f"{best:.1e}" if best is not None else "—",
                    help=t("experiments.sweep.best_lr_help"))
@@ -99,11 +106,6 @@ def sweep_tab(stage: str, cfg: TrainConfig) -> None:
                    t("experiments.sweep.diverged_count", diverged=diverged, runs=len(summary)))
     if best is None:
         st.warning(t("experiments.sweep.all_diverged"))
-    first_loss = curves[0][0] if curves and curves[0] else None
-    title = t("experiments.sweep.chart_title", stage=t(f"stage.{stage}.title"))
-    st.plotly_chart(lr_sweep_figure(summary, first_loss=first_loss, title=title, lang=lang()),
-                    key="sweep_chart", width="stretch")
-    st.caption(t("experiments.sweep.chart_caption"))
     # column headers as the reader sees them; "lr" is a code name in both languages
     table = pd.DataFrame({
         "lr": summary["lr"].map(lambda v: f"{v:.2e}"),
@@ -159,29 +161,30 @@ def sine_tab() -> None:
         keep_choice(key, value)
     st.caption(t("experiments.sine.stable", limit=sine_stable_lr()))
     args = (int(steps), float(lr), int(seed))
-    fit = run_jobs(EXPERIMENTS, [(("sine", *args), jobs.sine, args)], [(t("experiments.sine.progress"), args[0])])[0]
+    fit = get_many([(jobs.sine, args)], [(t("experiments.sine.progress"), args[0])])[0]
     if isinstance(fit, RunFailed):
         st.error(run_failed_message(fit), icon=":material/timer_off:")
         return
     if fit.time_limited_at is not None:
         st.warning(time_limit_message(len(fit.losses), int(steps)), icon=":material/timer:")
 
+    # the fit and its loss side by side, right under the settings they follow (one 1280x720 screen)
+    fit_col, loss_col = st.columns(2)
+    fit_col.plotly_chart(sine_fit_figure(fit, lang=lang()), key="sine_chart", width="stretch", height=CHART_HEIGHT)
+    curve = t("experiments.sine.curve")
+    diverged = {curve: (fit.diverged_at, fit.stop_loss)} if fit.diverged_at is not None else None
+    loss_col.plotly_chart(plots.loss_curves([(curve, fit.losses)], diverged=diverged,
+                                            title=t("experiments.sine.loss_title"), lang=lang()),
+                          key="sine_loss_chart", width="stretch", height=CHART_HEIGHT)
+    if fit.diverged_at is not None:
+        st.warning(t("experiments.sine.diverged", step=fit.diverged_at, reason=t(fit.divergence_reason, loss=fit.stop_loss, limit=GROWTH_LIMIT), lr=lr,
+                     limit=sine_stable_lr()), icon=":material/warning:")
     coeffs = fit.coefficients
     cols = st.columns(2)
     cols[0].metric(t("metric.first_loss"), f"{fit.losses[0]:.4g}" if fit.losses else "—")
     cols[1].metric(t("metric.final_loss"), f"{fit.losses[-1]:.4g}" if fit.losses else "—")
-    cols = st.columns(4)
-    for col, name in zip(cols, "abcd"):
+    for col, name in zip(st.columns(4), "abcd"):
         col.metric(name, f"{coeffs[name]:.4f}" if math.isfinite(coeffs[name]) else "—")
-    if fit.diverged_at is not None:
-        st.warning(t("experiments.sine.diverged", step=fit.diverged_at, reason=t(fit.divergence_reason, loss=fit.stop_loss, limit=GROWTH_LIMIT), lr=lr,
-                     limit=sine_stable_lr()), icon=":material/warning:")
-    st.plotly_chart(sine_fit_figure(fit, lang=lang()), key="sine_chart", width="stretch")
-    curve = t("experiments.sine.curve")
-    diverged = {curve: (fit.diverged_at, fit.stop_loss)} if fit.diverged_at is not None else None
-    st.plotly_chart(plots.loss_curves([(curve, fit.losses)], diverged=diverged,
-                                      title=t("experiments.sine.loss_title"), lang=lang()),
-                    key="sine_loss_chart", width="stretch")
     st.caption(t("experiments.sine.ending"))
     with st.expander(t("source.expander")):
         st.code(source_of(fit_sine), language="python")

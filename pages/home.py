@@ -24,6 +24,7 @@ for name, info in STAGES.items():
             right.caption(t("home.tutorial_settings_by_hand", lr=cfg.lr))
 # every page of app.py's navigation, in its order, with its icon (tests/test_home_links.py)
 st.page_link("pages/lessons.py", label=t("home.link_lessons"), icon=":material/school:")
+st.page_link("pages/board.py", label=t("home.link_board"), icon=":material/groups:")
 st.page_link("pages/step_mode.py", label=t("home.link_step_mode"), icon=":material/calculate:")
 st.page_link("pages/compare.py", label=t("home.link_compare"), icon=":material/monitoring:")
 st.page_link("pages/a_vs_b.py", label=t("home.link_a_vs_b"), icon=":material/compare:")

@@ -7,18 +7,20 @@ import streamlit as st
 
 from lib.figures import plots
 
-from lib.serve import workers
+from lib.serve import jobs, workers
 from lib.tutorial.config import difference_label
 from lib.classroom.lesson_files import LessonError, load_lessons
 from lib.classroom.lessons import OUTCOMES, is_right, outcome
+from ui import board
 from ui.frame import ensure_app_frame
 from ui.links import followed_link, one_of, whole_number, wrote_link
 from ui.results import gradient_table, stop_point
-from ui.runs import GRADIENTS, OPTIMIZER_COMPARISONS, RUNS, run_failed_message, run_jobs
+from ui.runs import get_many, run_failed_message
 from ui.sidebar import allowed_steps
 from ui.text import lang, say, t
 
-CACHES = {"run": RUNS, "gradients": GRADIENTS, "optimizer": OPTIMIZER_COMPARISONS}
+# what a step runs (lib.classroom.lessons.Kind.job), as the job its page asks for: the same run, one cached result
+JOBS = {"run": jobs.train_stage, "gradients": jobs.gradients, "optimizer": jobs.optimizer_comparison}
 
 
 def answer_label(kind: str, answer: str, names: dict) -> str:
@@ -37,23 +39,25 @@ def fitted(runs) -> list:
                     k=min(run.k, max(1, allowed // 2))) for run in runs]
 
 
-def reveal(step, prediction: str, names: dict) -> None:
-    """Run the step's jobs over the workers, compute its answer from them, and mark the class's prediction."""
+def reveal(step, prediction: str, names: dict) -> str | None:
+    """Run the step's jobs over the workers, compute its answer from them, and mark the class's prediction.
+    Returns the answer (None when a run gave no result)."""
     kind = OUTCOMES[step.outcome]
     runs = fitted(step.runs)
-    requests = [run.job(kind.job) for run in runs]
+    requests = [(JOBS[kind.job], run.args(kind.job)) for run in runs]
     labels = [t("history.this_run")]
     if len(requests) == 2:
         labels = [f"{run} ({name})" if name else run for run, name in zip(("A", "B"), names.values())]
-    results = run_jobs(CACHES[kind.job], requests, [(label, run.k or run.config.steps)
-                                                    for label, run in zip(labels, runs)])
+    results = get_many(requests, [(label, run.k or run.config.steps) for label, run in zip(labels, runs)])
     failed = next((r for r in results if isinstance(r, workers.RunFailed)), None)
     if failed is not None:
         st.error(run_failed_message(failed), icon=":material/timer_off:")
-        return
+        return None
     answer = outcome(step.outcome, results)
     shown = answer_label(step.outcome, answer, names)
-    if is_right(prediction, answer):
+    if prediction is None:   # the teacher revealing to the class without a prediction of their own
+        st.info(t("lessons.class_answer", answer=shown), icon=":material/campaign:")
+    elif is_right(prediction, answer):
         st.success(t("lessons.right", answer=shown), icon=":material/check_circle:")
     else:
         st.error(t("lessons.wrong", answer=shown, prediction=answer_label(step.outcome, prediction, names)),
@@ -63,6 +67,7 @@ def reveal(step, prediction: str, names: dict) -> None:
                    icon=":material/help:")
     st.markdown(f"**{t('lessons.why')}** " + step.texts[lang()]["why"])
     evidence(step, kind.job, labels, results)
+    return answer
 
 
 def evidence(step, job: str, labels: list[str], results: list) -> None:
@@ -134,16 +139,28 @@ if len(step.runs) == 2:
 predict_key = f"lesson_predict_{lesson_id}_{number}"
 revealed_key = f"lesson_revealed_{lesson_id}_{number}"
 revealed = st.session_state.get(revealed_key, False)
+# in a class (ui.board): a student's prediction goes to the teacher's board, and the answer waits for the teacher
+in_class, teaching = board.current_seat() is not None, board.current_class() is not None and board.is_teacher()
 prediction = st.radio(f"**{t('lessons.predict')}** {texts['question']}", step.choices, index=None, key=predict_key,
                       format_func={c: answer_label(step.outcome, c, names) for c in step.choices}.get,
                       disabled=revealed)
+answered = st.session_state.setdefault("board_answered", {})
+if in_class and prediction is not None and answered.get((lesson_id, number)) != prediction:
+    answered[(lesson_id, number)] = prediction
+    board.post_answer(lesson_id, number, prediction)
+waiting = in_class and not revealed and board.revealed_to_student(lesson_id, number) is None
 if not revealed:
-    st.button(t("lessons.reveal"), key="lesson_reveal", disabled=prediction is None, type="primary",
+    st.button(t("lessons.class_reveal" if teaching else "lessons.reveal"), key="lesson_reveal",
+              disabled=(prediction is None and not teaching) or waiting, type="primary",
               icon=":material/play_arrow:", on_click=st.session_state.__setitem__, args=(revealed_key, True))
-    if prediction is None:
+    if waiting and prediction is not None:
+        st.info(t("lessons.class_wait"), icon=":material/hourglass_top:")
+    elif prediction is None:
         st.caption(t("lessons.predict_first"))
 if revealed:
-    reveal(step, prediction, names)
+    answer = reveal(step, prediction, names)
+    if teaching and answer is not None:
+        board.reveal(lesson_id, number, answer)
     st.button(t("lessons.again"), key="lesson_again", icon=":material/replay:", on_click=ask_again,
               args=(predict_key, revealed_key))
     if number < count:

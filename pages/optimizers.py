@@ -13,7 +13,7 @@ from ui.frame import ensure_app_frame
 from ui.landscape_view import landscape_section
 from ui.links import keep_choice, linked_choice, one_of, whole_number
 from ui.results import source_of
-from ui.runs import OPTIMIZER_COMPARISONS, run_failed_message, run_jobs, time_limit_message
+from ui.runs import get_many, run_failed_message, time_limit_message
 from ui.sidebar import allowed_steps, bounded_slider, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
 
@@ -36,6 +36,39 @@ def comparison_table(table: pd.DataFrame):
     return shown.style.apply(colour, axis=1)
 
 
+@st.fragment(key="opt_state")
+def state_heatmap(comparison) -> None:
+    """One matrix's optimizer state, hand-written beside torch.optim's, chosen beside it: a fragment, as the choice
+    only redraws (no job)."""
+    matrices = [name for name, p in comparison.torch_params.items() if p.dim() == 2]
+    chart, choices = st.columns([3, 1])
+    linked_choice("state_of", "opt_state_param", one_of(*matrices))
+    linked_choice("state", "opt_state_name", one_of(*comparison.state_names))
+    parameter = choices.selectbox(t("optim.parameter"), matrices, key="opt_state_param")
+    state = choices.selectbox(t("optim.state"), comparison.state_names, key="opt_state_name")
+    keep_choice("state_of", parameter)
+    keep_choice("state", state)
+    chart.plotly_chart(optim_plots.state_heatmaps(parameter, state, comparison.manual_state[parameter][state],
+                                                  comparison.torch_state[parameter][state], lang=lang()),
+                       key="state_heatmap", width="stretch")
+
+
+@st.fragment(key="opt_updates")
+def update_sizes(comparison) -> None:
+    """Each step's update size, by hand and by torch.optim, for the parameter chosen beside the chart (a fragment:
+    the choice only redraws)."""
+    targets = {ALL: t("optim.all_parameters"), **{name: name for name in comparison.torch_params}}
+    chart, choice = st.columns([3, 1])
+    linked_choice("update_of", "opt_update_param", one_of(*targets))
+    target = choice.selectbox(t("optim.update_of"), list(targets), key="opt_update_param", format_func=targets.get)
+    keep_choice("update_of", target)
+    choice.caption(t("optim.update_all") if target == ALL else t("optim.update_one", target=target))
+    chart.plotly_chart(optim_plots.update_size_curve(comparison.torch_update_sizes[target],
+                                                     comparison.manual_update_sizes[target], targets[target],
+                                                     lang=lang()),
+                       key="update_chart", width="stretch")
+
+
 ensure_app_frame()
 st.title(t("optim.title"))
 st.markdown(t("optim.intro"))
@@ -53,6 +86,19 @@ keep_choice("k", k)
 st.caption(t("optim.settings_used", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=cfg.lr, k=k,
              seed=cfg.seed, dtype=cfg.dtype))
 
+comparison = get_many([(jobs.optimizer_comparison, (cfg, k))], [(t("optim.training"), k)])[0]
+if isinstance(comparison, workers.RunFailed):
+    st.error(run_failed_message(comparison), icon=":material/timer_off:")
+    st.stop()
+# what k moves, right under it (one 1280x720 screen): each step's update, by hand and by torch.optim
+if comparison.k > 0:
+    st.header(t("optim.step_header"))
+    update_sizes(comparison)
+if comparison.time_limited_at is not None:
+    st.warning(time_limit_message(comparison.time_limited_at, k), icon=":material/timer:")
+if comparison.diverged_at is not None:
+    st.warning(t("optim.diverged_note", step=comparison.diverged_at), icon=":material/warning:")
+
 spec = OPTIMIZERS[cfg.optimizer]
 label = optimizer_label(cfg.optimizer)
 st.header(t("optim.rule_header", label=label))
@@ -61,16 +107,6 @@ if spec.uses_momentum:
 st.markdown(t(f"rule.{cfg.optimizer}"))
 with st.expander(t("optim.source")):
     st.code(source_of(HAND_WRITTEN[cfg.optimizer]), language="python")
-
-comparison = run_jobs(OPTIMIZER_COMPARISONS, [(("optimizer", cfg, k), jobs.optimizer_comparison, (cfg, k))],
-                      [(t("optim.training"), k)])[0]
-if isinstance(comparison, workers.RunFailed):
-    st.error(run_failed_message(comparison), icon=":material/timer_off:")
-    st.stop()
-if comparison.time_limited_at is not None:
-    st.warning(time_limit_message(comparison.time_limited_at, k), icon=":material/timer:")
-if comparison.diverged_at is not None:
-    st.warning(t("optim.diverged_note", step=comparison.diverged_at), icon=":material/warning:")
 if comparison.k == 0:
     st.stop()
 
@@ -92,27 +128,6 @@ if not comparison.state_names:
     st.info(t("optim.no_state_momentum0" if spec.uses_momentum else "optim.no_state", label=label))
 else:
     st.dataframe(comparison_table(comparison.state_table), hide_index=True, width="stretch")
-    matrices = [name for name, p in comparison.torch_params.items() if p.dim() == 2]
-    cols = st.columns(2)
-    linked_choice("state_of", "opt_state_param", one_of(*matrices))
-    linked_choice("state", "opt_state_name", one_of(*comparison.state_names))
-    parameter = cols[0].selectbox(t("optim.parameter"), matrices, key="opt_state_param")
-    state = cols[1].selectbox(t("optim.state"), comparison.state_names, key="opt_state_name")
-    keep_choice("state_of", parameter)
-    keep_choice("state", state)
-    st.plotly_chart(optim_plots.state_heatmaps(parameter, state, comparison.manual_state[parameter][state],
-                                               comparison.torch_state[parameter][state], lang=lang()),
-                    key="state_heatmap", width="stretch")
-
-st.header(t("optim.step_header"))
-targets = {ALL: t("optim.all_parameters"), **{name: name for name in comparison.torch_params}}
-linked_choice("update_of", "opt_update_param", one_of(*targets))
-target = st.selectbox(t("optim.update_of"), list(targets), key="opt_update_param", format_func=targets.get)
-keep_choice("update_of", target)
-st.plotly_chart(optim_plots.update_size_curve(comparison.torch_update_sizes[target],
-                                              comparison.manual_update_sizes[target], targets[target],
-                                              lang=lang()),
-                key="update_chart", width="stretch")
-st.caption(t("optim.update_all") if target == ALL else t("optim.update_one", target=target))
+    state_heatmap(comparison)
 
 landscape_section(cfg, k)

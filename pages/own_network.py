@@ -15,14 +15,14 @@ from lib.explore.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS
 from lib.explore.own_script import network_script
 from lib.figures.own_network_plots import layer_norms_figure
 from lib.tutorial.export import losses_csv
-from lib.tutorial.stages import GROWTH_LIMIT, StageResult
+from lib.tutorial.stages import GROWTH_LIMIT, RunSummary
 from ui.frame import ensure_app_frame, keep_widget_state
 from ui.gradient_view import comparison_verdict, gradient_csv_button, step_slider
-from ui.graph_view import GRAPHS
 from ui.histogram_view import histogram_section
 from ui.links import keep_choice, linked_choice, one_of, share_link, whole_number
 from ui.results import loss_metrics, png_config, show_source, stop_point
-from ui.runs import GRADIENTS, RUNS, run_failed_message, run_jobs, server_speed, time_limit_message
+from ui import board
+from ui.runs import get_many, run_failed_message, server_speed, time_limit_message
 from ui.sidebar import LR_CHOICES, bounded_slider, nearest_lr
 from ui.stage_page import open_tab_from_link, tabs
 from ui.text import lang, say, t
@@ -53,15 +53,16 @@ def load(cfg: NetworkConfig) -> None:
         state[f"own_{name}"] = getattr(cfg, name)
 
 
-def gradients_tab(cfg: NetworkConfig, result: StageResult) -> None:
-    """The gradient table at the chosen step (its CSV under it) and each layer's gradient norm."""
+@st.fragment(key="own_gradients")
+def gradients_tab(cfg: NetworkConfig, result: RunSummary) -> None:
+    """The gradient table at the chosen step (its CSV under it) and each layer's gradient norm. A fragment, as are
+    the other tabs: their choices rerun the tab alone, not the menus, the sidebar and the training."""
     st.markdown(t("own.grad_intro"))
     show_source([linear_backward, *ACTIVATIONS[cfg.activation], mse_backward, network_backward])
     step = step_slider(result, "net_step", "own_step")
     if step is None:
         return
-    comparison = run_jobs(GRADIENTS, [(("own_gradients", cfg, step), jobs.network_gradients, (cfg, step))],
-                          [(t("grad.computing"), 1)])[0]
+    comparison = get_many([(jobs.network_gradients, (cfg, step))], [(t("grad.computing"), 1)])[0]
     if isinstance(comparison, workers.RunFailed):
         st.error(run_failed_message(comparison), icon=":material/timer_off:")
         return
@@ -83,15 +84,15 @@ def gradients_tab(cfg: NetworkConfig, result: StageResult) -> None:
         st.caption(t("own.not_vanished", ratio=ratio, step=step))
 
 
-def graph_tab(cfg: NetworkConfig, result: StageResult) -> None:
+@st.fragment(key="own_graph")
+def graph_tab(cfg: NetworkConfig, result: RunSummary) -> None:
     """The graph autograd records for the forward pass at the chosen step."""
     step = step_slider(result, "net_step", "own_step")
     if step is None:
         return
     st.markdown(t("graph.intro", step=step))
     show_saved = st.toggle(t("graph.show_saved"), key="own_graph_saved", help=t("graph.show_saved_help"))
-    graph = run_jobs(GRAPHS, [(("own_graph", cfg, step, show_saved), jobs.network_graph, (cfg, step, show_saved))],
-                     [(t("graph.computing"), 1)])[0]
+    graph = get_many([(jobs.network_graph, (cfg, step, show_saved))], [(t("graph.computing"), 1)])[0]
     if isinstance(graph, workers.RunFailed):
         st.error(run_failed_message(graph), icon=":material/timer_off:")
         return
@@ -100,7 +101,8 @@ def graph_tab(cfg: NetworkConfig, result: StageResult) -> None:
     st.caption(t("graph.counts", counts=", ".join(f"{kind} × {n}" for kind, n in sorted(graph.counts.items()))))
 
 
-def loss_tab(result: StageResult) -> None:
+@st.fragment(key="own_loss")
+def loss_tab(result: RunSummary) -> None:
     state.setdefault("own_log", True)
     linked_choice("net_log", "own_log", lambda text: one_of("1", "0")(text) == "1")
     log_y = st.toggle(t("chart.log_y"), key="own_log")
@@ -109,10 +111,10 @@ def loss_tab(result: StageResult) -> None:
     stop = stop_point(result)
     st.plotly_chart(plots.loss_curves([(label, result.losses)], log_y=log_y, title=t("own.chart_title"),
                                       diverged={label: stop} if stop else None, lang=lang()),
-                    key="own_loss_chart", width="stretch", config=png_config("own_network"))
+                    key="own_loss_chart", width="stretch", config=png_config("own_network"), height=380)
 
 
-def downloads(cfg: NetworkConfig, result: StageResult) -> None:
+def downloads(cfg: NetworkConfig, result: RunSummary) -> None:
     """The run's losses as CSV and the network as a script: made when clicked, not on every rerun, and a click does
     not rerun the page. (The gradient table's CSV sits under the table, in its tab.)"""
     st.subheader(t("downloads.header"))
@@ -148,17 +150,18 @@ st.caption(t("own.vanishing_claim", network=describe_network(vanishing), n=vanis
              dtype=vanishing.dtype, below=VANISHING_BELOW))
 
 st.subheader(t("own.build_header"))
-left, right = st.columns([1, 3])
-layers = left.slider(t("own.layers"), 1, DEPTH_CAP, key="own_layers")
-width_cols = right.columns(DEPTH_CAP)
-widths = tuple(int(width_cols[k - 1].number_input(t("own.width", k=k), 1, SIZE_CAPS["hidden"], step=1,
-                                                  key=f"own_w{k}")) for k in range(1, layers + 1))
-left, right = st.columns(2)
-activation = left.selectbox(t("own.activation"), list(ACTIVATIONS), format_func=CLASS_NAMES.get, key="own_act",
-                            help=t("own.activation_help"))
+# the network's menus on the left, what it trains to on the right: one 1280x720 screen holds both
+build, trained = st.columns([1, 2], gap="medium")
+layers = build.slider(t("own.layers"), 1, DEPTH_CAP, key="own_layers")
+width_cols = build.columns(2)
+widths = tuple(int(width_cols[(k - 1) % 2].number_input(t("own.width", k=k), 1, SIZE_CAPS["hidden"], step=1,
+                                                        key=f"own_w{k}")) for k in range(1, layers + 1))
+activation = build.selectbox(t("own.activation"), list(ACTIVATIONS), format_func=CLASS_NAMES.get, key="own_act",
+                             help=t("own.activation_help"))
 reductions = {name: t(f"own.reduction.{name}") for name in REDUCTIONS}
-reduction = right.radio(t("own.reduction"), REDUCTIONS, format_func=reductions.get, key="own_reduction",
-                        horizontal=True, help=t("own.reduction_help"))
+reduction = build.radio(t("own.reduction"), REDUCTIONS, format_func=reductions.get, key="own_reduction",
+                        help=t("own.reduction_help"))
+below = st.container()   # the run's numbers, under both columns
 
 sb = st.sidebar
 sb.header(t("own.data_header"))
@@ -184,8 +187,8 @@ steps = bounded_slider(sb, t("settings.steps"), allowed, "own_steps", t("setting
                        help=t("settings.steps_help", limit=workers.time_limit_s()))
 cfg = cfg.with_(steps=int(steps))
 if wanted > allowed:
-    st.info(t("own.steps_shortened", wanted=wanted, steps=allowed, limit=workers.time_limit_s()),
-            icon=":material/timer:")
+    build.info(t("own.steps_shortened", wanted=wanted, steps=allowed, limit=workers.time_limit_s()),
+               icon=":material/timer:")
 for url_key, (key, _, _) in FIELDS.items():
     if key in state and not (key.startswith("own_w") and int(key[5:]) > layers):
         saved[key] = state[key]
@@ -193,25 +196,30 @@ for url_key, (key, _, _) in FIELDS.items():
     elif url_key in st.query_params:
         del st.query_params[url_key]   # a layer the network no longer has
 share_link(sb)
-st.caption(t("own.network", network=describe_network(cfg)))
-show_source([build_model, train_network])
+with build:
+    st.caption(t("own.network", network=describe_network(cfg)))
+    show_source([build_model, train_network])
 
 # ---------------------------------------------------------------- training
-result = run_jobs(RUNS, [(("own_network", cfg), jobs.train_network, (cfg,))], [(t("progress.training"), cfg.steps)])[0]
+with trained:
+    result = get_many([(jobs.train_network, (cfg,))], [(t("progress.training"), cfg.steps)])[0]
 if isinstance(result, workers.RunFailed):
-    st.error(run_failed_message(result), icon=":material/timer_off:")
+    trained.error(run_failed_message(result), icon=":material/timer_off:")
     st.stop()
-if result.time_limited_at is not None:
-    st.warning(time_limit_message(len(result.losses), cfg.steps), icon=":material/timer:")
-loss_metrics(result)
-if result.diverged_at is not None:
-    st.warning(t("own.diverged", step=result.diverged_at, lr=cfg.lr, reduction=cfg.reduction,
-                 reason=t(result.divergence_reason, loss=result.stop_loss, limit=GROWTH_LIMIT)),
-               icon=":material/warning:")
+board.post_network_run(cfg, result, st.query_params.to_dict())   # to the class board, when in a class
+with below:
+    if result.time_limited_at is not None:
+        st.warning(time_limit_message(len(result.losses), cfg.steps), icon=":material/timer:")
+    loss_metrics(result)
+    if result.diverged_at is not None:
+        st.warning(t("own.diverged", step=result.diverged_at, lr=cfg.lr, reduction=cfg.reduction,
+                     reason=t(result.divergence_reason, loss=result.stop_loss, limit=GROWTH_LIMIT)),
+                   icon=":material/warning:")
 # only the open tab is drawn, and only its jobs run (as on a stage page)
 keep_widget_state("own_log", "own_step", "own_graph_saved", f"{STAGE}_hist_param")
 open_tab_from_link("net_tab", "own_tab", (("histograms", ("hist",)), ("gradients", ("net_step",))))
-tab_loss, tab_gradients, tab_graph, tab_histograms = tabs("own_tab", "net_tab")
+with trained:
+    tab_loss, tab_gradients, tab_graph, tab_histograms = tabs("own_tab", "net_tab")
 if tab_loss.open:
     with tab_loss:
         loss_tab(result)

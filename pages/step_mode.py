@@ -12,12 +12,14 @@ import streamlit as st
 
 from lib.tutorial import step_mode as sm
 from ui.frame import ensure_app_frame
+from ui.links import step_settings_from_link, with_value
 from ui.text import t
 
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-4, 0) for m in (1, 2, 5)] + [1.0]
 SPEEDS = [0.2, 0.5, 1.0, 2.0, 5.0]
 SIZES = ("n", "d_in", "hidden", "d_out")
 COLOURS = {"init": "#e3f2fd", "forward": "#e8f5e9", "backward": "#fff3e0", "update": "#f3e5f5"}
+CELL = "padding:1px 6px;border:1px solid #ddd;text-align:right"   # a matrix entry: compact, so 8 columns fit
 
 ensure_app_frame()
 st.title(t("step.title"))
@@ -27,13 +29,12 @@ st.markdown(t("step.intro"))
 def load_widgets(settings: sm.StepSettings) -> None:
     for name in SIZES + ("seed",):
         st.session_state[f"sm_{name}"] = getattr(settings, name)
-    st.session_state["sm_lr"] = min(LR_CHOICES, key=lambda c: abs(math.log10(c) - math.log10(settings.lr)))
-    st.session_state["sm_speed"] = min(SPEEDS, key=lambda c: abs(c - settings.speed))
+    st.session_state["sm_lr"], st.session_state["sm_speed"] = settings.lr, settings.speed   # off the grid too
 
 
 # The settings: from the link on a first visit, else what this session had (widget state ends with the page)
 if "sm_settings" not in st.session_state:
-    settings, problems = sm.settings_from_query(st.query_params.to_dict())
+    settings, problems = step_settings_from_link(st.query_params.to_dict())
     for problem in problems:
         st.warning(t("settings.link_problem", problem=problem), icon=":material/link_off:")
     st.session_state["sm_settings"] = settings
@@ -45,8 +46,8 @@ sb.header(t("step.settings"))
 for name in SIZES:
     sb.slider(t(f"settings.{name}"), 1, sm.SIZE_MAX, key=f"sm_{name}")
 sb.number_input(t("settings.seed"), 0, sm.SEED_MAX, step=1, key="sm_seed")
-sb.select_slider(t("settings.lr"), options=LR_CHOICES, key="sm_lr", format_func=lambda v: f"{v:g}")
-sb.select_slider(t("step.speed"), options=SPEEDS, key="sm_speed", format_func=lambda v: f"{v:g} s",
+sb.select_slider(t("settings.lr"), options=with_value(LR_CHOICES, "sm_lr"), key="sm_lr", format_func=lambda v: f"{v:g}")
+sb.select_slider(t("step.speed"), options=with_value(SPEEDS, "sm_speed"), key="sm_speed", format_func=lambda v: f"{v:g} s",
                  help=t("step.speed_help"))
 settings = sm.StepSettings(**{name: int(st.session_state[f"sm_{name}"]) for name in SIZES + ("seed",)},
                            lr=float(st.session_state["sm_lr"]), speed=float(st.session_state["sm_speed"]))
@@ -79,7 +80,12 @@ def toggle_play() -> None:
 
 
 playing = st.session_state.get("sm_playing", False)
-buttons = st.columns(5)
+# the buttons stay in sight, under Streamlit's header, while the class scrolls down to the matrices they light up
+page_colour = "#0e1117" if st.context.theme.type == "dark" else "#ffffff"
+# (sticky on the wrapper Streamlit puts around the keyed container: the container alone would stick inside it only)
+st.html("<style>[data-testid=stLayoutWrapper]:has(> .st-key-sm_buttons){position:sticky;top:3.75rem;z-index:5;"
+        f"background:{page_colour};padding:6px 0}}</style>")
+buttons = st.container(key="sm_buttons").columns(5)
 upcoming = sm.next_phase(state)
 for col, phase, icon in zip(buttons, ("forward", "backward", "update"),
                             (":material/arrow_forward:", ":material/arrow_back:", ":material/update:")):
@@ -99,19 +105,26 @@ def matrix(label: str, tensor, phase: str, fresh: bool, chosen: tuple[int, int] 
     for i, row in enumerate(values.tolist()):
         cells = []
         for j, v in enumerate(row):
-            mark = ' style="outline:2px solid #d32f2f"' if chosen == (i, j) else ""
-            cells.append(f'<td{mark}>{html.escape(f"{v:.3f}")}</td>')
+            mark = ";outline:2px solid #d32f2f" if chosen == (i, j) else ""
+            cells.append(f'<td style="{CELL}{mark}">{html.escape(f"{v:.3f}")}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     shape = t("step.scalar") if tensor.dim() == 0 else "×".join(map(str, tensor.shape))
     background = COLOURS[phase] if fresh else "transparent"
     border = "2px solid #555" if fresh else "1px solid #ccc"
     return (f'<div style="background:{background};border:{border};border-radius:6px;padding:4px 6px;'
             f'margin-bottom:6px;display:inline-block;max-width:100%;overflow-x:auto"><code>{html.escape(label)}</code> '
-            f'<small>({shape})</small><table style="font-family:monospace;font-size:0.85em;margin:2px 0">'
-            + "".join(rows) + "</table></div>")
+            f'<small>({shape})</small><table style="font-family:monospace;font-size:0.85em;margin:2px 0;'
+            f'width:auto;border-collapse:collapse">' + "".join(rows) + "</table></div>")
 
 
-@st.fragment(run_every=settings.speed if playing else None)
+def matrices_row(cells: list[str]) -> None:
+    """Matrices side by side, each as wide as its numbers, wrapping onto the next line when the screen is narrower:
+    no column is ever cut off (st.columns gave each a fixed share, and a 3×4 w1 lost its fourth column)."""
+    st.markdown('<div style="display:flex;flex-wrap:wrap;gap:4px 10px;align-items:flex-start">'
+                + "".join(f"<div>{cell}</div>" for cell in cells) + "</div>", unsafe_allow_html=True)
+
+
+@st.fragment(run_every=settings.speed if playing else None, key="step_board")
 def board() -> None:
     """The tensors, the chosen entry written out, the losses. While playing, each run is one whole step."""
     if st.session_state.get("sm_playing"):
@@ -126,46 +139,40 @@ def board() -> None:
     chosen_name = st.session_state.get("sm_entry_tensor")
     chosen = (st.session_state.get("sm_entry_row", 0), st.session_state.get("sm_entry_col", 0))
 
-    def show(col, name, label=None, shown=None):
-        tensor = tensors[name] if shown is None else shown
+    def show(name, label=None) -> str:
         phase = sm.produced_by(state, name)
         fresh = phase == state.phase or (state.phase == "update" and label is not None)
-        here = chosen if chosen_name == name and shown is None else None
-        col.markdown(matrix(label or name, tensor, phase, fresh, here), unsafe_allow_html=True)
-
-    def columns(names):   # each matrix as wide as its columns
-        return st.columns([2 + (tensors[n].shape[1] if tensors[n].dim() == 2 else 1) for n in names])
+        here = chosen if chosen_name == name else None
+        return matrix(label or name, tensors[name], phase, fresh, here)
 
     before = "w1_before" if state.phase == "update" else "w1"
-    st.subheader(t("step.section.init"))
-    cols = columns(["x", "y", "w1", "w2"])
-    show(cols[0], "x")
-    show(cols[1], "y")
-    cols[2].markdown(matrix("w1", tensors[before], "init", state.phase == "init"), unsafe_allow_html=True)
-    cols[3].markdown(matrix("w2", tensors[before.replace("1", "2")], "init", state.phase == "init"),
-                     unsafe_allow_html=True)
+    with st.container(key="sm_section_init"):
+        st.subheader(t("step.section.init"))
+        matrices_row([show("x"), show("y"), matrix("w1", tensors[before], "init", state.phase == "init"),
+                      matrix("w2", tensors[before.replace("1", "2")], "init", state.phase == "init")])
     if "h" in tensors:
-        st.subheader(t("step.section.forward"))
-        cols = columns(sm.FORWARD)
-        for col, name in zip(cols, sm.FORWARD):
-            show(col, name)
+        with st.container(key="sm_section_forward"):
+            st.subheader(t("step.section.forward"))
+            matrices_row([show(name) for name in sm.FORWARD])
     if "grad_w1" in tensors:
-        st.subheader(t("step.section.backward"))
-        st.caption(t("step.autograd_caption"))
-        cols = columns(sm.BACKWARD)
-        for col, name in zip(cols, sm.BACKWARD):
-            show(col, name)
-            auto = state.autograd.get(name)
-            if auto is not None:
-                col.markdown(matrix(t("step.autograd_label", name=name), auto, "backward", False),
-                             unsafe_allow_html=True)
-                diff = (auto - tensors[name]).abs().max().item()
-                col.caption(t("step.max_diff", diff=diff))
+        with st.container(key="sm_section_backward"):
+            st.subheader(t("step.section.backward"))
+            matrices_row([show(name) for name in sm.BACKWARD])
+            # autograd's, one click away: the hand-written gradients the button lit up stay on one screen with it
+            with st.expander(t("step_layout.autograd"), icon=":material/fact_check:"):
+                st.caption(t("step_layout.autograd_caption"))
+                cells = []
+                for name in sm.BACKWARD:
+                    auto = state.autograd.get(name)
+                    if auto is not None:   # autograd's, and how far from the hand-written one it is
+                        diff = (auto - tensors[name]).abs().max().item()
+                        cells.append(matrix(t("step.autograd_label", name=name), auto, "backward", False)
+                                     + f"<br><small>{html.escape(t('step.max_diff', diff=diff))}</small>")
+                matrices_row(cells)
     if state.phase == "update":
-        st.subheader(t("step.section.update"))
-        cols = columns(["w1", "w2", "x", "y"])
-        show(cols[0], "w1", t("step.updated", name="w1"))
-        show(cols[1], "w2", t("step.updated", name="w2"))
+        with st.container(key="sm_section_update"):
+            st.subheader(t("step.section.update"))
+            matrices_row([show("w1", t("step.updated", name="w1")), show("w2", t("step.updated", name="w2"))])
 
     st.subheader(t("step.entry_header"))
     available = [name for name in sm.SHOWN if name in tensors]

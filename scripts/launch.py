@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def warm() -> None:
     import ui.stage_page   # noqa: F401  torch, pandas, plotly and lib, as the first page would import them
     from ui import runs
-    runs.server_speed()           # starts the workers (a forkserver that has imported torch) and calibrates
+    runs.server_speed()   # starts the workers (a forkserver that has imported torch) and calibrates (TRAIN_WORKERS=0: here)
 
 
 if __name__ == "__main__":

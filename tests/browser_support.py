@@ -67,6 +67,15 @@ def page():
         browser.close()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium itself, for tests that open pages of their own sizes (one context each: a fresh session)."""
+    with require_chromium(module_level=False).sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 def settle(pg, timeout_ms=60_000):
     """Wait until the script has finished running (the status widget says 'Running' while it works)."""
     pg.wait_for_selector("h1", timeout=timeout_ms)

@@ -12,6 +12,7 @@ from lib.tutorial.stages import run_stage
 from lib.explore.versus import pair_from_query
 from tests.page_support import plotly_values
 
+pytestmark = pytest.mark.slow   # every test here runs a page in AppTest
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 

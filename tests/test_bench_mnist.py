@@ -4,10 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.test_mnist import numbered_digits, write_split
 
+pytestmark = pytest.mark.slow   # trains MNIST in a fresh Python
 ROOT = Path(__file__).parents[1]
 
 

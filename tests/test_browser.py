@@ -7,6 +7,7 @@ import pytest
 from lib.text.i18n import KO
 from tests.browser_support import ARTIFACTS, settle, page, server, require_chromium  # noqa: F401 (fixtures)
 
+pytestmark = pytest.mark.browser
 require_chromium()
 
 

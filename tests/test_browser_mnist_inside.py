@@ -1,7 +1,10 @@
 """In a real browser: "inside the model" on the MNIST page, for the MLP and the CNN, with screenshots of each view
 (test-artifacts/mnist-inside-*.png). Uses tests/browser_support.py's server and page."""
+import pytest
+
 from tests.browser_support import ARTIFACTS, settle, page, server, require_chromium  # noqa: F401 (fixtures)
 
+pytestmark = pytest.mark.browser
 require_chromium()
 
 

@@ -87,6 +87,7 @@ def set_widget(at: AppTest, key: str, value) -> None:
 
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: f"{c.text}:{c.page}:{c.settings}")
+@pytest.mark.slow
 def test_every_claim_holds_on_the_page_its_link_opens(claim):
     at = open_claim(claim)
     seen = observe(at, claim.page)
@@ -123,6 +124,7 @@ def test_the_checks_can_fail():
     assert not holds(Check("final_loss", "<", 1.0, versus_before=True), {"final_loss": 3.0}, {"final_loss": 2.0})
 
 
+@pytest.mark.slow
 def test_the_compare_lesson_states_the_numbers_its_chart_shows():
     at = open_claim(Claim("compare.lesson", "compare", {}, ()))
     seen = observe(at, "compare")

@@ -88,12 +88,14 @@ def open_page(page: str) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_the_device_choice_never_appears_without_cuda(no_cuda):
     at = open_page("pages/tensors.py")
     assert [r for r in at.sidebar.radio if r.key == "device"] == []
     assert "device" not in at.query_params
 
 
+@pytest.mark.slow
 def test_the_device_choice_appears_with_cuda_and_starts_on_the_servers_default(with_cuda, monkeypatch):
     monkeypatch.delenv("TRAIN_DEVICE", raising=False)
     at = AppTest.from_file(APP, default_timeout=180)
@@ -122,6 +124,7 @@ def test_the_time_limit_stops_the_timing():
     assert timing.time_limited and timing.seconds["cpu"] == []
 
 
+@pytest.mark.slow
 def test_the_job_runs_in_a_worker_under_the_limit():
     from lib.serve import workers
     timing = workers.run(jobs.device_timing, "tensors", TrainConfig(d_in=50, hidden=20, steps=1), ("cpu",))
@@ -147,6 +150,7 @@ def test_the_verdict_is_read_from_the_times(cpu, gpu, key):
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.slow
 def test_the_experiment_tab_times_the_cpu_and_says_there_is_no_gpu(no_cuda, lang):
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params.update({"lang": lang, "tab": "device", "d_in": "50", "hidden": "20"})
@@ -163,6 +167,7 @@ def test_the_experiment_tab_times_the_cpu_and_says_there_is_no_gpu(no_cuda, lang
     assert at.query_params["tab"] in ("device", ["device"])
 
 
+@pytest.mark.slow
 def test_the_device_experiment_and_choice_are_korean_in_korean(monkeypatch):
     from tests.test_korean import assert_korean
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)

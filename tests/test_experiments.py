@@ -6,11 +6,27 @@ import torch
 
 from lib.tutorial.config import default_config
 from lib.figures.experiment_plots import held_out_figure, lr_sweep_figure, polynomial_text, sine_fit_figure
-from lib.explore.experiments import (SWEEP_MAX_RUNS, best_lr, checkpoints, fit_sine, held_out_curve, held_out_set, lr_grid,
-                             lr_sweep, sine_stable_lr, sweep_summary)
+from lib.explore.experiments import (SWEEP_MAX_RUNS, assemble_held_out, best_lr, checkpoints, fit_sine, held_out_plan,
+                                     held_out_set, lr_grid, sine_stable_lr, sweep_summary)
+from lib.serve import jobs
 from lib.tutorial.stages import run_stage
 
 SMALL = dict(n=16, d_in=20, hidden=10, d_out=3, steps=100, dtype="float64")
+
+
+def lr_sweep(stage, cfg, lrs, progress=lambda message: None):
+    """What pages/experiments.py's sweep tab asks the workers for: one training run per lr, everything else as in
+    cfg (jobs.train_stage), here one after another."""
+    return [(lr, jobs.train_stage(stage, cfg.with_(lr=lr), progress=progress, time_limit_s=None)) for lr in lrs]
+
+
+def held_out_curve(stage, cfg):
+    """What pages/experiments.py's noise tab assembles: the full run, then the held-out loss at each checkpoint of
+    its plan (jobs.held_out_point, a run of its own each)."""
+    full = jobs.train_stage(stage, cfg, progress=lambda message: None, time_limit_s=None)
+    plan = held_out_plan(full)
+    points = [jobs.held_out_point(stage, cfg, k, progress=None, time_limit_s=None) for k in plan]
+    return assemble_held_out(cfg, full, list(zip(plan, points)))
 
 
 # ---------------------------------------------------------------- the grid
@@ -43,7 +59,7 @@ def test_lr_sweep_draws_the_u_shape():
     lrs = [1e-6, 1e-3, 1e-2]
     results = lr_sweep("tensors", cfg, lrs)
     for lr, result in results:   # each run is run_stage at config.with_(lr=lr)
-        assert result.losses == run_stage("tensors", cfg.with_(lr=lr)).losses
+        assert list(result.losses) == run_stage("tensors", cfg.with_(lr=lr)).losses
     summary = sweep_summary(results)
     first = results[0][1].losses[0]
     small, middle, large = summary.to_dict("records")
@@ -54,13 +70,17 @@ def test_lr_sweep_draws_the_u_shape():
     assert best_lr(summary) == 1e-3
 
 
-def test_lr_sweep_calls_on_run_once_per_lr_and_uses_its_on_step():
+def test_each_run_of_a_sweep_reports_its_every_step_at_its_own_lr():
     cfg = default_config("nn_module").with_(**{**SMALL, "steps": 5})
-    seen, steps = [], []
-    lr_sweep("nn_module", cfg, [1e-4, 1e-3],
-             on_run=lambda i, lr: seen.append((i, lr)) or (lambda t, loss: steps.append((i, t))))
-    assert seen == [(0, 1e-4), (1, 1e-3)]
-    assert steps == [(i, t) for i in range(2) for t in range(5)]
+    sent = []
+    results = lr_sweep("nn_module", cfg, [1e-4, 1e-3], progress=sent.append)
+    assert [(lr, r.config.lr) for lr, r in results] == [(1e-4, 1e-4), (1e-3, 1e-3)]
+    steps = [[] for _ in results]
+    run = -1
+    for kind, first, losses in sent:   # ("steps", first step, its losses and those after it)
+        run += first == 0
+        steps[run] += [first + i for i in range(len(losses))]
+    assert steps == [list(range(5))] * 2
 
 
 def test_best_lr_is_none_when_every_run_diverged():
@@ -96,6 +116,7 @@ def test_held_out_evaluation_leaves_training_unchanged(stage):
     assert curve.zero_loss == pytest.approx(y_test.pow(2).sum().item())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["tensors", "nn_module"])
 def test_training_loss_falls_while_held_out_loss_does_not(stage):
     cfg = default_config(stage).with_(steps=200)   # the tutorial's sizes, fewer steps

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.tutorial.stages import STAGE_NAMES
 
+pytestmark = pytest.mark.slow   # every test here runs a page in AppTest
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "experiments.py")
 
 

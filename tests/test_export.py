@@ -14,6 +14,7 @@ from lib.tutorial.tutorial_code import tutorial_code
 
 
 @pytest.mark.parametrize("stage", STAGE_NAMES)
+@pytest.mark.slow
 def test_exported_script_is_the_shown_code_and_runs_with_plain_pytorch(stage, tmp_path):
     cfg = default_config(stage).with_(n=16, d_in=50, hidden=20, steps=100, seed=3)
     text = stage_script(stage, cfg, lang="ko")

@@ -116,6 +116,7 @@ def test_step_out_of_range_fails_loudly():
 
 
 @pytest.mark.parametrize("stage", ["tensors", "custom_function", "dynamic_net"])
+@pytest.mark.slow
 def test_stage_pages_show_the_graph(stage):
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page(f"pages/{stage}.py").run()

@@ -108,6 +108,7 @@ def hist_chart(at):
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.slow
 def test_stage_page_shows_the_histograms(lang):
     texts = {"en": EN, "ko": KO}[lang]
     at = open_stage("tensors", lang, n="16", d_in="20", hidden="8", d_out="3", steps="40")
@@ -122,6 +123,7 @@ def test_stage_page_shows_the_histograms(lang):
     assert texts["hist.intro_manual"].format(count=5) in [m.value for m in at.markdown]   # in the reader's language
 
 
+@pytest.mark.slow
 def test_too_high_lr_on_the_page_says_where_it_diverged():
     at = open_stage("tensors", lr="5e-06", hist="w1")          # a link naming a histogram opens their tab
     infos = " ".join(i.value for i in at.info)
@@ -131,12 +133,14 @@ def test_too_high_lr_on_the_page_says_where_it_diverged():
     assert last > 100 * first
 
 
+@pytest.mark.slow
 def test_dynamic_net_opens_on_the_shared_layer():
     at = open_stage("dynamic_net", n="8", d_in="6", hidden="5", d_out="3", steps="30")
     open_stage_tab(at, "histograms")
     assert at.selectbox(key="dynamic_net_hist_param").value == "middle_linear.weight"
 
 
+@pytest.mark.slow
 def test_a_link_opens_the_histograms_of_its_parameter():
     at = open_stage("tensors", n="16", d_in="20", hidden="8", d_out="3", steps="40", hist="w2")
     assert at.selectbox(key="tensors_hist_param").value == "w2"

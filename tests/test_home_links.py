@@ -9,11 +9,12 @@ from streamlit.testing.v1 import AppTest
 
 from lib.text.i18n import LANGUAGES, TEXTS
 
+pytestmark = pytest.mark.slow   # every test here runs a page in AppTest
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # the pages added after the first four, by url_path, and their labels' keys (locales/*/home_links.toml)
 NEWER = {"lessons": "home.link_lessons", "step": "home.link_step_mode", "a_vs_b": "home.link_a_vs_b",
-         "own_network": "home.link_own_network"}
+         "own_network": "home.link_own_network", "board": "home.link_board"}
 
 
 def open_home(lang: str, monkeypatch) -> tuple[AppTest, list]:

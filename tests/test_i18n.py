@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib.text import i18n
 from lib.text.i18n import EN, KO, LANGUAGES, TEXTS, t
 from lib.tutorial.stages import STAGE_NAMES
 from tests.page_support import open_stage_tab
@@ -19,14 +20,39 @@ LITERAL_KEY = re.compile(r"""\bt\(\s*["']([^"'{}]+)["']""")
 SOURCES = [ROOT / "app.py", *(path for folder in ("pages", "ui", "lib") for path in sorted((ROOT / folder).rglob("*.py")))]
 
 
-def test_both_languages_have_the_same_keys():
-    assert set(TEXTS) == set(LANGUAGES)
-    assert sorted(EN) == sorted(KO)
+def text_problems(texts: dict[str, dict[str, str]]) -> list[str]:
+    """One line for every key a language lacks or has beyond the default language, and for every text whose
+    placeholders are not the default language's."""
+    default = texts[i18n.DEFAULT]
+    problems = []
+    for lang, table in texts.items():
+        problems += [f"{lang} lacks {key!r}" for key in sorted(set(default) - set(table))]
+        problems += [f"{lang} has {key!r}, which {i18n.DEFAULT} lacks" for key in sorted(set(table) - set(default))]
+        for key in sorted(set(default) & set(table)):
+            want, got = set(PLACEHOLDER.findall(default[key])), set(PLACEHOLDER.findall(table[key]))
+            if want != got:
+                problems.append(f"{lang} {key!r} fills {sorted(got)}, {i18n.DEFAULT} fills {sorted(want)}")
+    return problems
 
 
-@pytest.mark.parametrize("key", sorted(EN))
-def test_both_languages_fill_the_same_placeholders(key):
-    assert set(PLACEHOLDER.findall(EN[key])) == set(PLACEHOLDER.findall(KO[key]))
+def test_every_language_has_the_same_keys_and_placeholders():
+    assert set(i18n.TEXTS) == set(i18n.LANGUAGES) >= {"en", "ko"}
+    problems = text_problems(i18n.TEXTS)
+    assert not problems, f"{len(problems)} problems in locales/:\n" + "\n".join(problems)
+
+
+def test_the_text_check_lists_every_missing_extra_and_mismatched_key(monkeypatch):
+    key = next(k for k in sorted(EN) if PLACEHOLDER.search(EN[k]))
+    ko = {k: v for k, v in KO.items() if k != "home.title"}
+    ko["no.such.key"] = "없는 키"
+    ko[key] = "자리표시자가 없는 글"
+    monkeypatch.setattr(i18n, "TEXTS", {**TEXTS, "ko": ko})
+    with pytest.raises(AssertionError) as failed:
+        test_every_language_has_the_same_keys_and_placeholders()
+    message = str(failed.value)
+    assert "3 problems" in message
+    assert "ko lacks 'home.title'" in message and "ko has 'no.such.key', which en lacks" in message
+    assert f"ko {key!r} fills [], en fills {sorted(set(PLACEHOLDER.findall(EN[key])))}" in message
 
 
 def test_every_key_the_code_uses_exists():
@@ -64,6 +90,7 @@ def open_in(lang: str, page: str, monkeypatch) -> AppTest:
 EVERY_PAGE = sorted(path.stem for path in (ROOT / "pages").glob("*.py") if path.stem != "__init__")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", EVERY_PAGE)
 def test_every_page_renders_in_korean(page, monkeypatch):
     at = open_in("ko", f"pages/{page}.py", monkeypatch)
@@ -82,6 +109,7 @@ def test_every_page_renders_in_korean(page, monkeypatch):
         assert list(at.dataframe[0].value[KO["column.match"]]) == ["✓"] * len(at.dataframe[0].value)
 
 
+@pytest.mark.slow
 def test_the_sidebar_switch_redraws_the_page_and_keeps_the_choice_in_the_url():
     at = AppTest.from_file(APP, default_timeout=120)
     at.switch_page("pages/autograd.py").run()
@@ -96,6 +124,7 @@ def test_the_sidebar_switch_redraws_the_page_and_keeps_the_choice_in_the_url():
     assert next(m.value for m in at.metric if m.label == KO["metric.final_loss"]) == final
 
 
+@pytest.mark.slow
 def test_widgets_with_translated_options_keep_working_in_korean():
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["lang"] = "ko"
@@ -112,6 +141,7 @@ def test_widgets_with_translated_options_keep_working_in_korean():
     assert at.title[0].value == EN["compare.title"] and at.query_params["lang"] == "en"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["xx", "<script>", "KO", ""])
 def test_an_unknown_language_in_the_link_gives_english(value, monkeypatch):
     at = open_in(value, "pages/tensors.py", monkeypatch)

@@ -26,7 +26,9 @@ from lib.explore.experiments import fit_sine, lr_grid
 from lib.tutorial.gradients import gradient_comparison
 from lib.text.i18n import KO, TEXTS
 from lib.text.messages import Coded, render
-from lib.digits.mnist import FILES, MnistConfig, MnistDataError, UploadError, load_mnist
+from lib.digits.mnist_data import FILES, MnistDataError, load_mnist
+from lib.digits.mnist_models import MnistConfig
+from lib.digits.mnist_uploads import UploadError
 from lib.explore.optim_internals import check_k
 from lib.tutorial.stages import STAGE_NAMES
 from tests.page_support import open_stage_tab
@@ -176,7 +178,7 @@ def shared_mnist(monkeypatch):
 # ---------------------------------------------------------------- the detector itself
 @pytest.mark.parametrize("text", [
     "이 링크의 설정을 쓸 수 없습니다: lr=abc is not a number; using the default 1e-06.",
-    "3번째 스텝에서 학습이 발산했습니다: the loss grew over 1e+06 times its first value.",
+    "스텝 3에서 학습이 발산했습니다: the loss grew over 1e+06 times its first value.",
     "middle_linear.weight (use 1 of 3)",
     "same settings",
     "The MNIST data could not be loaded.",
@@ -204,6 +206,7 @@ def test_the_detector_leaves_korean_code_and_terms_alone(text):
     assert not english_sentences(text)
 
 
+@pytest.mark.slow
 def test_an_english_message_on_a_korean_page_fails_the_check(monkeypatch):
     """The check on a page, with the bug this file guards against put back: lib's messages dropped into Korean
     templates in English (as `str(err)` did) are caught."""
@@ -227,10 +230,12 @@ def assert_korean_in_every_tab(at: AppTest, page: str) -> None:
 
 
 @pytest.mark.parametrize("page", PAGES)
+@pytest.mark.slow
 def test_every_page_with_the_tutorials_settings(page):
     assert_korean_in_every_tab(korean_app(f"pages/{page}.py"), page)
 
 
+@pytest.mark.slow
 def test_stage_7_per_use_rows_and_the_broken_relu():
     at = open_stage_tab(korean_app("pages/dynamic_net.py"), "gradients", "ko")
     at.radio(key="dyn_depth").set_value(3).run()
@@ -244,6 +249,7 @@ def test_stage_7_per_use_rows_and_the_broken_relu():
     assert_korean_in_every_tab(at, "custom_function")
 
 
+@pytest.mark.slow
 def test_step_mode_every_phase_and_entry():
     """Step mode shows its sections one click at a time (lessons reveal theirs in tests/test_lessons.py, the own
     network's presets in tests/test_own_network.py)."""
@@ -261,6 +267,7 @@ def test_step_mode_every_phase_and_entry():
     assert_korean(at)
 
 
+@pytest.mark.slow
 def test_run_history_legend_in_korean():
     at = korean_app("pages/tensors.py")
     at.select_slider(key="lr").set_value(2e-6).run()
@@ -285,6 +292,7 @@ def test_run_history_legend_in_korean():
     ("optimizers", {"lr": "0.1", "optimizer": "sgd"}),
     ("compare", {"steps": "500"}),
 ])
+@pytest.mark.slow
 def test_diverging_settings(page, query):
     at = korean_app(f"pages/{page}.py", query)
     if page != "compare":
@@ -296,12 +304,14 @@ def test_diverging_settings(page, query):
     {"n": "abc"}, {"lr": "99"}, {"lr": "abc"}, {"steps": "9" * 60}, {"optimizer": "foo"}, {"momentum": "2"},
     {"dtype": "float16"}, {"seed": "-1"},
 ])
+@pytest.mark.slow
 def test_refused_link_values(query):
     at = korean_app("pages/optim.py", query)
     assert at.warning, "a refused value is said on screen"
     assert_korean(at)
 
 
+@pytest.mark.slow
 def test_steps_shortened_for_the_server_are_said_in_korean():
     at = korean_app("pages/tensors.py")
     for name, value in (("n", 1024), ("d_in", 2048), ("hidden", 1024)):
@@ -316,6 +326,7 @@ def test_steps_shortened_for_the_server_are_said_in_korean():
     assert_korean(at)
 
 
+@pytest.mark.slow
 def test_experiments_tabs():
     at = korean_app("pages/experiments.py")          # the sweep: runs that diverge and runs that do not
     assert_korean(at)
@@ -344,6 +355,7 @@ class FakeUpload:
         return self.raw
 
 
+@pytest.mark.slow
 def test_mnist_before_and_after_training_with_a_refused_upload(monkeypatch):
     at = korean_page("mnist")
     assert_korean(at)
@@ -355,6 +367,7 @@ def test_mnist_before_and_after_training_with_a_refused_upload(monkeypatch):
     assert_korean(at)
 
 
+@pytest.mark.slow
 def test_mnist_stopped_by_the_time_limit(monkeypatch):
     monkeypatch.setenv("RUN_TIME_LIMIT_S", "1")
     at = korean_page("mnist")
@@ -366,6 +379,7 @@ def test_mnist_stopped_by_the_time_limit(monkeypatch):
     assert_korean(at)
 
 
+@pytest.mark.slow
 def test_mnist_without_data_and_with_a_damaged_file(monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_ROOT", str(tmp_path))
     at = korean_app("pages/mnist.py")

@@ -81,6 +81,7 @@ def test_grid_and_time_limit():
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.slow
 def test_the_page_draws_the_landscape(lang):
     at = AppTest.from_file(PAGE, default_timeout=180)
     at.query_params.update({"lang": lang, "n": "16", "d_in": "12", "hidden": "8", "d_out": "3"})
@@ -100,6 +101,7 @@ def test_the_page_draws_the_landscape(lang):
     assert at.query_params["span"] in ("0.01", ["0.01"])
 
 
+@pytest.mark.slow
 def test_a_link_opens_the_landscape_at_its_half_width():
     at = AppTest.from_file(PAGE, default_timeout=180)
     at.query_params.update({"n": "16", "d_in": "12", "hidden": "8", "d_out": "3", "span": "0.1"})

@@ -78,6 +78,7 @@ def observed_answer(at: AppTest, kind: str) -> str:
 
 
 @pytest.mark.parametrize("lesson_id", list(LESSONS))
+@pytest.mark.slow
 def test_every_step_reveals_what_its_run_shows_for_every_choice(lesson_id):
     """Each step through AppTest: predict, reveal, and the verdict agrees with the run's own chart or table, for
     every choice; and the run gives the answer the step's explanation was written for."""
@@ -105,6 +106,7 @@ def test_every_step_reveals_what_its_run_shows_for_every_choice(lesson_id):
 
 
 @pytest.mark.parametrize("lesson_id", list(LESSONS))
+@pytest.mark.slow
 def test_every_step_in_korean(lesson_id):
     from tests.test_korean import assert_korean
     lesson = LESSONS[lesson_id]
@@ -119,6 +121,7 @@ def test_every_step_in_korean(lesson_id):
         assert_korean(at)
 
 
+@pytest.mark.slow
 def test_the_url_carries_the_lesson_and_step():
     at = open_lessons({"lesson": "lr", "step": "3"})
     step = LESSONS["lr"].steps[2]
@@ -141,6 +144,7 @@ def test_the_url_carries_the_lesson_and_step():
 
 
 @pytest.mark.parametrize("lesson_id, number", STEPS)
+@pytest.mark.slow
 def test_every_step_link_opens_its_page_with_the_runs_settings(lesson_id, number):
     """The link a step offers opens its page with the settings the step runs, taken as they are."""
     step = LESSONS[lesson_id].steps[number - 1]
@@ -228,6 +232,7 @@ def test_a_missing_korean_text_is_named(tmp_path):
     assert broken.splitlines()[err.values["line"] - 1] == "[steps.ko]"
 
 
+@pytest.mark.slow
 def test_a_broken_lesson_file_is_shown_on_the_page_not_raised(monkeypatch, tmp_path):
     (tmp_path / "typo.toml").write_text(GOOD.replace('expect = "diverges"', 'expect = "explodes"', 1), "utf-8")
     import lib.classroom.lesson_files
@@ -244,6 +249,7 @@ def test_the_settings_keys_a_step_may_use_are_the_pages_own():
             assert set(step.settings) <= set(QUERY_KEYS) | extra.get(step.page, set())
 
 
+@pytest.mark.slow
 def test_a_run_that_disagrees_with_expect_is_said_on_the_page(monkeypatch, tmp_path):
     """`expect` never marks a prediction: a lesson whose explanation expects the wrong answer still marks the
     class by the run, and says the run came out otherwise."""
@@ -269,6 +275,7 @@ def test_what_the_explanations_say_beyond_the_answer():
     assert all(norms[256][row] > 2 * norms[64][row] for row in ("w1", "w2"))
 
 
+@pytest.mark.slow
 def test_a_step_runs_no_more_steps_than_its_page_would_offer(monkeypatch):
     import ui.sidebar
     monkeypatch.setattr(ui.sidebar, "allowed_steps", lambda *args: 100)

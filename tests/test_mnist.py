@@ -1,4 +1,4 @@
-"""lib.digits.mnist: the loader on IDX files written here, training on the real digits, the hand-written
+"""lib.digits.mnist_*: the loader on IDX files written here, training on the real digits, the hand-written
 softmax + cross-entropy backward against autograd, config validation, and the upload conversion."""
 import gzip
 import io
@@ -16,10 +16,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from lib.digits import mnist
+from lib.digits import mnist_data, mnist_gradients, mnist_models, mnist_training, mnist_uploads
 
 from lib.serve import jobs, workers
-from lib.digits.mnist import FILES, MnistConfig, MnistDataError, UploadError
+from lib.digits.mnist_data import FILES, MnistDataError
+from lib.digits.mnist_models import MnistConfig
+from lib.digits.mnist_uploads import UploadError
 from lib.tutorial.optimizers import OPTIMIZERS
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
@@ -49,7 +51,7 @@ def numbered_digits(n: int):
 
 
 def pixel_to_index(normalised: torch.Tensor) -> list[int]:
-    return torch.round(mnist.denormalise(normalised[:, 0, 0, 0]) * 255).long().tolist()
+    return torch.round(mnist_data.denormalise(normalised[:, 0, 0, 0]) * 255).long().tolist()
 
 
 def test_full_layout_reads_all_four_files_plain_or_gz(tmp_path):
@@ -58,7 +60,7 @@ def test_full_layout_reads_all_four_files_plain_or_gz(tmp_path):
     test_images, test_labels = numbered_digits(12)
     write_split(raw, "train", train_images, train_labels, gz=True)
     write_split(raw, "t10k", test_images, test_labels, gz=False)
-    data = mnist.load_mnist(tmp_path, download=False)
+    data = mnist_data.load_mnist(tmp_path, download=False)
     assert data.source == "full"
     assert data.train_images.shape == (30, 1, 28, 28) and data.train_images.dtype == torch.float32
     assert data.test_images.shape == (12, 1, 28, 28)
@@ -76,21 +78,21 @@ def test_full_layout_reads_all_four_files_plain_or_gz(tmp_path):
 def test_subset_layout_splits_the_test_digits_by_a_fixed_seed(tmp_path):
     images, labels = numbered_digits(50)
     write_split(tmp_path / "MNIST" / "raw", "t10k", images, labels, gz=True)
-    data = mnist.load_mnist(tmp_path, download=False)
+    data = mnist_data.load_mnist(tmp_path, download=False)
     assert data.source == "offline-subset"
     assert len(data.train_labels) == 40 and len(data.test_labels) == 10
     train, test = pixel_to_index(data.train_images), pixel_to_index(data.test_images)
     assert sorted(train + test) == list(range(50)), "every digit lands in exactly one part"
     assert train != list(range(40)), "the split is shuffled, not the first 80%"
     assert data.train_labels.tolist() == [i % 10 for i in train], "labels travel with their images"
-    again = mnist.load_mnist(tmp_path, download=False)
+    again = mnist_data.load_mnist(tmp_path, download=False)
     assert pixel_to_index(again.train_images) == train
     assert "offline subset: 40 training / 10 held-out" in str(data.description)
 
 
 def test_missing_files_name_the_folder_and_the_four_files(tmp_path):
     with pytest.raises(MnistDataError) as err:
-        mnist.load_mnist(tmp_path, download=False)
+        mnist_data.load_mnist(tmp_path, download=False)
     message = str(err.value)
     assert str(tmp_path / "MNIST" / "raw") in message
     for name in FILES.values():
@@ -101,7 +103,7 @@ def test_training_pair_alone_is_not_enough(tmp_path):
     images, labels = numbered_digits(20)
     write_split(tmp_path / "MNIST" / "raw", "train", images, labels, gz=False)
     with pytest.raises(MnistDataError, match="missing t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"):
-        mnist.load_mnist(tmp_path, download=False)
+        mnist_data.load_mnist(tmp_path, download=False)
 
 
 @pytest.mark.parametrize("gz", [True, False])
@@ -112,7 +114,7 @@ def test_truncated_file_is_a_clear_error(tmp_path, gz):
     path = raw / ("t10k-images-idx3-ubyte" + (".gz" if gz else ""))
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     with pytest.raises(MnistDataError) as err:
-        mnist.load_mnist(tmp_path, download=False)
+        mnist_data.load_mnist(tmp_path, download=False)
     message = str(err.value)
     assert str(path) in message and "corrupt or truncated" in message
     for name in FILES.values():
@@ -124,7 +126,7 @@ def test_labels_that_do_not_pair_with_images_are_an_error(tmp_path):
     images, _ = numbered_digits(20)
     write_split(raw, "t10k", images, torch.arange(19) % 10, gz=False)
     with pytest.raises(MnistDataError, match="20 images but 19 labels"):
-        mnist.load_mnist(tmp_path, download=False)
+        mnist_data.load_mnist(tmp_path, download=False)
 
 
 def test_no_network_falls_back_fast_to_the_subset(tmp_path, monkeypatch):
@@ -134,14 +136,14 @@ def test_no_network_falls_back_fast_to_the_subset(tmp_path, monkeypatch):
         calls.append((address, timeout))
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(mnist.socket, "create_connection", unreachable)
+    monkeypatch.setattr(mnist_data.socket, "create_connection", unreachable)
     images, labels = numbered_digits(20)
     write_split(tmp_path / "MNIST" / "raw", "t10k", images, labels, gz=True)
     start = time.perf_counter()
-    data = mnist.load_mnist(tmp_path, download=True)
+    data = mnist_data.load_mnist(tmp_path, download=True)
     assert time.perf_counter() - start < 2
     assert data.source == "offline-subset"
-    assert len(calls) == 1 and calls[0][1] <= mnist.PROBE_TIMEOUT_S
+    assert len(calls) == 1 and calls[0][1] <= mnist_data.PROBE_TIMEOUT_S
     assert any("no network" in str(note) for note in data.notes)
 
 
@@ -149,14 +151,14 @@ def test_read_only_folder_is_never_downloaded_into(tmp_path, monkeypatch):
     def must_not_connect(*args, **kwargs):
         raise AssertionError("a read-only folder must not trigger a download")
 
-    monkeypatch.setattr(mnist.socket, "create_connection", must_not_connect)
+    monkeypatch.setattr(mnist_data.socket, "create_connection", must_not_connect)
     images, labels = numbered_digits(20)
     raw = tmp_path / "MNIST" / "raw"
     write_split(raw, "t10k", images, labels, gz=True)
     for folder in (raw, raw.parent, tmp_path):
         folder.chmod(0o555)
     try:
-        data = mnist.load_mnist(tmp_path, download=True)
+        data = mnist_data.load_mnist(tmp_path, download=True)
     finally:
         for folder in (tmp_path, raw.parent, raw):
             folder.chmod(0o755)
@@ -167,20 +169,20 @@ def test_read_only_folder_is_never_downloaded_into(tmp_path, monkeypatch):
 def test_root_none_reads_mnist_root(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_ROOT", str(tmp_path))
     monkeypatch.setenv("MNIST_DOWNLOAD", "0")
-    assert mnist.data_root() == tmp_path
+    assert mnist_data.data_root() == tmp_path
     with pytest.raises(MnistDataError, match=str(tmp_path)):
-        mnist.load_mnist()
+        mnist_data.load_mnist()
 
 
 # ---------------------------------------------------------------- the real digits
 @pytest.fixture(scope="module")
 def real():
-    return mnist.load_mnist(SHARED, download=False)
+    return mnist_data.load_mnist(SHARED, download=False)
 
 
 @pytest.fixture(scope="module")
 def trained(real):
-    return mnist.train_mnist(real, MnistConfig(epochs=2, batch_size=64, lr=1e-3))
+    return mnist_training.train_mnist(real, MnistConfig(epochs=2, batch_size=64, lr=1e-3))
 
 
 def test_shared_folder_gives_the_8000_2000_offline_subset(real):
@@ -191,6 +193,7 @@ def test_shared_folder_gives_the_8000_2000_offline_subset(real):
     assert real.test_labels.bincount(minlength=10).min() > 100, "every digit is in the held-out part"
 
 
+@pytest.mark.slow
 def test_short_mlp_run_reaches_90_percent(trained):
     assert trained.final_accuracy >= 0.90
     assert [h["epoch"] for h in trained.history] == [1, 2]
@@ -200,10 +203,10 @@ def test_short_mlp_run_reaches_90_percent(trained):
 
 
 def test_progress_callback_sees_every_batch_and_every_epoch(real):
-    small = mnist.MnistData("offline-subset", real.train_images[:256], real.train_labels[:256],
-                            real.test_images[:100], real.test_labels[:100], "memory")
+    small = mnist_data.MnistData("offline-subset", real.train_images[:256], real.train_labels[:256],
+                                 real.test_images[:100], real.test_labels[:100], "memory")
     seen = []
-    result = mnist.train_mnist(small, MnistConfig(epochs=2, batch_size=100), seen.append)
+    result = mnist_training.train_mnist(small, MnistConfig(epochs=2, batch_size=100), seen.append)
     batches = [p for p in seen if p.test_accuracy is None]
     epochs = [p for p in seen if p.test_accuracy is not None]
     assert [p.step for p in batches] == list(range(1, 7)) and batches[-1].total_steps == 6
@@ -211,10 +214,11 @@ def test_progress_callback_sees_every_batch_and_every_epoch(real):
     assert [p.loss for p in batches] == result.batch_losses
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_even_from_concurrent_sessions(real):
     """Sessions train in worker processes (lib.serve.workers), so concurrent runs never share a random generator."""
     config = MnistConfig(epochs=1, batch_size=256, seed=7)
-    alone = mnist.train_mnist(real, config).batch_losses
+    alone = mnist_training.train_mnist(real, config).batch_losses
     results = [None] * 3
 
     def session(k):
@@ -230,8 +234,9 @@ def test_same_seed_same_run_even_from_concurrent_sessions(real):
     assert results[1] != alone
 
 
+@pytest.mark.slow
 def test_evaluation_helpers_agree_with_each_other(real, trained):
-    report = mnist.report(trained.model, real)
+    report = mnist_training.report(trained.model, real)
     assert report.accuracy == pytest.approx(trained.final_accuracy)
     assert report.confusion.sum().item() == 2000
     assert report.confusion.diag().sum().item() == round(report.accuracy * 2000)
@@ -244,17 +249,18 @@ def test_evaluation_helpers_agree_with_each_other(real, trained):
 
 
 def test_confusion_matrix_rows_are_true_digits():
-    cm = mnist.confusion_matrix(torch.tensor([3, 3, 5]), torch.tensor([3, 8, 5]))
+    cm = mnist_training.confusion_matrix(torch.tensor([3, 3, 5]), torch.tensor([3, 8, 5]))
     assert cm[3, 3] == 1 and cm[3, 8] == 1 and cm[5, 5] == 1 and cm.sum() == 3
-    per_class = mnist.per_class_accuracy(cm)
+    per_class = mnist_training.per_class_accuracy(cm)
     assert per_class[3] == 0.5 and per_class[5] == 1.0 and torch.isnan(per_class[0])
 
 
 def test_cnn_trains_and_is_a_two_conv_network(real):
-    small = mnist.MnistData("offline-subset", real.train_images[:1024], real.train_labels[:1024],
-                            real.test_images[:200], real.test_labels[:200], "memory")
+    small = mnist_data.MnistData("offline-subset", real.train_images[:1024], real.train_labels[:1024],
+                                 real.test_images[:200], real.test_labels[:200], "memory")
     # the CNN's own recipe (one cycle up to lr 1e-2), in batches of 64 to make 16 of them
-    result = mnist.train_mnist(small, replace(mnist.default_config("cnn"), hidden=32, epochs=1, batch_size=64))
+    result = mnist_training.train_mnist(small, replace(mnist_models.default_config("cnn"), hidden=32, epochs=1,
+                                                       batch_size=64))
     convs = [m for m in result.model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 2
     assert result.final_accuracy > 0.5, "far better than the 10% of guessing, after 16 batches"
@@ -262,9 +268,9 @@ def test_cnn_trains_and_is_a_two_conv_network(real):
 
 def test_a_blow_up_stops_the_run_instead_of_training_on_nan(real):
     # inputs scaled by 1e4 and plain SGD at lr 1: the logits explode within a few batches
-    huge = mnist.MnistData("offline-subset", real.train_images[:512] * 1e4, real.train_labels[:512],
-                           real.test_images[:100], real.test_labels[:100], "memory")
-    result = mnist.train_mnist(huge, MnistConfig(optimizer="sgd", lr=1.0, epochs=3))
+    huge = mnist_data.MnistData("offline-subset", real.train_images[:512] * 1e4, real.train_labels[:512],
+                                real.test_images[:100], real.test_labels[:100], "memory")
+    result = mnist_training.train_mnist(huge, MnistConfig(optimizer="sgd", lr=1.0, epochs=3))
     assert result.diverged_at is not None and result.divergence_reason == "diverged.not_finite"
     assert not math.isfinite(result.stop_loss)
     assert len(result.batch_losses) == result.diverged_at < 3 * 8
@@ -273,14 +279,14 @@ def test_a_blow_up_stops_the_run_instead_of_training_on_nan(real):
 
 # ---------------------------------------------------------------- hand-written vs autograd
 def _float64_mlp(real, n=32):
-    model = mnist.build_model(MnistConfig(hidden=20, seed=3))
+    model = mnist_models.build_model(MnistConfig(hidden=20, seed=3))
     return model, real.train_images[:n], real.train_labels[:n]
 
 
 def test_hand_written_mlp_gradient_matches_autograd_in_float64(real):
     model, images, labels = _float64_mlp(real)
-    table = mnist.mlp_gradient_table(model, images, labels, dtype="float64")
-    assert list(table["parameter"]) == list(mnist.MLP_NAMES)
+    table = mnist_gradients.mlp_gradient_table(model, images, labels, dtype="float64")
+    assert list(table["parameter"]) == list(mnist_gradients.MLP_NAMES)
     assert (table["rel_error"] < 1e-10).all(), table
     assert table["within_tol"].all()
     assert (table["cosine"] > 1 - 1e-12).all()
@@ -290,7 +296,7 @@ def test_hand_written_mlp_gradient_matches_autograd_in_float64(real):
 
 def test_forgetting_the_division_by_the_batch_fails_the_same_check(real):
     model, images, labels = _float64_mlp(real)
-    table = mnist.mlp_gradient_table(model, images, labels, dtype="float64", broken=True)
+    table = mnist_gradients.mlp_gradient_table(model, images, labels, dtype="float64", broken=True)
     assert (table["rel_error"] > 0.9).all(), "off by a factor of N = 32: rel_error = 1 - 1/32"
     assert not table["within_tol"].any()
     assert (table["cosine"] > 1 - 1e-12).all(), "the direction is right; only the scale is wrong"
@@ -302,15 +308,15 @@ def test_hand_written_gradient_against_the_closed_form_on_a_tiny_batch():
               "linear1.bias": torch.zeros(3, dtype=torch.float64),
               "linear2.weight": torch.zeros(10, 3, dtype=torch.float64),
               "linear2.bias": torch.arange(10, dtype=torch.float64) / 10}
-    grads = mnist.manual_mlp_grads(params, torch.ones(1, 784, dtype=torch.float64), torch.tensor([4]))
+    grads = mnist_gradients.manual_mlp_grads(params, torch.ones(1, 784, dtype=torch.float64), torch.tensor([4]))
     expected = torch.softmax(params["linear2.bias"], 0) - torch.nn.functional.one_hot(torch.tensor(4), 10)
     assert torch.allclose(grads["linear2.bias"], expected, atol=1e-15)
 
 
 def test_gradient_table_refuses_the_cnn(real):
-    model = mnist.build_model(MnistConfig(model="cnn", hidden=8))
+    model = mnist_models.build_model(MnistConfig(model="cnn", hidden=8))
     with pytest.raises(ValueError, match="MLP"):
-        mnist.mlp_gradient_table(model, real.train_images[:4], real.train_labels[:4])
+        mnist_gradients.mlp_gradient_table(model, real.train_images[:4], real.train_labels[:4])
 
 
 # ---------------------------------------------------------------- config
@@ -327,13 +333,14 @@ def test_bad_settings_name_the_field(field, value):
 def test_the_time_limit_stops_training_between_batches_and_keeps_a_partial_epoch(real):
     """Every value the form offers is a config; the server's time limit, not a refusal, bounds a run."""
     MnistConfig(model="cnn", hidden=1024, epochs=20)
-    small = mnist.MnistData("offline-subset", real.train_images[:4000], real.train_labels[:4000],
-                            real.test_images[:100], real.test_labels[:100], "memory")
-    result = mnist.train_mnist(small, MnistConfig(model="cnn", hidden=64, epochs=5, batch_size=16), time_limit_s=0.3)
+    small = mnist_data.MnistData("offline-subset", real.train_images[:4000], real.train_labels[:4000],
+                                 real.test_images[:100], real.test_labels[:100], "memory")
+    result = mnist_training.train_mnist(small, MnistConfig(model="cnn", hidden=64, epochs=5, batch_size=16),
+                                        time_limit_s=0.3)
     assert result.time_limited_at is not None and result.time_limited_at == len(result.batch_losses)
     assert len(result.history) == 1 and 0 < result.history[0]["epoch"] < 1   # the share of epoch 1 that ran
-    assert result.history[0]["test_accuracy"] == mnist.evaluate(result.model, small.test_images,
-                                                                small.test_labels)[1]
+    assert result.history[0]["test_accuracy"] == mnist_training.evaluate(result.model, small.test_images,
+                                                                         small.test_labels)[1]
 
 
 def test_defaults_are_the_tutorials_hidden_size_and_a_valid_optimizer():
@@ -357,7 +364,7 @@ def drawn_one(background=255, ink=0, size=(200, 120)) -> Image.Image:
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_upload_becomes_a_centred_white_on_black_28x28_digit(fmt):
-    digit = mnist.digit_from_upload(png_bytes(drawn_one(), fmt))
+    digit = mnist_uploads.digit_from_upload(png_bytes(drawn_one(), fmt))
     assert digit.shape == (28, 28) and digit.min() >= 0 and digit.max() <= 1
     assert digit[0].max() < 0.05 and digit[:, 0].max() < 0.05, "the paper became black"
     ink = (digit > 0.5).nonzero().float()
@@ -368,52 +375,53 @@ def test_upload_becomes_a_centred_white_on_black_28x28_digit(fmt):
 
 
 def test_light_ink_on_dark_is_not_inverted():
-    a = mnist.digit_from_upload(png_bytes(drawn_one()))
-    b = mnist.digit_from_upload(png_bytes(drawn_one(background=0, ink=255)))
+    a = mnist_uploads.digit_from_upload(png_bytes(drawn_one()))
+    b = mnist_uploads.digit_from_upload(png_bytes(drawn_one(background=0, ink=255)))
     assert torch.allclose(a, b, atol=0.02)
 
 
 def test_transparent_drawing_reads_as_ink_on_paper():
     img = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
     img.paste((0, 0, 0, 255), (45, 10, 55, 90))
-    digit = mnist.digit_from_upload(png_bytes(img))
+    digit = mnist_uploads.digit_from_upload(png_bytes(img))
     assert digit[14, 14] > 0.5 and digit[0, 0] < 0.05
 
 
+@pytest.mark.slow
 def test_real_digits_survive_the_upload_path(real, trained):
     """Held-out digits saved as dark-on-white PNGs, 4x larger, come back as digits the model still reads."""
-    images = (mnist.denormalise(real.test_images[:50, 0]) * 255).round().to(torch.uint8)
+    images = (mnist_data.denormalise(real.test_images[:50, 0]) * 255).round().to(torch.uint8)
     correct = 0
     for image, label in zip(images, real.test_labels[:50]):
         picture = Image.fromarray((255 - image).numpy(), mode="L").resize((112, 112))
-        digit = mnist.digit_from_upload(png_bytes(picture))
-        correct += int(mnist.predict_digit(trained.model, digit).argmax()) == int(label)
+        digit = mnist_uploads.digit_from_upload(png_bytes(picture))
+        correct += int(mnist_uploads.predict_digit(trained.model, digit).argmax()) == int(label)
     assert correct >= 40
 
 
 def test_non_image_is_refused():
     with pytest.raises(UploadError) as refused:
-        mnist.digit_from_upload(b"%PDF-1.4 this is not a picture" * 10)
+        mnist_uploads.digit_from_upload(b"%PDF-1.4 this is not a picture" * 10)
     assert refused.value.code == "upload.not_an_image"
 
 
 def test_other_image_formats_are_refused_by_content_not_name():
     with pytest.raises(UploadError) as refused:
-        mnist.digit_from_upload(png_bytes(drawn_one(), "GIF"))
+        mnist_uploads.digit_from_upload(png_bytes(drawn_one(), "GIF"))
     assert refused.value.code == "upload.not_an_image"
 
 
 def test_oversized_file_is_refused_before_decoding():
     with pytest.raises(UploadError) as refused:
-        mnist.digit_from_upload(b"\x89PNG" + b"\0" * mnist.MAX_UPLOAD_BYTES)
+        mnist_uploads.digit_from_upload(b"\x89PNG" + b"\0" * mnist_uploads.MAX_UPLOAD_BYTES)
     assert refused.value.code == "upload.too_big" and refused.value.values["limit"] == 2
 
 
 def test_too_many_pixels_is_refused_though_the_file_is_small():
     raw = png_bytes(Image.new("1", (6000, 6000), 1))
-    assert len(raw) < mnist.MAX_UPLOAD_BYTES
+    assert len(raw) < mnist_uploads.MAX_UPLOAD_BYTES
     with pytest.raises(UploadError) as refused:
-        mnist.digit_from_upload(raw)
+        mnist_uploads.digit_from_upload(raw)
     assert refused.value.code == "upload.too_many_pixels"
     assert (refused.value.values["width"], refused.value.values["height"]) == (6000, 6000)
 
@@ -421,7 +429,7 @@ def test_too_many_pixels_is_refused_though_the_file_is_small():
 def test_truncated_png_is_refused():
     raw = png_bytes(drawn_one())
     with pytest.raises(UploadError) as refused:
-        mnist.digit_from_upload(raw[: len(raw) // 2])
+        mnist_uploads.digit_from_upload(raw[: len(raw) // 2])
     assert refused.value.code in ("upload.undecodable", "upload.not_an_image")
 
 
@@ -429,7 +437,7 @@ def test_truncated_png_is_refused():
                                        (png_bytes(Image.new("L", (300, 200), 150)), "upload.no_digit")])
 def test_empty_or_blank_upload_is_refused(raw, code):
     with pytest.raises(UploadError) as refused:
-        mnist.digit_from_upload(raw)
+        mnist_uploads.digit_from_upload(raw)
     assert refused.value.code == code
 
 
@@ -449,7 +457,7 @@ def photographed_four(size=(480, 640), seed=0) -> Image.Image:
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_digit_on_grey_unevenly_lit_paper_comes_out_as_a_digit(fmt):
-    digit = mnist.digit_from_upload(png_bytes(photographed_four(), fmt))
+    digit = mnist_uploads.digit_from_upload(png_bytes(photographed_four(), fmt))
     frame = torch.cat([digit[:2].flatten(), digit[-2:].flatten(), digit[:, :2].flatten(), digit[:, -2:].flatten()])
     assert (frame < 0.05).float().mean() > 0.95, "the grey paper became black, not a filled square"
     assert (digit > 0.5).float().mean() < 0.35, "a digit's strokes, not a filled box"
@@ -458,9 +466,10 @@ def test_digit_on_grey_unevenly_lit_paper_comes_out_as_a_digit(fmt):
     assert digit[20:24, 14:24].max() > 0.5 and digit[20:24, 4:10].max() < 0.1
 
 
+@pytest.mark.slow
 def test_digit_on_grey_paper_is_read_by_the_trained_model(trained):
-    digit = mnist.digit_from_upload(png_bytes(photographed_four()))
-    assert int(mnist.predict_digit(trained.model, digit).argmax()) == 4
+    digit = mnist_uploads.digit_from_upload(png_bytes(photographed_four()))
+    assert int(mnist_uploads.predict_digit(trained.model, digit).argmax()) == 4
 
 
 def _added_memory_mb(raw: bytes, tmp_path: Path) -> tuple[float, float]:
@@ -469,7 +478,7 @@ def _added_memory_mb(raw: bytes, tmp_path: Path) -> tuple[float, float]:
     script = f"""
 import io, resource
 from PIL import Image
-from lib.digits import mnist
+from lib.digits import mnist_uploads
 
 def rss_mb():
     with open("/proc/self/statm") as f:
@@ -480,12 +489,12 @@ def peak_mb():
         return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
 
 img = Image.new("L", (64, 64), 255); img.paste(0, (20, 10, 40, 50)); warm = io.BytesIO(); img.save(warm, "PNG")
-mnist.digit_from_upload(warm.getvalue())            # torch's first-use allocations are not the picture's
+mnist_uploads.digit_from_upload(warm.getvalue())    # torch's first-use allocations are not the picture's
 raw = open({str(tmp_path / "picture")!r}, "rb").read()
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")                                     # the peak restarts from now (Linux)
 before, peak_before = rss_mb(), peak_mb()
-mnist.digit_from_upload(raw)
+mnist_uploads.digit_from_upload(raw)
 print(peak_mb() - before, peak_before - before)
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
@@ -497,13 +506,14 @@ print(peak_mb() - before, peak_before - before)
 def largest_accepted_side(mode: str) -> int:
     """The side of the largest square PNG of `mode` that digit_from_upload decodes."""
     side = 4096
-    while side * side * mnist._decode_cost(Image.new(mode, (1, 1))) > mnist.MAX_DECODE_BYTES:
+    while side * side * mnist_uploads._decode_cost(Image.new(mode, (1, 1))) > mnist_uploads.MAX_DECODE_BYTES:
         side -= 1
     return side
 
 
 @pytest.mark.parametrize("mode, fmt", [("L", "PNG"), ("RGB", "JPEG"), ("RGB", "PNG"), ("RGBA", "PNG"),
                                        ("P", "PNG"), ("1", "PNG")])
+@pytest.mark.slow
 def test_the_largest_accepted_picture_is_shrunk_before_it_costs_memory(mode, fmt, tmp_path):
     """The 74 KB, 4096×4096 PNG that used to add 256 MB (grey, or as a JPEG), and each other kind of PNG at the
     largest size it is accepted at."""
@@ -511,7 +521,7 @@ def test_the_largest_accepted_picture_is_shrunk_before_it_costs_memory(mode, fmt
     picture = Image.new("L", (side, side), 255)
     picture.paste(0, (side // 3, side // 8, side // 2, side * 7 // 8))
     raw = png_bytes(picture.convert(mode), fmt)
-    assert len(raw) <= mnist.MAX_UPLOAD_BYTES
+    assert len(raw) <= mnist_uploads.MAX_UPLOAD_BYTES
     added, slack = _added_memory_mb(raw, tmp_path)
     assert slack < 5, "the peak was reset just before the conversion"
     assert added <= 30
@@ -520,15 +530,15 @@ def test_the_largest_accepted_picture_is_shrunk_before_it_costs_memory(mode, fmt
 def test_a_large_colour_png_is_refused_before_decoding():
     raw = png_bytes(Image.new("RGB", (4096, 4096), (255, 255, 255)))
     with pytest.raises(UploadError) as refused:
-        mnist.digit_from_upload(raw)
+        mnist_uploads.digit_from_upload(raw)
     assert refused.value.code == "upload.too_large_to_decode"
     side = refused.value.values["side"]
-    assert 4 * side * side <= mnist.MAX_DECODE_BYTES < 4 * (side + 1) ** 2
+    assert 4 * side * side <= mnist_uploads.MAX_DECODE_BYTES < 4 * (side + 1) ** 2
 
 
 def test_the_cnn_pools_before_its_relu_and_gets_the_numbers_of_relu_then_pool(real):
     """MnistCNN pools first (cheaper); ReLU and max commute, so the logits are LeNet's ReLU-then-pool ones."""
-    model = mnist.build_model(MnistConfig(model="cnn", hidden=16))
+    model = mnist_models.build_model(MnistConfig(model="cnn", hidden=16))
     x = real.test_images[:8]
     with torch.no_grad():
         a = F.relu(model.conv1(x))                       # stride 2: no pooling after conv1

@@ -14,29 +14,30 @@ import torch.nn.functional as F
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lib.digits import mnist
+from lib.digits import mnist_data, mnist_models, mnist_training, mnist_uploads
 
 from lib.serve import jobs, workers
 from lib.digits import mnist_inside as mi
 from lib.figures import mnist_inside_plots as plots
 from lib.text.i18n import EN
-from lib.digits.mnist import MnistConfig
+from lib.digits.mnist_models import MnistConfig
 from tests.test_korean import assert_korean
 from tests.test_mnist_page import FakeUpload, png_of_a_one
 
+pytestmark = pytest.mark.slow   # every test here trains an MNIST model or runs the page in AppTest
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 PAGE = str(Path(__file__).parents[1] / "pages" / "mnist.py")
 
 
 @pytest.fixture(scope="module")
 def real():
-    return mnist.load_mnist(SHARED, download=False)
+    return mnist_data.load_mnist(SHARED, download=False)
 
 
 def short_run(real, model: str):
-    small = mnist.MnistData("offline-subset", real.train_images[:2048], real.train_labels[:2048],
-                            real.test_images, real.test_labels, "memory")
-    return mnist.train_mnist(small, MnistConfig(model=model, epochs=1, batch_size=128)).model.eval()
+    small = mnist_data.MnistData("offline-subset", real.train_images[:2048], real.train_labels[:2048],
+                                 real.test_images, real.test_labels, "memory")
+    return mnist_training.train_mnist(small, MnistConfig(model=model, epochs=1, batch_size=128)).model.eval()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def heatmap_z(z) -> torch.Tensor:
 
 
 def test_weight_images_are_the_rows_of_w1_in_the_order_of_the_digits_answer(real, mlp):
-    digit = mnist.denormalise(real.test_images[3, 0])
+    digit = mnist_data.denormalise(real.test_images[3, 0])
     inside = mi.inside_digit(mlp, digit)
     w1 = mlp.linear1.weight.detach()
     for j in range(w1.shape[0]):
@@ -75,7 +76,7 @@ def test_weight_images_are_the_rows_of_w1_in_the_order_of_the_digits_answer(real
 
 
 def test_feature_maps_are_the_models_own_intermediate_outputs(real, cnn):
-    digit = mnist.denormalise(real.test_images[5, 0])
+    digit = mnist_data.denormalise(real.test_images[5, 0])
     seen = {}
     hooks = [layer.register_forward_hook(lambda module, args, out, name=name: seen.__setitem__(name, out.detach()))
              for name, layer in (("conv1", cnn.conv1), ("conv2", cnn.conv2))]
@@ -95,7 +96,7 @@ def test_feature_maps_are_the_models_own_intermediate_outputs(real, cnn):
 @pytest.mark.parametrize("layer, channel, row, col", [(0, 0, 0, 0), (0, 5, 10, 9), (0, 7, 11, 11), (1, 0, 3, 4),
                                                       (1, 31, 7, 0), (1, 12, 0, 7)])
 def test_the_written_out_convolution_equals_the_feature_map_entry(real, cnn, layer, channel, row, col):
-    inside = mi.inside_digit(cnn, mnist.denormalise(real.test_images[5, 0])).cnn
+    inside = mi.inside_digit(cnn, mnist_data.denormalise(real.test_images[5, 0])).cnn
     entry = mi.conv_entry(inside, layer, channel, row, col)
     assert entry.pre_activation == pytest.approx(inside.pre_activation[layer][channel, row, col].item(), abs=1e-5)
     assert entry.value == pytest.approx(inside.feature_maps[layer][channel, row, col].item(), abs=1e-5)
@@ -106,12 +107,13 @@ def test_the_written_out_convolution_equals_the_feature_map_entry(real, cnn, lay
     assert torch.equal(entry.patch, patch)
     assert entry.pre_activation == pytest.approx((inside.weights[layer][channel] * patch).sum().item()
                                                  + inside.biases[layer][channel].item(), abs=1e-5)
-    text = mi.written_out(entry)
+    from ui.mnist_inside_view import written_out_text
+    text = written_out_text(entry, "en")
     assert f"{entry.pre_activation:+.4f}" in text and text.endswith(f"ReLU → {entry.value:.4f}")
 
 
 def test_a_negative_sum_is_written_out_as_zero_after_relu(real, cnn):
-    inside = mi.inside_digit(cnn, mnist.denormalise(real.test_images[5, 0])).cnn
+    inside = mi.inside_digit(cnn, mnist_data.denormalise(real.test_images[5, 0])).cnn
     channel, row, col = (inside.pre_activation[0] < 0).nonzero()[0].tolist()
     entry = mi.conv_entry(inside, 0, channel, row, col)
     assert entry.pre_activation < 0 and entry.value == 0.0 == inside.feature_maps[0][channel, row, col].item()
@@ -123,7 +125,7 @@ def test_saliency_is_the_gradient_of_the_class_score_and_matches_finite_differen
     # a little noise: the blank background gives exactly tied max-pool inputs, where the score has a kink and
     # central differences average two one-sided slopes
     noise = 1e-3 * torch.rand(28, 28, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    digit = mnist.denormalise(real.test_images[11, 0]).double() + noise
+    digit = mnist_data.denormalise(real.test_images[11, 0]).double() + noise
     s = mi.inside_digit(model, digit).saliency
     x = mi.normalised(digit).requires_grad_(True)
     logits = model(x)[0]
@@ -151,7 +153,7 @@ def test_the_panel_recorded_in_training_shows_what_model_x_argmax_says(real):
     x = real.test_images[panel.indices]
     assert panel.labels == real.test_labels[panel.indices].tolist()
     with torch.no_grad():
-        untrained = F.softmax(mnist.build_model(config).eval()(x), 1)
+        untrained = F.softmax(mnist_models.build_model(config).eval()(x), 1)
         final = F.softmax(trained.model()(x), 1)
     assert panel.predicted[0] == untrained.argmax(1).tolist()
     assert panel.predicted[-1] == final.argmax(1).tolist()
@@ -185,8 +187,8 @@ def test_page_shows_the_mlps_weights_saliency_and_panel(page):
     panel_title = EN["inside_plot.panel_title"].format(n=16)
     assert EN["inside_plot.saliency_title"] in shown and panel_title in shown
     run = at.session_state["mnist_run"]
-    model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
-    data = mnist.load_mnist(SHARED, download=False)
+    model = mnist_training.TrainedMnist.rebuild(run["result"].config, run["state"])
+    data = mnist_data.load_mnist(SHARED, download=False)
     with torch.no_grad():
         answers = model(data.test_images[run["panel"].indices]).argmax(1).tolist()
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
@@ -212,8 +214,8 @@ def test_page_writes_out_a_cnn_convolution_that_equals_its_feature_map(page):
     at.number_input(key="inside_col_1_5").set_value(6).run()
     assert not at.exception
     run = at.session_state["mnist_run"]
-    model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
-    data = mnist.load_mnist(SHARED, download=False)
+    model = mnist_training.TrainedMnist.rebuild(run["result"].config, run["state"])
+    data = mnist_data.load_mnist(SHARED, download=False)
     with torch.no_grad():
         value = F.relu(model.conv2(F.relu(model.conv1(data.test_images[:1]))))[0, 5, 2, 6].item()
     code = next(c.value for c in at.code if "ReLU →" in c.value)
@@ -256,8 +258,8 @@ def test_page_looks_inside_with_the_uploaded_digit(page, monkeypatch):
     at.radio(key="inside_source").set_value("own").run()
     assert not at.exception and not at.error
     run = at.session_state["mnist_run"]
-    model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
-    probabilities = mnist.predict_digit(model, mnist.digit_from_upload(png_of_a_one()))
+    model = mnist_training.TrainedMnist.rebuild(run["result"].config, run["state"])
+    probabilities = mnist_uploads.predict_digit(model, mnist_uploads.digit_from_upload(png_of_a_one()))
     best = int(probabilities.argmax())
     assert f"Predicted probabilities: {best}" in titles(at)
     captions = [c.value for c in at.caption]
@@ -277,8 +279,8 @@ def trained_from_link(page, **link):
 def oracle_maps(at, image: int, layer: int) -> torch.Tensor:
     """The layer's feature maps (C, H, W) from the session's trained model on held-out digit `image`."""
     run = at.session_state["mnist_run"]
-    model = mnist.TrainedMnist.rebuild(run["result"].config, run["state"])
-    x = mnist.load_mnist(SHARED, download=False).test_images[image:image + 1]
+    model = mnist_training.TrainedMnist.rebuild(run["result"].config, run["state"])
+    x = mnist_data.load_mnist(SHARED, download=False).test_images[image:image + 1]
     with torch.no_grad():
         maps = F.relu(model.conv1(x))
         if layer == 1:

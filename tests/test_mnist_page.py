@@ -9,8 +9,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from lib.text.i18n import EN
-from lib.digits.mnist import FILES
+from lib.digits.mnist_data import FILES
 
+pytestmark = pytest.mark.slow   # every test here runs the MNIST page in AppTest
 SHARED = Path(__file__).parents[2] / "shared" / "data"
 PAGE = str(Path(__file__).parents[1] / "pages" / "mnist.py")
 

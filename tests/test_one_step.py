@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 from lib.text.i18n import EN, KO
 from tests.page_support import open_stage_tab
 
+pytestmark = pytest.mark.slow   # every test here runs a page in AppTest
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 from lib.text.i18n import EN
 from lib.tutorial.optimizers import OPTIMIZERS
 
+pytestmark = pytest.mark.slow   # every test here runs a page in AppTest
 # The page file alone: ensure_app_frame only acts in Streamlit's legacy pages/ mode, which a script
 # opened by itself is not in, so this runs without app.py's navigation.
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "optimizers.py")
@@ -85,6 +86,6 @@ def test_the_comparison_is_kept_for_every_later_session():
     """The page's file runs afresh on every rerun: its results must live in a cache that outlives the run."""
     from ui.runs import OPTIMIZER_COMPARISONS
     open_page()
-    kept = [key for key in OPTIMIZER_COMPARISONS._done if key[0] == "optimizer"]
+    kept = [key for key in OPTIMIZER_COMPARISONS._done if key[:2] == ("lib.serve.jobs", "optimizer_comparison")]
     assert kept
     assert all(OPTIMIZER_COMPARISONS.cached(key)[0] for key in kept)

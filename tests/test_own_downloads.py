@@ -15,6 +15,7 @@ from lib.explore.own_script import network_script
 from tests.test_own_network import HANGUL, open_page
 from tests.page_support import open_stage_tab, plotly_values
 
+pytestmark = pytest.mark.slow   # each test runs the downloaded script in a fresh Python or the page in AppTest
 QUERY = {"net_layers": "2", "net_w1": "10", "net_w2": "7", "net_act": "tanh", "net_loss": "mean", "net_n": "8",
          "net_d_in": "20", "net_d_out": "3", "net_lr": "0.01", "net_steps": "200", "net_seed": "3",
          "net_dtype": "float64", "net_step": "5"}

@@ -28,6 +28,7 @@ def tiny(depth: int, activation: str, reduction: str) -> NetworkConfig:
     return NetworkConfig(widths=(8, 6, 7, 5)[:depth], activation=activation, reduction=reduction, **TINY)
 
 
+@pytest.mark.slow   # 32 networks, finite differences on each: ~15 s in all
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 @pytest.mark.parametrize("depth", range(1, DEPTH_CAP + 1))
@@ -91,7 +92,8 @@ def test_the_activation_and_loss_help_texts_hold():
 
 
 def test_the_histograms_replay_the_run():
-    from lib.tutorial.histograms import histogram, network_history
+    from lib.explore.own_network_views import network_history
+    from lib.tutorial.histograms import histogram
     cfg = tiny(2, "sigmoid", "sum")
     history = network_history(cfg, [0, 2])
     assert history.steps == [0, 2] and list(history.weights) == cfg.names
@@ -141,6 +143,7 @@ def open_page(query: dict | None = None, lang: str = "en") -> AppTest:
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.slow
 def test_the_page_trains_and_every_gradient_row_agrees(lang):
     texts = {"en": EN, "ko": KO}[lang]
     at = open_page(lang=lang)
@@ -173,6 +176,7 @@ def test_the_page_trains_and_every_gradient_row_agrees(lang):
         assert at.warning and not english_on_screen(at)
 
 
+@pytest.mark.slow
 def test_the_presets_show_the_gradient_vanish_with_sigmoid_only():
     at = open_stage_tab(open_page(), "gradients", key="own_tab")
     at.button(key="own_preset_sigmoid4").click().run()
@@ -187,6 +191,7 @@ def test_the_presets_show_the_gradient_vanish_with_sigmoid_only():
     assert list(at.dataframe[0].value[EN["column.match"]]) == ["✓"] * 10
 
 
+@pytest.mark.slow
 def test_the_url_carries_the_network():
     query = {"net_layers": "3", "net_w1": "20", "net_w2": "30", "net_w3": "40", "net_act": "tanh",
              "net_loss": "mean", "net_n": "16", "net_d_in": "50", "net_d_out": "4", "net_lr": "0.01",
@@ -204,6 +209,7 @@ def test_the_url_carries_the_network():
     assert "net_w3" not in at.query_params
 
 
+@pytest.mark.slow
 def test_bad_link_values_give_a_message_not_a_traceback():
     at = open_page({"net_layers": "9", "net_w1": "0", "net_act": "softmax", "net_lr": "abc"})
     refused = [w.value for w in at.warning]
@@ -213,6 +219,7 @@ def test_bad_link_values_give_a_message_not_a_traceback():
     assert list(at.dataframe[0].value[EN["column.match"]]) == ["✓"] * 4
 
 
+@pytest.mark.slow
 def test_a_bigger_network_is_offered_fewer_steps_and_a_smaller_one_gets_them_back():
     big = {"net_layers": "4", **{f"net_w{k}": "512" for k in range(1, 5)}, "net_n": "512", "net_d_in": "2048",
            "net_steps": "500", "net_seed": "99"}
@@ -228,6 +235,7 @@ def test_a_bigger_network_is_offered_fewer_steps_and_a_smaller_one_gets_them_bac
     assert at.slider(key="own_steps").value == 500 and not at.info
 
 
+@pytest.mark.slow
 def test_the_time_limit_stops_a_run_on_the_page(monkeypatch):
     import ui.runs
     # a server that claims to be very fast offers all 2000 steps; the time limit still stops the run
@@ -242,6 +250,7 @@ def test_the_time_limit_stops_a_run_on_the_page(monkeypatch):
     assert stopped and "of 2000 steps" in stopped[0]
 
 
+@pytest.mark.slow
 def test_a_link_opens_its_tab_and_a_closed_tabs_choice_waits_for_it():
     """As on a stage page: `net_tab` opens a tab, the step the link names is the graph's, and the log axis the link
     names (a widget of the closed loss tab) is read when that tab first opens."""

@@ -12,6 +12,7 @@ from lib.classroom.presets import PRESETS
 from lib.tutorial.stages import STAGE_NAMES, STAGES
 from tests.page_support import open_stage_tab
 
+pytestmark = pytest.mark.slow   # all but two tests here run pages in AppTest
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 

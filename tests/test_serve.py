@@ -8,7 +8,6 @@ The tests run in file order on one serve.sh (the kill comes after the checks tha
 import asyncio
 import concurrent.futures
 import gzip
-import importlib.util
 import io
 import os
 import re
@@ -16,15 +15,16 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench.streamlit_client import DEFAULT_N, LightSession   # the light client bench/load.py runs
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, settle
 
+pytestmark = pytest.mark.serve   # two of these drive Chromium through the proxy as well
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 MNIST_RAW = ROOT.parent / "shared" / "data" / "MNIST" / "raw"
@@ -34,12 +34,6 @@ if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
     if os.environ.get("CI") == "true":
         pytest.fail("Debian's haproxy is missing: .ci/run must install it (scripts/test.sh does, as root)")
     pytest.skip("HAProxy is not installed (apt-get install haproxy)", allow_module_level=True)
-
-# bench/load.py's light client: Streamlit's own websocket protocol
-_spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
-load = sys.modules["bench_load"] = importlib.util.module_from_spec(_spec)   # dataclasses look it up there
-_spec.loader.exec_module(load)
-load.import_protos()
 
 
 def _free_ports(n: int) -> int:
@@ -73,7 +67,9 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "serve.out"
         env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "REPLICAS": "2",
-               "SERVE_DIR": str(tmp / "run"), "STARTUP_TIMEOUT": "150"}
+               "SERVE_DIR": str(tmp / "run"), "STARTUP_TIMEOUT": "150",
+               "CLASS_DB_URL": f"sqlite:///{tmp / 'classes.sqlite3'}"}   # one class database for both replicas
+        self.class_db = env["CLASS_DB_URL"]
         if (MNIST_RAW.parent.parent / "MNIST").is_dir():
             env["MNIST_ROOT"] = str(MNIST_RAW.parent.parent)
         self._log = open(self.log_path, "wb")
@@ -148,18 +144,66 @@ def _session(url: str, cookie: str | None = None, page: str = "tensors", timeout
     """One whole Streamlit session through the proxy: connect the websocket, run /<page>, wait for its end.
     Returns (the replica that served it, the cookie HAProxy set, the problem with the page or None)."""
     async def go():
-        s = load.LightSession(url, page, timeout_s, cookie=cookie)
+        s = LightSession(url, page, timeout_s, cookie=cookie)
         t0 = time.monotonic()
         try:
             await s.connect()
             await s.rerun(page_name=page)
             run = await s.until_finished(t0 + timeout_s)
-            return s.served_by, s.set_cookie, run.problem(load.DEFAULT_N)
+            return s.served_by, s.set_cookie, run.problem(DEFAULT_N)
         finally:
             await s.close()
     # in a thread of its own: Playwright's sync API keeps an event loop running in this one
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, go()).result()
+
+
+def _class_session(url: str, query: str, timeout_s: float = 120):
+    """A light session of a student in a class (the class and seat in its query), on /tensors: (replica, problem,
+    its seat token as the page wrote it to the URL, or None)."""
+    async def go():
+        s = LightSession(url, "tensors", timeout_s, query=query)
+        t0 = time.monotonic()
+        try:
+            await s.connect()
+            await s.rerun(page_name="tensors")
+            run = await s.until_finished(t0 + timeout_s)
+            return s.served_by, run.problem(int(re.search(r"n=(\d+)", query).group(1)))
+        finally:
+            await s.close()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
+
+
+def _runs_on_board(store, made, want: int, timeout_s: float = 20) -> int:
+    """How many runs the board holds once `want` have arrived (or the timeout passed): posts are written off the
+    pages' path, a moment after each run."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = len(store.read_board(made.code, made.teacher_key).runs)
+        if got >= want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.3)
+
+
+CLASS: dict = {}   # the class the tests below share: its store, the class, the posts made
+
+
+def test_a_class_spread_over_both_replicas_has_every_run_on_one_board(serve):
+    from lib.board.store import Store
+    store = Store(serve.class_db)
+    made = store.create_class()
+    CLASS.update(store=store, made=made, posts=0)
+    served = set()
+    for i in range(6):
+        by, problem = _class_session(serve.url, f"class={made.code}&n={24 + i}&steps=30")
+        assert problem is None
+        served.add(by)
+        CLASS["posts"] += 1
+    assert served == set(serve.replicas)                     # the class is on both replicas
+    assert _runs_on_board(store, made, CLASS["posts"]) == CLASS["posts"]
+    read = store.read_board(made.code, made.teacher_key)
+    assert read.students == 6 and sorted(r.settings["n"] for r in read.runs) == list(range(24, 30))
 
 
 def _cookie_value(set_cookie: str) -> str | None:
@@ -286,6 +330,15 @@ def test_after_a_replica_is_killed_new_and_reloaded_sessions_work_on_the_other(s
         for _ in range(3):
             by, set_cookie, problem = _session(serve.url)
             assert (by, problem) == (live, None)
+        # the class goes on: every run posted before the kill is on the board, and new ones join it from the live one
+        if CLASS:
+            store, made = CLASS["store"], CLASS["made"]
+            assert len(store.read_board(made.code, made.teacher_key).runs) == CLASS["posts"]
+            for i in range(3):
+                by, problem = _class_session(serve.url, f"class={made.code}&n={40 + i}&steps=30")
+                assert (by, problem) == (live, None)
+                CLASS["posts"] += 1
+            assert _runs_on_board(store, made, CLASS["posts"]) == CLASS["posts"]   # counts equal the posts made
         # a light session still holding the dead replica's cookie is sent to the live one, with a new cookie
         by, set_cookie, problem = _session(serve.url, cookie=f"{COOKIE}={dead}")
         assert (by, _cookie_value(set_cookie), problem) == (live, live, None)

@@ -36,6 +36,7 @@ def tutorial_run(stage):
 
 
 # ---------------------------------------------------------------- parity with the tutorial's code
+@pytest.mark.slow   # the tutorial's full runs, twice each: ~10 s in all
 @pytest.mark.parametrize("stage", STAGE_NAMES)
 def test_losses_equal_the_tutorials_code_at_its_own_settings(stage):
     config = default_config(stage)
@@ -51,6 +52,7 @@ def test_losses_equal_the_tutorials_code_at_its_own_settings(stage):
     assert result.losses[-1] < result.losses[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["autograd", "custom_function"])
 def test_autograd_stages_follow_the_hand_written_backward_in_float64(stage):
     config = default_config(stage).with_(dtype="float64")
@@ -172,6 +174,7 @@ THREAD_JOBS = {
 
 
 @pytest.mark.parametrize("runs", THREAD_JOBS.values(), ids=THREAD_JOBS.keys())
+@pytest.mark.slow
 def test_runs_in_eight_threads_at_once_equal_the_same_runs_alone(runs):
     """Eight sessions at the same moment, as the app runs them: each in a worker process (lib.serve.workers)."""
     sizes = dict(n=16, d_in=40, hidden=20, d_out=5, steps=40, lr=1e-4, dtype="float64")

@@ -161,6 +161,7 @@ def shown_text(at) -> str:
     return " ".join(m.value for m in at.markdown)
 
 
+@pytest.mark.slow
 def test_page_walks_forward_backward_update():
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("pages/step_mode.py").run()
@@ -198,6 +199,7 @@ def test_page_walks_forward_backward_update():
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.slow
 def test_page_renders_in_both_languages(lang):
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["lang"] = lang
@@ -211,6 +213,7 @@ def test_page_renders_in_both_languages(lang):
     assert at.session_state["sm_state"].settings.hidden == 3
 
 
+@pytest.mark.slow
 def test_leaving_while_playing_comes_back_paused():
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("pages/step_mode.py").run()

@@ -31,6 +31,7 @@ def chart(at: AppTest, key: str) -> dict:
 
 # ---------------------------------------------------------------- divergence
 @pytest.mark.parametrize("lr", ["0.1", "5e-06"])
+@pytest.mark.slow
 def test_divergence_metrics_and_chart_show_the_loss_that_stopped_training(lr):
     at = open_link("pages/tensors.py", lr=lr)
     run = run_stage("tensors", default_config("tensors").with_(lr=float(lr)))
@@ -48,6 +49,7 @@ def test_divergence_metrics_and_chart_show_the_loss_that_stopped_training(lr):
     assert spec["layout"]["xaxis"]["tickformat"] == "d"
 
 
+@pytest.mark.slow
 def test_a_one_step_run_is_not_shown_as_final_equals_first():
     at = open_link("pages/tensors.py", lr="0.1")
     shown = metrics(at)
@@ -90,6 +92,7 @@ def test_the_weight_sharing_chart_adds_terms_up_to_autograds_entries():
     assert norms > 1.5 * total.norm().item()
 
 
+@pytest.mark.slow
 def test_the_page_states_both_norms_and_says_drawn_or_forced():
     at = open_link("pages/dynamic_net.py", steps="200", tab="gradients")
     text = " ".join(md.value for md in at.markdown)
@@ -104,9 +107,10 @@ def test_the_page_states_both_norms_and_says_drawn_or_forced():
 
 
 # ---------------------------------------------------------------- the noise tab's run is the stage page's
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["tensors", "nn_module", "dynamic_net"])
 def test_the_noise_tabs_training_loss_is_the_stage_pages_loss(stage):
-    from lib.explore.experiments import held_out_curve
+    from tests.test_experiments import held_out_curve   # what the noise tab assembles from the workers' runs
     cfg = default_config(stage).with_(steps=120)
     run = run_stage(stage, cfg)
     curve = held_out_curve(stage, cfg)
@@ -115,6 +119,7 @@ def test_the_noise_tabs_training_loss_is_the_stage_pages_loss(stage):
     assert curve.train[-1] == run.final_loss
 
 
+@pytest.mark.slow
 def test_the_noise_tab_and_the_stage_page_show_the_same_final_loss():
     at = open_link("pages/experiments.py")
     at.session_state["exp_tab"] = "Memorising noise"
@@ -126,6 +131,7 @@ def test_the_noise_tab_and_the_stage_page_show_the_same_final_loss():
 
 
 # ---------------------------------------------------------------- inside the optimizers
+@pytest.mark.slow
 def test_choosing_sgd_with_momentum_takes_the_tutorials_momentum():
     at = open_link("pages/optimizers.py")
     assert at.selectbox(key="optimizer").value == "adam" and at.slider(key="momentum").value == 0.0
@@ -143,6 +149,7 @@ def test_choosing_sgd_with_momentum_takes_the_tutorials_momentum():
     assert at.slider(key="momentum").value == 0.5
 
 
+@pytest.mark.slow
 def test_momentum_zero_from_a_link_is_said_plainly_in_both_languages():
     at = open_link("pages/optimizers.py", optimizer="sgd_momentum", momentum="0.0")
     assert any("With momentum 0" in i.value and "plain SGD" in i.value for i in at.info)

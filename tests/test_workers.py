@@ -3,11 +3,12 @@ time limit (stopping by themselves, or ended and replaced), and a run nobody wai
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from lib.digits import mnist
+from lib.digits import mnist_data, mnist_models, mnist_training
 
 from lib.serve import jobs, limits, workers
 from lib.tutorial.config import STAGE_NAMES, default_config
@@ -31,25 +32,18 @@ def napper(seconds, *, progress, time_limit_s):
     return start
 
 
-def own_nice(seconds, *, progress, time_limit_s):
-    """The nice value of the thread that runs this job after `seconds`, and the worker's pid."""
+def nap_span(seconds, *, progress, time_limit_s):
+    """When the nap began and ended, on the clock every process shares: runs on one worker never overlap."""
+    start = time.time()
     time.sleep(seconds)
-    return os.getpid(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-
-def started_and_nice(seconds, *, progress, time_limit_s):
-    """When this job started (CLOCK_MONOTONIC is one clock for every process) and its thread's nice value at once
-    and after `seconds`."""
-    start = time.monotonic()
-    at_start = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    time.sleep(seconds)
-    return start, at_start, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    return start, time.time()
 
 
 def failing(*, progress, time_limit_s):
     raise ValueError("a job that fails")
 
 
+@pytest.mark.slow
 def test_a_worker_run_is_the_in_process_run_and_its_progress_is_every_loss():
     cfg = default_config("tensors").with_(**SMALL)
     messages = []
@@ -60,6 +54,7 @@ def test_a_worker_run_is_the_in_process_run_and_its_progress_is_every_loss():
     assert [m[1] for m in messages if m is not None and m[0] == "steps"][0] == 0
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_numbers_in_8_threads_at_once():
     cfg = default_config("autograd").with_(**SMALL)
     expected = run_stage("autograd", cfg).losses
@@ -75,13 +70,14 @@ def test_the_same_seed_gives_the_same_numbers_in_8_threads_at_once():
     assert all(list(r) == expected for r in results)
 
 
+@pytest.mark.slow
 def test_different_stages_and_mnist_at_once_each_match_their_serial_run():
     """Runs of every stage and an MNIST training side by side: no run shifts another's random numbers."""
     configs = {stage: default_config(stage).with_(**SMALL) for stage in STAGE_NAMES}
     expected = {stage: run_stage(stage, cfg).losses for stage, cfg in configs.items()}
-    data = mnist.load_mnist(MNIST_ROOT, download=False)
-    mnist_cfg = mnist.MnistConfig(epochs=1, batch_size=256)
-    mnist_expected = mnist.train_mnist(data, mnist_cfg).batch_losses
+    data = mnist_data.load_mnist(MNIST_ROOT, download=False)
+    mnist_cfg = mnist_models.MnistConfig(epochs=1, batch_size=256)
+    mnist_expected = mnist_training.train_mnist(data, mnist_cfg).batch_losses
     got = {}
 
     def stage_work(stage):
@@ -99,6 +95,7 @@ def test_different_stages_and_mnist_at_once_each_match_their_serial_run():
     assert got["mnist"] == mnist_expected
 
 
+@pytest.mark.slow
 def test_a_run_stops_itself_at_the_time_limit_and_keeps_what_it_computed(monkeypatch):
     monkeypatch.setenv(workers.TIME_LIMIT_ENV, "0.5")
     big = default_config("dynamic_net").with_(n=1024, d_in=1, hidden=1024, d_out=1, steps=1093)
@@ -109,6 +106,7 @@ def test_a_run_stops_itself_at_the_time_limit_and_keeps_what_it_computed(monkeyp
     assert summary.diverged_at is None
 
 
+@pytest.mark.slow
 def test_a_run_past_its_limit_is_ended_and_its_worker_replaced_while_others_go_on(monkeypatch):
     monkeypatch.setattr(workers, "KILL_GRACE_S", 0.5)
     monkeypatch.setenv(workers.TIME_LIMIT_ENV, "0.5")
@@ -125,26 +123,27 @@ def test_a_run_past_its_limit_is_ended_and_its_worker_replaced_while_others_go_o
     assert isinstance(workers.run(jobs.ping), int)               # the pool answers: a fresh worker took over
 
 
+@pytest.mark.slow
 def test_a_session_with_many_runs_leaves_a_worker_for_another_session():
     """One student's sweep takes all workers but one; another student's run starts at once, not after it."""
     workers_n = workers.worker_count()
     warm = [workers.Job(napper, (0.2,), owner=i) for i in range(workers_n)]   # every worker up and idle
     workers.wait_jobs(dict(enumerate(warm)))
-    sent = time.time()
-    sweep = [workers.Job(napper, (0.4,), owner="student A") for _ in range(3 * workers_n)]
+    sweep = [workers.Job(nap_span, (0.4,), owner="student A") for _ in range(3 * workers_n)]
+    assert sum(job.started for job in sweep) == max(1, workers_n - 1)   # the sweep itself started at once
     time.sleep(0.3)
-    asked = time.time()
-    other = workers.Job(napper, (0.1,), owner="student B")
-    starts = {}
+    other = workers.Job(nap_span, (0.1,), owner="student B")
+    assert other.started                                           # no wait for a sweep run to end
+    spans = {}
     workers.wait_jobs({i: job for i, job in enumerate(sweep + [other])},
-                      on_done=lambda i, value: starts.__setitem__(i, value))
-    sweep_starts = sorted(starts[i] for i in range(len(sweep)))
-    assert starts[len(sweep)] - asked < 0.3                        # no wait for a sweep run to end
-    assert sweep_starts[0] - sent < 0.3                            # the sweep itself started at once
-    concurrent = max(sum(s <= t < s + 0.4 for s in sweep_starts) for t in sweep_starts)
+                      on_done=lambda i, value: spans.__setitem__(i, value))
+    sweep_spans = sorted(spans[i] for i in range(len(sweep)))
+    assert sweep_spans[0][0] < spans[len(sweep)][0] < sweep_spans[-1][1]   # it ran beside the sweep, not after
+    concurrent = max(sum(start <= t < end for start, end in sweep_spans) for t, _ in sweep_spans)
     assert concurrent == max(1, workers_n - 1)                     # all workers but one
 
 
+@pytest.mark.slow
 def test_a_pages_next_run_keeps_its_place_in_line():
     """A page asks for its runs one after another: its next run goes before the runs of pages that came later."""
     workers_n = workers.worker_count()
@@ -167,12 +166,14 @@ def test_a_pages_next_run_keeps_its_place_in_line():
     assert sum(starts[i] > starts[("next",)] for i in range(len(later))) == 2
 
 
+@pytest.mark.slow
 def test_a_job_that_raises_gives_a_run_failed_with_its_message():
     with pytest.raises(workers.RunFailed) as info:
         workers.run(failing)
     assert info.value.code == "run.error" and "a job that fails" in info.value.detail
 
 
+@pytest.mark.slow
 def test_a_job_two_sessions_ask_for_runs_once_and_an_abandoned_one_is_cancelled():
     cache = workers.JobCache(4)
     job = cache.start("key", sleeper, (30,))
@@ -186,12 +187,41 @@ def test_a_job_two_sessions_ask_for_runs_once_and_an_abandoned_one_is_cancelled(
     assert outcome[0].code == "run.cancelled"
 
 
+@pytest.mark.slow
 def test_the_cache_answers_a_second_time_without_a_job():
     cache = workers.JobCache(4)
     cfg = default_config("tensors").with_(**SMALL)
-    first = cache.get(("t", cfg), jobs.train_stage, ("tensors", cfg))
-    hit, value = cache.cached(("t", cfg))
+    first = cache.get(jobs.train_stage, "tensors", cfg)
+    hit, value = cache.cached(workers.request_key(jobs.train_stage, ("tensors", cfg)))
     assert hit and value is first
+
+
+def test_a_request_key_is_the_job_and_its_arguments_with_tensors_by_their_contents():
+    import torch
+    cfg = default_config("tensors")
+    key = workers.request_key
+    assert key(jobs.train_stage, ("tensors", cfg, False)) == key(jobs.train_stage, ("tensors", cfg.with_(), False))
+    assert key(jobs.train_stage, ("tensors", cfg, False)) != key(jobs.train_stage, ("tensors", cfg, True))
+    assert key(jobs.gradients, (cfg, 0)) != key(jobs.network_gradients, (cfg, 0))   # one cache, two jobs
+    state = {"w": torch.ones(2, 3)}
+    assert key(jobs.mnist_inside, (cfg, state, torch.zeros(4))) == key(jobs.mnist_inside, (cfg, {"w": torch.ones(2, 3)},
+                                                                                          torch.zeros(4)))
+    assert key(jobs.mnist_inside, (cfg, state, torch.zeros(4))) != key(jobs.mnist_inside, (cfg, state, torch.eye(2)))
+    assert key(jobs.mnist_inside, (cfg, {"w": torch.ones(3, 2)}, torch.zeros(4))) != \
+        key(jobs.mnist_inside, (cfg, state, torch.zeros(4)))
+    with pytest.raises(TypeError):
+        key(jobs.sine, ({1, 2},))   # no key for an argument that can change
+
+
+def test_every_job_a_page_can_ask_for_has_one_cache():
+    import inspect
+
+    from ui import runs
+    asked = {fn for name, fn in inspect.getmembers(jobs, inspect.isfunction)
+             if fn.__module__ == jobs.__name__ and "progress" in inspect.signature(fn).parameters}
+    assert asked - set(runs.CACHES) == {jobs.ping, jobs.worker_settings, jobs.calibrate}   # run uncached
+    assert set(runs.CACHES) <= asked
+
 
 
 # ---------------------------------------------------------------- the cost model behind the sliders
@@ -224,74 +254,160 @@ def test_depth_draws_are_the_ones_training_makes():
     assert limits.depth_draws(5, SMALL["steps"]) == run_stage("dynamic_net", cfg).depths
 
 
+@pytest.mark.slow
 def test_the_calibration_measures_this_machine():
+    start = time.perf_counter()
     speed = workers.run(jobs.calibrate)
+    took = time.perf_counter() - start
     assert set(speed.step_overhead_s) == set(STAGE_NAMES)
     assert speed.macs_per_s["float32"] > 1e8 and speed.macs_per_s["float64"] > 1e8
-    assert 0 < min(speed.step_overhead_s.values()) < 0.05
+    # seconds per step, not per run: every stage ran its CALIBRATION_STEPS steps twice within the calibration's time
+    assert 0 < min(speed.step_overhead_s.values())
+    assert 2 * limits.CALIBRATION_STEPS * sum(speed.step_overhead_s.values()) < took
 
 
 FIRST_OPTIMIZER = """
-import importlib, sys, time, torch
+import importlib, sys, torch
 from lib.serve.workers import PRELOAD
 for name in PRELOAD:
     importlib.import_module(name)
 from lib.tutorial.config import TrainConfig
 from lib.tutorial.optimizers import OPTIMIZERS, make_optimizer
 before = set(sys.modules)
-start = time.perf_counter()
 for name in OPTIMIZERS:
     for fused in (False, True):
         make_optimizer(torch.nn.Linear(2, 2).parameters(), TrainConfig(optimizer=name), fused=fused)
-print(time.perf_counter() - start)
 print(" ".join(sorted(m for m in set(sys.modules) - before if m.startswith("torch"))))
 """
 
 
+@pytest.mark.slow
 def test_a_fresh_worker_builds_its_first_optimizer_without_importing_more_of_torch():
-    """torch.optim imports torch._dynamo when the first optimizer is built (seconds); the forkserver preloads it."""
+    """torch.optim imports torch._dynamo when the first optimizer is built (seconds: bench/first_optimizer.py); the
+    forkserver preloads it."""
     import subprocess
     import sys
     done = subprocess.run([sys.executable, "-c", FIRST_OPTIMIZER], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr[-2000:]
-    seconds, imported = (done.stdout.splitlines() + [""])[:2]
+    imported = done.stdout.strip()
     assert imported == "", f"first optimizer imported {imported[:300]}"
-    assert float(seconds) < 0.5
 
 
+ALLOCATOR = """
+import sys
+sys.path.insert(0, {root!r})
+from lib.serve import workers
+print(workers.allocator_tuned())
+"""
+
+
+@pytest.mark.slow
 def test_workers_keep_big_blocks_in_their_heap():
-    """glibc's mallopt took lib.serve.workers' thresholds in the workers (this machine runs glibc), one torch thread."""
+    """The workers start with lib.serve.workers' GLIBC_TUNABLES (this machine runs glibc), and their malloc keeps a
+    block of half the threshold in its heap, which a process started without them maps fresh; one torch thread."""
+    import subprocess
+    import sys
     settings = workers.run(jobs.worker_settings)
+    assert settings["tunables"].split(":")[-2:] == [f"glibc.malloc.mmap_threshold={32 * 2**20}",
+                                                    f"glibc.malloc.trim_threshold={64 * 2**20}"]   # the last word
     assert settings["allocator_tuned"] is True
     assert settings["threads"] == 1 and settings["pid"] != os.getpid()
+    assert os.environ.get(workers.TUNABLES_ENV) != settings["tunables"]   # the server's own environment is left as it was
+    root = str(Path(__file__).resolve().parents[1])
+    environ = {k: v for k, v in os.environ.items() if k != workers.TUNABLES_ENV}
+    for tunables, tuned in ((None, "False"), (workers.TUNABLES, "True")):
+        env = environ if tunables is None else {**environ, workers.TUNABLES_ENV: tunables}
+        done = subprocess.run([sys.executable, "-c", ALLOCATOR.format(root=root)], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.stdout.strip() == tuned, done.stderr[-2000:]
 
 
-def test_a_long_run_gives_way_and_the_workers_next_run_starts_at_the_normal_priority():
-    """A job still running after DEMOTE_AFTER_S runs DEMOTED_NICE nicer; a short one, and the next job of the same
-    worker, run at the server's own nice value (Linux keeps one per thread)."""
-    base = os.getpriority(os.PRIO_PROCESS, 0)
-    pid, nice = workers.run(own_nice, workers.DEMOTE_AFTER_S + 3 * workers.JOIN_S)
-    assert nice == min(19, base + workers.DEMOTED_NICE)
-    assert workers.run(own_nice, 0.0)[1] == base
-    for _ in range(50):   # the pool hands a job to whichever worker is free: ask until the demoted one answers
-        again, nice = workers.run(own_nice, 0.0)
-        if again == pid:
-            break
-    assert again == pid and nice == base
+# ---------------------------------------------------------------- TRAIN_WORKERS=0: the same call, in this thread
+def whose_thread(*, progress, time_limit_s):
+    progress(("thread", threading.get_ident()))
+    return os.getpid(), threading.get_ident()
 
 
-def test_a_pages_runs_give_way_together_once_the_first_has_run_its_time():
-    """get_many's runs are one batch: a run that starts DEMOTE_AFTER_S after the first started starts demoted, and
-    ones before it run at the normal priority until then (a sweep's later runs give way at once)."""
-    base, demoted = os.getpriority(os.PRIO_PROCESS, 0), min(19, os.getpriority(os.PRIO_PROCESS, 0) + workers.DEMOTED_NICE)
-    wave = max(1, workers.worker_count() - 1)   # one session's runs at once (FairQueue leaves a worker free)
-    after, seconds, margin = workers.DEMOTE_AFTER_S, 0.6 * workers.DEMOTE_AFTER_S, 0.2 * workers.DEMOTE_AFTER_S
-    cache = workers.JobCache(16)
-    outcomes = cache.get_many([(("nice", i), started_and_nice, (seconds,), None) for i in range(4 * wave)],
-                              owner="one page")
-    first = min(start for start, _, _ in outcomes)
-    early = [(at_start, end) for start, at_start, end in outcomes if start + seconds < first + after - margin]
-    late = [(at_start, end) for start, at_start, end in outcomes if start >= first + after + margin]
-    assert early and all(nice == (base, base) for nice in early)     # over before the batch's time was up
-    assert late and all(nice == (demoted, demoted) for nice in late)  # started after it
+@pytest.mark.slow
+def test_with_no_workers_a_job_runs_in_the_asking_thread_with_its_progress_and_the_same_numbers(monkeypatch):
+    cfg = default_config("tensors").with_(**SMALL)
+    in_worker = workers.run(jobs.train_stage, "tensors", cfg)
+    monkeypatch.setenv(workers.WORKERS_ENV, "0")
+    monkeypatch.setattr(workers, "pool", lambda: pytest.fail("TRAIN_WORKERS=0 started the pool"))
+    messages = []
+    summary = workers.run(jobs.train_stage, "tensors", cfg, on_message=messages.append)
+    untimed = dict(elapsed_s=0.0)
+    assert replace(summary, **untimed) == replace(in_worker, **untimed)
+    assert summary.losses == tuple(run_stage("tensors", cfg).losses)
+    sent = [loss for m in messages if m is not None and m[0] == "steps" for loss in m[2]]
+    assert sent == list(summary.losses)                                  # progress came as in a worker
+    heard = []
+    assert workers.run(whose_thread, on_message=heard.append) == (os.getpid(), threading.get_ident())
+    assert heard == [("thread", threading.get_ident()), ("done",)]
+    with pytest.raises(workers.RunFailed) as info:                       # a failure is a RunFailed, as from a worker
+        workers.run(failing)
+    assert info.value.code == "run.error" and "a job that fails" in info.value.detail
+
+
+def test_with_no_workers_a_run_still_stops_itself_at_the_time_limit(monkeypatch):
+    monkeypatch.setenv(workers.WORKERS_ENV, "0")
+    monkeypatch.setenv(workers.TIME_LIMIT_ENV, "0.5")
+    big = default_config("dynamic_net").with_(n=1024, d_in=1, hidden=1024, d_out=1, steps=1093)
+    summary = workers.run(jobs.train_stage, "dynamic_net", big)
+    assert summary.time_limited_at is not None and summary.time_limited_at == len(summary.losses) < 1093
+
+
+def test_with_no_workers_the_cache_keeps_the_result_and_a_request_from_two_threads_runs_once(monkeypatch):
+    monkeypatch.setenv(workers.WORKERS_ENV, "0")
+    cache = workers.JobCache(4)
+    cfg = default_config("tensors").with_(**SMALL)
+    calls = []
+    real = jobs.train_stage
+
+    def counted(*args, **kwargs):
+        calls.append(threading.get_ident())
+        time.sleep(0.3)   # the second thread asks while the first runs it
+        return real(*args, **kwargs)
+    counted.__module__, counted.__qualname__ = "tests.test_workers", "counted"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get(counted, "tensors", cfg))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(calls) == 1 and len(results) == 2 and results[0] == results[1]
+    assert cache.get(counted, "tensors", cfg) == results[0] and len(calls) == 1   # from the cache
+
+
+@pytest.mark.slow
+def test_a_page_shows_the_same_numbers_with_its_runs_in_workers_and_in_its_own_process(monkeypatch):
+    """Stage 1 and its gradients tab, once through the workers, once with TRAIN_WORKERS=0 (no pool at all): every
+    number shown is the same (but the training time)."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from lib.text import i18n
+    from tests.page_support import open_stage_tab
+    from ui import runs
+
+    def shown() -> dict:
+        for cache in set(runs.CACHES.values()):   # nothing cached: every run runs again
+            cache._done.clear()
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120).run()
+        at.switch_page("pages/tensors.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        numbers = {"metrics": [(m.label, m.value) for m in at.metric if m.label != i18n.EN["metric.time"]],
+                   "loss": [json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart") if c.key == "loss_chart"]}
+        open_stage_tab(at, "gradients")
+        numbers["gradients"] = at.dataframe[0].value.to_dict("list")
+        numbers["heatmap"] = [json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart") if c.key == "grad_heatmap"]
+        return numbers
+
+    in_workers = shown()
+    monkeypatch.setenv(workers.WORKERS_ENV, "0")
+    monkeypatch.setattr(workers, "pool", lambda: pytest.fail("TRAIN_WORKERS=0 started the pool"))
+    in_process = shown()
+    assert in_workers["metrics"] and in_workers["loss"] and in_workers["gradients"] and in_workers["heatmap"]
+    assert in_process == in_workers

@@ -9,10 +9,8 @@ from lib.serve import jobs, workers
 from lib.tutorial.config import TrainConfig, available_devices
 from lib.figures.device_plots import step_time_figure
 from lib.explore.device_timing import BATCHES, TIMED_STEPS, TIMING_LR
-from ui.runs import run_failed_message, run_jobs
+from ui.runs import get_many, run_failed_message
 from ui.text import lang, t
-
-TIMINGS = workers.JobCache(8)
 
 
 def device_choice(sidebar) -> bool:
@@ -37,8 +35,7 @@ def device_tab(stage: str, cfg: TrainConfig) -> None:
         st.info(t("device.cpu_only"), icon=":material/memory:")
     base = cfg.with_(steps=1)   # steps and device are the timing's own
     args = (stage, base, devices)
-    timing = run_jobs(TIMINGS, [(("device_timing", *args), jobs.device_timing, args)],
-                      [(t("device.progress"), len(devices) * len(BATCHES))])[0]
+    timing = get_many([(jobs.device_timing, args)], [(t("device.progress"), len(devices) * len(BATCHES))])[0]
     if isinstance(timing, workers.RunFailed):
         st.error(run_failed_message(timing), icon=":material/timer_off:")
         return

@@ -15,6 +15,11 @@ def ensure_app_frame() -> None:
     stays there until app.py calls st.navigation: a server's first visitor who opens /tensors directly
     (and every AppTest run) gets the page file alone, without app.py's frame. Leave that mode and rerun,
     so app.py frames the page.
+
+    Streamlit (1.67) has no public way to do this: the mode is PagesManager.uses_pages_directory, set once per
+    process from `(main script's folder / "pages").exists()`; in that mode the script runner runs the page file
+    in place of app.py (scriptrunner._mpa_v1), so app.py's st.navigation, the one public call that clears the
+    flag, never runs for such a visitor; client.showSidebarNavigation only hides that mode's sidebar.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False

@@ -74,8 +74,32 @@ def inspected_step(stage: str, result: RunSummary) -> tuple[int, int | None] | N
     return step, depth
 
 
-def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool) -> GradientComparison | None:
-    """The stage page's gradients tab (the tab's label is its heading)."""
+@st.fragment(key="grad_heatmap_part")
+def gradient_heatmap(stage: str, comparison: GradientComparison) -> None:
+    """A chosen matrix's gradient, hand-written beside autograd's: a fragment, as the choice only redraws."""
+    matrices = [name for name, g in comparison.manual.items() if g.dim() == 2]
+    name = matrices[0]
+    chart, choice = st.columns([3, 1])
+    if len(matrices) > 1:
+        linked_choice("heatmap", f"{stage}_heatmap", one_of(*matrices))
+        if st.session_state.get(f"{stage}_heatmap") not in matrices:   # e.g. a per-use row of another depth
+            st.session_state.pop(f"{stage}_heatmap", None)
+        # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
+        name = choice.selectbox(t("grad.heatmap_of"), matrices, key=f"{stage}_heatmap",
+                                format_func={m: parameter_label(m) for m in matrices}.get)
+        keep_choice("heatmap", name)
+    chart.plotly_chart(plots.gradient_heatmaps(parameter_label(name), comparison.manual[name],
+                                               comparison.autograd[name], lang=lang()),
+                       key="grad_heatmap", width="stretch", config=png_config(f"{stage}_gradient_{name}"))
+
+
+@st.fragment(key="gradients_part")
+def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: bool,
+                     csv_key: str | None = None) -> GradientComparison | None:
+    """The stage page's gradients tab (the tab's label is its heading), with the table's CSV under it as `csv_key`.
+
+    A fragment: its step slider, depth and heatmap rerun this tab only, not the sidebar, the run and the other tabs
+    (a new step still asks the workers for that step's comparison; the heatmap choice asks nothing)."""
     st.markdown(t("grad.intro"))
     inspected = inspected_step(stage, result)
     if inspected is None:
@@ -93,20 +117,9 @@ def gradient_section(stage: str, cfg: TrainConfig, result: RunSummary, broken: b
         st.caption(t("grad.gradcheck_passes" if comparison.gradcheck_passed else "grad.gradcheck_fails", fn=fn))
     if broken:
         st.info(t("grad.broken_explained"))
-
-    matrices = [name for name, g in comparison.manual.items() if g.dim() == 2]
-    # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
-    name = matrices[0]
-    if len(matrices) > 1:
-        linked_choice("heatmap", f"{stage}_heatmap", one_of(*matrices))
-        if st.session_state.get(f"{stage}_heatmap") not in matrices:   # e.g. a per-use row of another depth
-            st.session_state.pop(f"{stage}_heatmap", None)
-        name = st.selectbox(t("grad.heatmap_of"), matrices, key=f"{stage}_heatmap",
-                            format_func={m: parameter_label(m) for m in matrices}.get)
-        keep_choice("heatmap", name)
-    st.plotly_chart(plots.gradient_heatmaps(parameter_label(name), comparison.manual[name], comparison.autograd[name],
-                                            lang=lang()),
-                    key="grad_heatmap", width="stretch", config=png_config(f"{stage}_gradient_{name}"))
+    if csv_key is not None:
+        gradient_csv_button(comparison, stage, csv_key)
+    gradient_heatmap(stage, comparison)
 
     if stage == "dynamic_net":
         st.subheader(t("grad.sharing_header"))

@@ -13,15 +13,16 @@ from lib.explore.landscape import GRID_DEFAULT
 from lib.tutorial.optimizers import OPTIMIZERS
 from ui.links import keep_choice, linked_choice, one_of
 from ui.results import png_config
-from ui.runs import CACHE_TTL_S, run_failed_message, run_jobs
+from ui.runs import get_many, run_failed_message
 from ui.text import lang, optimizer_label, t
 
-LANDSCAPES = workers.JobCache(32, CACHE_TTL_S)   # 21 × 21 losses and 5 short paths: a few KB
 SPANS = [1.0, 0.1, 0.01, 0.001]
 NEARLY_ORTHOGONAL = 0.1   # below this share of every path's length on the slice, the page says the paths look short
 
 
+@st.fragment(key="landscape_part")
 def landscape_section(cfg: TrainConfig, k: int) -> None:
+    """A fragment: the span reruns this section alone (a new span still asks the workers for its slice)."""
     st.header(t("land.header"))
     st.markdown(t("land.intro", optimizer=optimizer_label(cfg.optimizer), k=k))
     st.session_state.setdefault("land_span", SPANS[0])
@@ -29,9 +30,7 @@ def landscape_section(cfg: TrainConfig, k: int) -> None:
     span = st.select_slider(t("land.span"), SPANS, key="land_span", help=t("land.span_help"),
                             format_func=lambda v: f"{v:g}")
     keep_choice("span", span)
-    key = ("landscape", cfg, k, GRID_DEFAULT, span)
-    landscape = run_jobs(LANDSCAPES, [(key, jobs.landscape, (cfg, k, GRID_DEFAULT, span))],
-                         [(t("land.computing"), 1)])[0]
+    landscape = get_many([(jobs.landscape, (cfg, k, GRID_DEFAULT, span))], [(t("land.computing"), 1)])[0]
     if isinstance(landscape, workers.RunFailed):
         st.error(run_failed_message(landscape), icon=":material/timer_off:")
         return

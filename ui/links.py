@@ -1,12 +1,33 @@
 """Settings in the URL: in-page choices read from a link and written back, and the link to share."""
 from __future__ import annotations
 
-import streamlit as st
+import math
+from dataclasses import replace
 
-from lib.tutorial.config import QUERY_VALUE_MAX, shown_text
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from lib.text.messages import Message
+from lib.tutorial import step_mode
+from lib.tutorial.config import QUERY_VALUE_MAX, query_field, shown_text, values_from_query
 from ui.frame import write_query
 from ui.teacher import link_options, link_with, show_qr
 from ui.text import t
+
+# the share-link box: room on the right of every line of the URL, where st.code's copy button sits (Streamlit's
+# own data-testid; the container's key becomes the class st-key-share_link)
+SHARE_LINK_CSS = '.st-key-share_link [data-testid="stCode"] pre {padding-right: 2.75rem !important;}'
+
+
+ONE_OF_SHOWN = 12   # allowed values a refusal lists; a longer list ends in "…"
+
+
+class LinkRefused(ValueError):
+    """A link's text that a choice cannot take, with why (a message: lib.text.messages)."""
+
+    def __init__(self, reason: Message):
+        super().__init__(reason.code)
+        self.reason = reason
 
 
 def linked_choice(url_key: str, widget_key: str, parse) -> None:
@@ -22,22 +43,49 @@ def linked_choice(url_key: str, widget_key: str, parse) -> None:
     unread = st.session_state.get("link_unread", {})
     if text is None or not (st.session_state.get("entered_from_link") or unread.get(url_key) == text):
         return
+    if in_fragment_rerun():   # a choice made inside a st.fragment: the link was followed when the page was entered
+        return
     unread.pop(url_key, None)
+    _follow(url_key, widget_key, parse, text)
+
+
+def in_fragment_rerun() -> bool:
+    """Whether this run reruns st.fragment parts only (a widget inside one changed), not the whole page."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def _follow(url_key: str, widget_key: str, parse, text: str) -> None:
+    """The link's `text` through `parse` into the widget; a refusal waits for keep_choice or wrote_link, which know
+    the value the page uses instead, and say both."""
     try:
         st.session_state[widget_key] = parse(text[:QUERY_VALUE_MAX])
-    except (ValueError, TypeError):
-        st.warning(t("settings.link_choice_refused", name=url_key, text=shown_text(text)), icon=":material/link_off:")
+    except (ValueError, TypeError) as err:
+        reason = err.reason if isinstance(err, LinkRefused) else Message("links.why_unreadable")
+        st.session_state.setdefault("link_refused", {})[url_key] = (shown_text(text), reason)
+
+
+def _say_refused(url_key: str, value) -> None:
+    refused = st.session_state.get("link_refused", {}).pop(url_key, None)
+    if refused is not None:
+        text, reason = refused
+        st.warning(t("links.choice_refused", name=url_key, text=text, why=reason, used=shown_text(str(value))),
+                   icon=":material/link_off:")
 
 
 def keep_choice(url_key: str, value) -> None:
+    _say_refused(url_key, value)
     write_query({url_key: str(value)})
 
 
 def whole_number(low: int, high: int):
     def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise ValueError(text)
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise LinkRefused(Message("links.why_whole_number", low=low, high=high))
         return value
     return parse
 
@@ -46,7 +94,8 @@ def one_of(*options):
     def parse(text: str):
         match = next((option for option in options if str(option) == text), None)
         if match is None:
-            raise ValueError(text)
+            shown = ", ".join(map(str, options[:ONE_OF_SHOWN])) + (", …" if len(options) > ONE_OF_SHOWN else "")
+            raise LinkRefused(Message("links.why_one_of", allowed=shown))
         return match
     return parse
 
@@ -58,7 +107,8 @@ def share_link(container) -> None:
     if base:
         with container.expander(t("settings.link"), icon=":material/link:"):
             link = link_with(base, st.query_params.to_dict(), link_options())
-            st.code(link, language=None, wrap_lines=True)
+            st.html(f"<style>{SHARE_LINK_CSS}</style>")
+            st.container(key="share_link").code(link, language=None, wrap_lines=True)
             st.caption(t("settings.link_caption"))
             show_qr(link)
 
@@ -70,13 +120,61 @@ def followed_link(url_key: str, widget_key: str, parse) -> None:
     text = st.query_params.get(url_key)
     if text is None or text == st.session_state.get(f"{widget_key}_written"):
         return
-    try:
-        st.session_state[widget_key] = parse(text[:QUERY_VALUE_MAX])
-    except (ValueError, TypeError):
-        st.warning(t("settings.link_choice_refused", name=url_key, text=shown_text(text)), icon=":material/link_off:")
+    _follow(url_key, widget_key, parse, text)
     st.session_state[f"{widget_key}_written"] = text
 
 
 def wrote_link(url_key: str, widget_key: str, value) -> None:
+    _say_refused(url_key, value)
     st.session_state[f"{widget_key}_written"] = str(value)
     write_query({url_key: str(value)})
+
+
+def with_value(options: list, key: str) -> list:
+    """A select_slider's options with the value session_state[key] holds, where a link put it off the grid (the lr a
+    link gives is used as given, and the slider shows it), in order."""
+    value = st.session_state.get(key)
+    if value is None or value in options:
+        return options
+    return sorted([*options, value])
+
+
+def lr_text(lr: float) -> str:
+    """An lr as a slider shows it: "1e-06" on the grid, all its digits off it ("3.5e-06")."""
+    short = f"{lr:.0e}"
+    return short if float(short) == lr else f"{lr:g}"
+
+
+def link_entered(entering: bool, from_link: bool) -> bool:
+    """Whether this run reads the link's in-page choices (ui.sidebar; call it before the sidebar records the page):
+    on entering a page from a link, and on a session's first page when its link names only such choices
+    (?depth=99, ?tab=graph), none of the sidebar's settings. (Later, what the URL holds may be what this session
+    wrote on another page.)"""
+    own = {"lang", "lock", "hide", "projector"}   # app.py's: the language and a teacher's view
+    first = "sidebar_stage" not in st.session_state
+    return from_link or (entering and first and any(key not in own for key in st.query_params))
+
+
+def settings_in_link() -> dict[str, str]:
+    """The sidebar's settings in the URL, under every key lib.tutorial.config reads (n, N, H, LR, ...)."""
+    return {key: value for key, value in st.query_params.to_dict().items() if query_field(key)}
+
+
+def respell_link(link: dict[str, str]) -> None:
+    """Once read, the link's other spellings (N=, H=, LR=) leave the URL: the sidebar writes the fields' own."""
+    for key in link:
+        if query_field(key) != key:
+            st.query_params.pop(key, None)
+
+
+# step mode's settings in the URL: key -> (StepSettings field, type, low, high)
+STEP_RANGES = {key: (name, kind, *{"lr": step_mode.LR_RANGE, "speed": step_mode.SPEED_RANGE,
+                                   "seed": (0, step_mode.SEED_MAX)}.get(name, (1, step_mode.SIZE_MAX)))
+               for key, (name, kind) in step_mode.QUERY_KEYS.items()}
+
+
+def step_settings_from_link(query: dict[str, str]) -> tuple[step_mode.StepSettings, list[Message]]:
+    """Step mode's settings from a link, refused with the stage pages' message codes (lib.tutorial.config)."""
+    defaults = step_mode.StepSettings()
+    values, problems = values_from_query(query, STEP_RANGES, defaults)
+    return replace(defaults, **values), problems

@@ -2,25 +2,23 @@
 and the held-out panel epoch by epoch. The numbers come from a worker (lib.serve.jobs.mnist_inside); this draws them."""
 from __future__ import annotations
 
-import hashlib
-
 import streamlit as st
 import torch
 
-from lib.digits import mnist
+from lib.digits import mnist_data
 
 from lib.serve import jobs, workers
 from lib.figures import mnist_inside_plots as plots
 from lib.digits.mnist_inside import TOP_UNITS, conv_entry, written_out
+from lib.text.messages import render
 from ui.links import keep_choice, linked_choice, one_of, whole_number
-from ui.runs import CACHE_TTL_S, run_failed_message, session_id
+from ui.runs import get, run_failed_message
 from ui.text import lang, t
 
-INSIDE = workers.JobCache(32, CACHE_TTL_S)   # one digit's maps and gradients: tens of KB
 SOURCES = ("test", "mistake", "own")
 
 
-def inside_sections(run: dict, data: mnist.MnistData, own_digit: torch.Tensor | None) -> None:
+def inside_sections(run: dict, data: mnist_data.MnistData, own_digit: torch.Tensor | None) -> None:
     st.header(t("inside.header"))
     # the section appears once a model is trained, on a later run than the one that entered the page: its choices
     # read the link the first time it is drawn
@@ -31,10 +29,9 @@ def inside_sections(run: dict, data: mnist.MnistData, own_digit: torch.Tensor | 
         return
     digit, what = chosen
     config = run["result"].config
-    key = ("inside", config, run["data_root"], hashlib.sha1(digit.numpy().tobytes()).hexdigest())
     try:
         with st.spinner(t("inside.computing")):
-            inside = INSIDE.get(key, jobs.mnist_inside, (config, run["state"], digit), owner=session_id())
+            inside = get(jobs.mnist_inside, config, run["state"], digit)
     except workers.RunFailed as failure:
         st.error(run_failed_message(failure), icon=":material/timer_off:")
         return
@@ -48,7 +45,7 @@ def inside_sections(run: dict, data: mnist.MnistData, own_digit: torch.Tensor | 
     panel_section(run.get("panel"), data)
 
 
-def choose_digit(run: dict, data: mnist.MnistData, own_digit) -> tuple[torch.Tensor, str] | None:
+def choose_digit(run: dict, data: mnist_data.MnistData, own_digit) -> tuple[torch.Tensor, str] | None:
     """The digit to look inside with: a held-out digit, one the model gets wrong, or the one drawn/uploaded.
 
     A drawn or uploaded digit does not travel in a link: a link that names it shows a held-out digit where the
@@ -79,7 +76,7 @@ def choose_digit(run: dict, data: mnist.MnistData, own_digit) -> tuple[torch.Ten
         keep_choice("m_wrong", index)
     else:
         index = linked_number(st, t("inside.index"), len(data.test_labels) - 1, 0, "inside_index", "m_index")
-    digit = mnist.denormalise(data.test_images[index, 0])
+    digit = mnist_data.denormalise(data.test_images[index, 0])
     return digit, t("inside.what.test", index=index, label=int(data.test_labels[index]))
 
 
@@ -93,7 +90,9 @@ def mlp_section(inside) -> None:
     st.caption(t("inside.hidden_caption", active=active, hidden=len(inside.mlp.order)))
 
 
+@st.fragment(key="inside_cnn")
 def cnn_section(inside) -> None:
+    """What the CNN sees: a fragment, as its layer, channel and entry only redraw (no job)."""
     st.subheader(t("inside.cnn_header"))
     st.write(t("inside.cnn_intro"))
     cnn = inside.cnn
@@ -124,8 +123,13 @@ def cnn_section(inside) -> None:
               t("inside.input_maps", layer=layer, n=c_in, height=in_height, width=in_width))
     st.caption(t("inside.entry_patch", top=entry.top, bottom=entry.top + k - 1, left=entry.left,
                  right=entry.left + k - 1, input=source, stride=cnn.strides[layer], row=row, col=col))
-    st.code(written_out(entry, lang()), language=None)
+    st.code(written_out_text(entry, lang()), language=None)
     st.caption(t("inside.entry_caption", value=maps[channel, row, col].item()))
+
+
+def written_out_text(entry, language: str) -> str:
+    """An output pixel's convolution written out (lib.digits.mnist_inside.written_out) in `language`."""
+    return "\n".join("".join(render(part, language) for part in line) for line in written_out(entry))
 
 
 def linked_number(column, label: str, high: int, default: int, key: str, url_key: str) -> int:
@@ -145,12 +149,12 @@ def saliency_section(inside) -> None:
     st.caption(t("inside.saliency_caption", first=first, second=second))
 
 
-def panel_section(panel, data: mnist.MnistData) -> None:
+def panel_section(panel, data: mnist_data.MnistData) -> None:
     st.subheader(t("inside.panel_header"))
     if panel is None or not panel.epochs:
         st.caption(t("inside.panel_missing"))
         return
     st.write(t("inside.panel_intro", n=len(panel.indices)))
     st.plotly_chart(plots.panel_matrix(panel, lang()), key="inside_panel")
-    digits = mnist.denormalise(data.test_images[panel.indices, 0])
+    digits = mnist_data.denormalise(data.test_images[panel.indices, 0])
     st.plotly_chart(plots.panel_digits(digits, panel.labels), key="inside_panel_digits")

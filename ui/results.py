@@ -8,8 +8,9 @@ import math
 import pandas as pd
 import streamlit as st
 
-from lib.tutorial.stages import GROWTH_LIMIT, RunSummary
-from ui.text import parameter_label, t
+from lib.tutorial.diagnosis import diagnose_stall
+from lib.tutorial.stages import GROWTH_LIMIT, STAGES, RunSummary
+from ui.text import optimizer_label, parameter_label, t
 
 
 def gradient_table(table: pd.DataFrame):
@@ -20,12 +21,14 @@ def gradient_table(table: pd.DataFrame):
     def sci(v, digits=3):
         return "—" if pd.isna(v) else f"{v:.{digits}e}"
     match = t("column.match")
-    norms = ("manual_norm", "autograd_norm", "max_abs_diff", "rel_error")
-    columns = [match, t("column.parameter"), t("column.shape"), *(t(f"column.{c}") for c in norms),
-               t("column.cosine"), t("column.fd_rel_error_step0")]
+    norms = ("manual_norm", "autograd_norm", "max_abs_diff")
+    # the verdict first (✓, rel_error, the finite-difference check, cosine), so that it fits a projector's width
+    # without scrolling sideways; the sizes it is computed from follow
+    columns = [match, t("column.parameter"), t("column.rel_error"), t("column.fd_rel_error_step0"),
+               t("column.cosine"), t("column.shape"), *(t(f"column.{c}") for c in norms)]
     # row by row in plain Python: a handful of rows, where pandas' per-column machinery cost 5x (bench/load.py)
-    rows = [["✓" if row["within_tol"] else "✗", parameter_label(row["parameter"]), row["shape"],
-             *(sci(row[c]) for c in norms), f"{row['cosine']:.9f}", sci(row["fd_rel_error_step0"], 1)]
+    rows = [["✓" if row["within_tol"] else "✗", parameter_label(row["parameter"]), sci(row["rel_error"]),
+             sci(row["fd_rel_error_step0"], 1), f"{row['cosine']:.9f}", row["shape"], *(sci(row[c]) for c in norms)]
             for row in table.to_dict("records")]
     shown = pd.DataFrame(rows, columns=columns)
     if table["within_tol"].all():
@@ -42,6 +45,19 @@ def divergence_message(result: RunSummary) -> str:
     reason = t(result.divergence_reason, loss=result.stop_loss, limit=GROWTH_LIMIT)
     return t("divergence.message", step=result.diverged_at, reason=reason,
              numbers=cfg.n * cfg.d_out, lr=cfg.lr, reset=t("settings.reset"))
+
+
+def stall_message(stage: str, result: RunSummary) -> str | None:
+    """Why the loss stalled, as divergence_message says why it blew up (lib.tutorial.diagnosis); None if it did not."""
+    cfg, uses_optimizer = result.config, STAGES[stage].uses_optimizer
+    stall = diagnose_stall(result.losses, cfg, uses_optimizer, diverged=result.diverged_at is not None)
+    if stall is None:
+        return None
+    reason = t(stall.code, peak_step=stall.peak_step, peak_ratio=stall.peak_ratio, lr=cfg.lr, total=len(result.losses),
+               optimizer=optimizer_label(cfg.optimizer if uses_optimizer else "sgd"), init=cfg.d_in ** -0.5,
+               reset=t("settings.reset"))
+    return t("stall.message", steps=len(result.losses) - stall.tail_start, start=stall.tail_start, before=stall.before,
+             after=stall.after, kept=stall.kept, reason=reason)
 
 
 def no_gradient_message(results) -> str:

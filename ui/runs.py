@@ -1,8 +1,13 @@
-"""Runs in the worker processes (lib.serve.workers), cached for every session, with a progress bar on the page."""
+"""Runs in the worker processes (lib.serve.workers), cached for every session, with a progress bar on the page.
+
+A page asks for a run as a request, a job of lib.serve.jobs and its arguments: `get(jobs.gradients, stage, cfg,
+...)`, `get_many([(jobs.train_stage, (stage, cfg, broken)), ...])`; the job's cache and key follow from it.
+"""
 from __future__ import annotations
 
 import functools
 import time
+from typing import Any, Callable
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -14,24 +19,35 @@ from lib.tutorial.stages import RunSummary
 from ui.text import t
 
 
-# Results are shared by every session and bounded. A run summary is a few KB; a gradient comparison holds
-# full gradients (up to ~70 MB at the size caps), hence fewer of those.
-CACHE_ENTRIES = 256
-GRADIENT_CACHE_ENTRIES = 16
+# Results are shared by every session and bounded, every job's in one cache of CACHES (keyed by the job and its
+# arguments, lib.serve.workers.request_key). They live here: Streamlit executes a page's file afresh on every run,
+# so a cache made in the page would be a new, empty one each time (tests/test_pages.py checks that no page makes
+# one). A run summary is a few KB; a gradient comparison holds full gradients (up to ~70 MB at the size caps).
 CACHE_TTL_S = 3600
-RUNS = workers.JobCache(CACHE_ENTRIES, CACHE_TTL_S)
-GRADIENTS = workers.JobCache(GRADIENT_CACHE_ENTRIES, CACHE_TTL_S)
-# The other pages' results live here too: Streamlit executes a page's file afresh on every run, so a cache made in
-# the page would be a new, empty one each time (tests/test_pages.py checks that no page makes one).
-OPTIMIZER_COMPARISONS = workers.JobCache(32, CACHE_TTL_S)   # the optimizers page and the lessons
-EXPERIMENTS = workers.JobCache(32, CACHE_TTL_S)             # held-out points and sine fits
-MNIST_MODELS = workers.JobCache(8, CACHE_TTL_S)             # trained MNIST models, a few hundred KB each
+RUNS = workers.JobCache(256, CACHE_TTL_S)
+GRADIENTS = workers.JobCache(16, CACHE_TTL_S)
+OPTIMIZER_COMPARISONS = workers.JobCache(32, CACHE_TTL_S)
+EXPERIMENTS = workers.JobCache(32, CACHE_TTL_S)     # held-out points and sine fits
+MNIST_MODELS = workers.JobCache(8, CACHE_TTL_S)     # trained MNIST models, a few hundred KB each
+CACHES = {
+    jobs.train_stage: RUNS, jobs.train_network: RUNS,
+    jobs.gradients: GRADIENTS, jobs.network_gradients: GRADIENTS,
+    jobs.optimizer_comparison: OPTIMIZER_COMPARISONS,
+    jobs.held_out_point: EXPERIMENTS, jobs.sine: EXPERIMENTS,
+    jobs.mnist: MNIST_MODELS,
+    jobs.mnist_inside: workers.JobCache(32, CACHE_TTL_S),      # one digit's maps and gradients: tens of KB
+    **dict.fromkeys((jobs.graph, jobs.network_graph), workers.JobCache(64, CACHE_TTL_S)),   # DOT text, a few KB
+    **dict.fromkeys((jobs.histograms, jobs.network_histograms), workers.JobCache(32, CACHE_TTL_S)),  # a few KB
+    jobs.landscape: workers.JobCache(32, CACHE_TTL_S),         # 21 × 21 losses and 5 short paths: a few KB
+    jobs.device_timing: workers.JobCache(8, CACHE_TTL_S),
+}
 REDRAW_S = 0.5   # while a run waits or trains, its progress bar is redrawn at least this often
 
 
 @functools.cache
 def server_speed() -> limits.Speed:
-    """This server's measured speed (lib.serve.limits.calibrate, once per server process, in a worker)."""
+    """This server's measured speed (lib.serve.limits.calibrate, once per server process, in a worker; with
+    TRAIN_WORKERS=0 in this process)."""
     return workers.run(jobs.calibrate)
 
 
@@ -69,16 +85,33 @@ class Progress:
         self.bar.progress(sum(self.done) / len(self.done), text=self.text)
 
 
-def run_jobs(cache: workers.JobCache, requests: list[tuple], runs: list[tuple[str, int]]) -> list:
-    """Jobs side by side over the workers under one progress bar, each (key, job, args) cached in `cache`.
-
-    `runs` gives each job's (label, steps) for the bar. A job that gave no result comes back as its RunFailed.
-    """
-    bar = st.empty()
-    results = cache.get_many([(key, fn, args, None) for key, fn, args in requests], Progress(bar, runs),
-                             owner=session_id())
-    bar.empty()
+def get_many(requests: list[tuple[Callable, tuple]], progress: list[tuple[str, int]] | None = None,
+             on_message: Callable[[int, Any], None] | None = None) -> list:
+    """The results of (job, args) requests, side by side over the workers, each from its job's cache in CACHES or
+    computed into it. `progress` gives each run's (label, steps) for one progress bar; or `on_message(index,
+    message)` takes the runs' messages. A job that gave no result comes back as its RunFailed."""
+    bar = st.empty() if progress is not None else None
+    listen = Progress(bar, progress) if bar is not None else on_message
+    results = workers.get_many([(cache_of(job), job, args) for job, args in requests], listen, owner=session_id())
+    if bar is not None:
+        bar.empty()
     return results
+
+
+def get(job: Callable, *args, progress: tuple[str, int] | None = None) -> Any:
+    """One job's result (cached as get_many's), under a progress bar if `progress` gives its (label, steps);
+    RunFailed is raised."""
+    outcome = get_many([(job, args)], None if progress is None else [progress])[0]
+    if isinstance(outcome, workers.RunFailed):
+        raise outcome
+    return outcome
+
+
+def cache_of(job: Callable) -> workers.JobCache:
+    try:
+        return CACHES[job]
+    except KeyError:
+        raise KeyError(f"{job.__qualname__} has no cache in ui.runs.CACHES") from None
 
 
 def session_id() -> str | None:
@@ -88,29 +121,18 @@ def session_id() -> str | None:
 
 
 def run_stages(requests: list[tuple[str, TrainConfig, bool]], labels: list[str]) -> list[RunSummary]:
-    """Several stage runs side by side over the workers, one progress bar, cached for every session."""
-    return run_jobs(RUNS, [(("stage", stage, cfg, broken), jobs.train_stage, (stage, cfg, broken))
-                           for stage, cfg, broken in requests],
+    """Several stage runs (stage, config, broken_relu) side by side over the workers, one progress bar."""
+    return get_many([(jobs.train_stage, request) for request in requests],
                     [(label, cfg.steps) for label, (_, cfg, _) in zip(labels, requests)])
-
-
-def cached_run(stage: str, config: TrainConfig, broken_relu: bool = False) -> RunSummary:
-    """One stage run (cached for every session), without a progress bar; RunFailed if it gave no result."""
-    return RUNS.get(("stage", stage, config, broken_relu), jobs.train_stage, (stage, config, broken_relu),
-                    owner=session_id())
 
 
 def cached_gradients(stage: str, config: TrainConfig, step: int, broken_relu: bool,
                      depth: int | None) -> GradientComparison:
-    return GRADIENTS.get(("gradients", stage, config, step, broken_relu, depth), jobs.gradients,
-                         (stage, config, step, broken_relu, depth), owner=session_id())
+    return get(jobs.gradients, stage, config, step, broken_relu, depth)
 
 
 def train_with_progress(stage: str, cfg: TrainConfig, broken_relu: bool = False) -> RunSummary:
-    result = run_stages([(stage, cfg, broken_relu)], [t("progress.training")])[0]
-    if isinstance(result, workers.RunFailed):
-        raise result
-    return result
+    return get(jobs.train_stage, stage, cfg, broken_relu, progress=(t("progress.training"), cfg.steps))
 
 
 def run_failed_message(failure: workers.RunFailed) -> str:

@@ -1,20 +1,21 @@
 """The settings sidebar: one slider per hyperparameter, steps the server will finish, the page's link."""
 from __future__ import annotations
 
+import functools
 import math
 
 import streamlit as st
 
 from lib.serve import limits, workers
-from lib.tutorial.config import (CONFIG_FIELDS, QUERY_KEYS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
+from lib.tutorial.config import (CONFIG_FIELDS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
                         config_from_query, config_to_query, default_config)
 from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import STAGES
 from ui import runs
 from ui.device import device_choice
 from ui.frame import write_query
-from ui.links import share_link
-from ui.teacher import hold_locked
+from ui.links import link_entered, lr_text, respell_link, settings_in_link, share_link, with_value
+from ui.teacher import current_view, hold_locked
 from ui.text import optimizer_label, t
 
 
@@ -28,31 +29,35 @@ def nearest_lr(lr: float) -> float:
 
 def _load_into_widgets(cfg: TrainConfig) -> None:
     for name in CONFIG_FIELDS:
-        st.session_state[name] = getattr(cfg, name)
-    st.session_state["lr"] = nearest_lr(cfg.lr)
+        st.session_state[name] = getattr(cfg, name)   # an lr off the slider's grid too: it shows it (with_value)
 
 
-def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | None = None) -> TrainConfig | None:
+def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | None = None,
+                     notices: list | None = None) -> TrainConfig | None:
     """Sidebar hyperparameters for `stage` (or "compare"), remembered per page; None, with a message, if invalid.
 
     `sizes_only` leaves out lr, optimizer and momentum: the Compare page takes them from each stage.
     `remember_as` names the page when it is not the stage's own (A against B keeps its settings apart).
+    `notices`: where a page wants the note on shortened steps later than here (a stage page: under its chart, which
+    must stay on one screen with the controls), a list that gets the note's drawing, to call.
     """
     defaults = default_config(stage) if stage in STAGES else TrainConfig()
     configs: dict[str, TrainConfig] = st.session_state.setdefault("configs", {})
-    link = {k: v for k, v in st.query_params.to_dict().items() if k in QUERY_KEYS}
+    link = settings_in_link()   # n=, also N=, H=, LR= (lib.tutorial.config.query_field)
     page = remember_as or stage
     entering = st.session_state.get("sidebar_stage") != page
     from_link = bool(link) and entering and link != st.session_state.get("link_written")
-    st.session_state["entered_from_link"] = from_link   # the page's own choices read the link on this run too
+    # the page's own choices read the link on this run too
+    st.session_state["entered_from_link"] = linked = link_entered(entering, from_link)
     if from_link or entering:
         # choices this run does not draw (a closed tab's) read the link when they are first drawn (ui.links)
-        st.session_state["link_unread"] = st.query_params.to_dict() if from_link else {}
+        st.session_state["link_unread"] = st.query_params.to_dict() if linked else {}
     if from_link:
         # Opened from a link (a new visit, or a preset): the link wins over what this session had. Only on
         # entering the page: later, the browser's URL can lag a fast slider by a rerun, and is no link.
         # What we wrote ourselves, still in the URL after a page switch, is not a link either.
         cfg, problems = config_from_query(link, defaults)
+        respell_link(link)
         for problem in problems:
             st.warning(t("settings.link_problem", problem=problem), icon=":material/link_off:")
         _load_into_widgets(cfg)
@@ -78,8 +83,8 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
     shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
     if not sizes_only:
         shown += ["lr", "optimizer", "momentum"]
-        sb.select_slider(t("settings.lr"), options=LR_CHOICES, key="lr", disabled="lr" in locked,
-                         format_func=lambda v: f"{v:.0e}")
+        sb.select_slider(t("settings.lr"), options=with_value(LR_CHOICES, "lr"), key="lr", disabled="lr" in locked,
+                         format_func=lr_text)
         uses_optimizer = info is not None and info.uses_optimizer
         # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
         sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer",
@@ -104,8 +109,9 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
     st.session_state.pop("settings_problem", None)
     configs[page] = cfg
     if shortened:
-        st.info(t("settings.steps_shortened", wanted=shortened, steps=cfg.steps, limit=workers.time_limit_s()),
-                icon=":material/timer:")
+        note = functools.partial(st.info, t("settings.steps_shortened", wanted=shortened, steps=cfg.steps,
+                                            limit=workers.time_limit_s()), icon=":material/timer:")
+        note() if notices is None else notices.append(note)
     link = {k: v for k, v in config_to_query(cfg).items() if k in shown}
     write_query(link)
     st.session_state["link_written"] = link
@@ -129,6 +135,50 @@ def fit_steps(stage: str) -> int | None:
     state["steps"] = state["steps_shown"] = min(wanted, allowed)
     state["steps_allowed"] = allowed
     return wanted if wanted > allowed else None
+
+
+# the controls a stage's lesson is about, shown again in the main area, in one row over the loss chart (a folded
+# sidebar, as in projector mode, leaves them on screen): the sidebar's own settings under a second key each, because
+# Streamlit refuses two widgets with one key. The sidebar's key is the one source of truth (the session, the URL,
+# a teacher's lock); the main widget is set from it before it is drawn, and a change copies back before the next run.
+MAIN_KEY = "main_{}"
+
+
+def lesson_controls(stage: str) -> list[str]:
+    """The settings a stage's main-area row shows: lr, N, H, steps; the optimizer and momentum where it has one."""
+    return ["lr", "n", "hidden", "steps"] + (["optimizer", "momentum"] if STAGES[stage].uses_optimizer else [])
+
+
+def _copy_to_sidebar(name: str) -> None:
+    st.session_state[name] = st.session_state[MAIN_KEY.format(name)]
+    if name == "optimizer":
+        momentum_follows()
+
+
+def main_controls(stage: str, columns) -> None:
+    """The lesson's controls (lesson_controls) in `columns`, one each, holding the sidebar's values; call it after
+    settings_sidebar. Locked ones (a teacher's link) are disabled here too."""
+    state, locked = st.session_state, set(current_view().locked)
+    names = lesson_controls(stage)
+    for name in names:
+        state[MAIN_KEY.format(name)] = state[name]
+    options = {name: dict(key=MAIN_KEY.format(name), on_change=_copy_to_sidebar, args=(name,),
+                          help=t(f"settings.{name}"), disabled=name in locked) for name in names}
+    for column, name in zip(columns, names):
+        label = t(f"layout.{name}")
+        if name == "lr":
+            column.select_slider(label, options=with_value(LR_CHOICES, "lr"), format_func=lr_text, **options[name])
+        elif name == "steps":
+            bounded_slider(column, label, state["steps_allowed"], options[name].pop("key"),
+                           t("settings.steps_only_one"), **options[name])
+        elif name == "optimizer":
+            column.selectbox(label, list(OPTIMIZERS), format_func={n: optimizer_label(n) for n in OPTIMIZERS}.get,
+                             **options[name])
+        elif name == "momentum":
+            options[name]["disabled"] |= not OPTIMIZERS[state["optimizer"]].uses_momentum
+            column.slider(label, 0.0, 0.99, step=0.01, **options[name])
+        else:
+            column.slider(label, 1, SIZE_CAPS[name], **options[name])
 
 
 def momentum_follows() -> None:

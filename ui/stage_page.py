@@ -6,65 +6,93 @@ import functools
 import streamlit as st
 
 from lib.figures import plots
+from lib.figures.replay_plots import replayed_loss_curves
 
 from lib.serve import workers
 from lib.tutorial.config import TrainConfig, difference_label
 from lib.tutorial.export import losses_csv, stage_script
 from lib.tutorial.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
 from ui.frame import ensure_app_frame, keep_widget_state, kept_tabs, open_tab
-from ui.gradient_view import gradient_csv_button, gradient_section, inspected_step
-from ui.graph_view import graph_section
+from ui.gradient_view import gradient_section
+from ui.graph_view import graph_tab as graph_tab_section
 from ui.histogram_view import histogram_section
 from ui.links import followed_link, keep_choice, linked_choice, one_of, wrote_link
-from ui.results import divergence_message, loss_metrics, png_config, show_source, stop_point
+from ui.results import divergence_message, loss_metrics, png_config, show_source, stall_message, stop_point
+from ui.board import post_stage_run
 from ui.runs import run_failed_message, time_limit_message, train_with_progress
-from ui.sidebar import settings_problem, settings_sidebar
-from ui.teacher import loss_replay_section, shows
+from ui.sidebar import lesson_controls, main_controls, settings_problem, settings_sidebar
+from ui.teacher import current_view, replay_caption, shows
 from ui.text import describe, lang, t
 
 
+# A stage page composed for one screen (issue 22): the title, the lesson's controls in one row and the loss chart fit
+# 1280x720, in projector mode (24 px type) too; the stage's paragraph and the tutorial's code open beside the title.
+# Streamlit's own names (data-testid); its spacing shrunk, under its header bar (3.75rem).
+COMPACT_CSS = ('[data-testid="stMainBlockContainer"] {padding-top: 3.75rem; padding-bottom: 3rem;}'
+               ' [data-testid="stMain"] h1 {font-size: 1.6rem; padding: 0.25rem 0;}'
+               ' [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}')
+PROJECTOR_TITLE_CSS = ' [data-testid="stMain"] h1 {font-size: 1.5rem;}'   # 36 px: a long title on one line
+LOSS_HEIGHT = {"screen": 380, "projector": 340}   # the loss chart's px: what is left of 720 under the controls
+
+
 def stage_page(stage: str) -> None:
-    """Everything a stage page shows: what is new, the code, the live loss curve, the gradient comparison."""
+    """Everything a stage page shows: title, the lesson's controls and the live loss curve on one screen; what is
+    new and the code one click away; the gradient comparison, the graph and the histograms in tabs."""
     ensure_app_frame()
     info = STAGES[stage]
-    st.title(t(f"stage.{stage}.title"))
-    st.markdown(t(f"stage.{stage}.whats_new"))
-    cfg = settings_sidebar(stage)
+    st.html(f"<style>{COMPACT_CSS}{PROJECTOR_TITLE_CSS if current_view().projector else ''}</style>")
+    # the title and, beside it, one button that unfolds what is new in this stage and the tutorial's code
+    head = st.container(horizontal=True, vertical_alignment="center", wrap=False)
+    head.title(t(f"stage.{stage}.title"))
+    code_box = head.popover(t("layout.whats_new_code" if shows("code") else "layout.whats_new"),
+                            icon=":material/lightbulb:", type="tertiary")
+    with code_box:
+        st.markdown(t(f"stage.{stage}.whats_new"))
+    notices: list = []   # notes on the run (shortened steps, time limit, divergence), drawn under the chart
+    cfg = settings_sidebar(stage, notices=notices)
+    names = lesson_controls(stage)
+    row = st.columns([1] * len(names) + ([2] if stage == "custom_function" else []), vertical_alignment="bottom")
+    main_controls(stage, row)
+    broken = False
+    if stage == "custom_function":
+        followed_link("broken", "broken_relu", lambda text: one_of("0", "1")(text) == "1")   # else said, ui.links
+        broken = row[-1].toggle(t("layout.break_relu"), key="broken_relu",
+                                help=f'{t("stage_page.break_relu")}. {t("stage_page.break_relu_help")}')
+        wrote_link("broken", "broken_relu", "1" if broken else "0")
     if cfg is None:
         settings_problem()
         return
-    broken = False
-    if stage == "custom_function":
-        link = st.query_params.get("broken")
-        if link in ("0", "1") and link != st.session_state.get("broken_written"):
-            st.session_state["broken_relu"] = link == "1"
-        broken = st.toggle(t("stage_page.break_relu"), key="broken_relu", help=t("stage_page.break_relu_help"))
-        st.session_state["broken_written"] = st.query_params["broken"] = "1" if broken else "0"
-    st.caption(t("stage_page.settings_used", settings=describe(stage, cfg)))
     sources = [info.train]
     if stage == "custom_function":
         sources = [BrokenMyReLU if broken else MyReLU, info.train]
     elif stage in ("custom_module", "dynamic_net"):
         sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
     if shows("code"):
-        with st.expander(t("source.tutorial"), expanded=True, icon=":material/code:"):
+        with code_box:
+            st.markdown(f"**{t('source.tutorial')}**")
             st.code(stage_script(stage, cfg, broken, lang()), language="python")
-            st.caption(t("source.tutorial_caption", stage=stage))
-        show_source(sources)
+            st.markdown(t("source.tutorial_caption", stage=stage))   # not a caption: the page's first is its settings
+            show_source(sources)
 
     try:
         result = train_with_progress(stage, cfg, broken)
     except workers.RunFailed as failure:
         st.error(run_failed_message(failure), icon=":material/timer_off:")
         return
+    post_stage_run(stage, cfg, result, broken)   # to the class board, when this session is in a class (off the path)
+    # what the run says about itself goes under the chart, which marks the step it stopped at
     if result.time_limited_at is not None:
-        st.warning(time_limit_message(len(result.losses), cfg.steps), icon=":material/timer:")
-    loss_metrics(result)
+        notices.append(functools.partial(st.warning, time_limit_message(len(result.losses), cfg.steps),
+                                         icon=":material/timer:"))
     if result.diverged_at is not None:
-        st.warning(divergence_message(result), icon=":material/warning:")
+        notices.append(functools.partial(st.warning, divergence_message(result), icon=":material/warning:"))
+    stall = stall_message(stage, result)   # kept most of its loss without diverging: why (lib.tutorial.diagnosis)
+    if stall is not None:
+        notices.append(functools.partial(st.warning, stall, icon=":material/trending_flat:"))
     label = t("history.this_run") + (t("history.broken_suffix") if broken else "")
     curves, diverged = [(label, result.losses)], {label: stop_point(result)}
-    earlier = remember_run(stage, result)
+    remember_run(stage, result)
+    shown = dict(curves)   # the curves on the chart, for the CSV: the loss tab's fragment updates it
     # only the open tab is drawn (and only its jobs run): a slider move on the loss curve does not also recompute the
     # gradient comparison, the graph and the histograms (bench/load.py: about a fifth of the server's CPU per rerun)
     keep_widget_state("log_y", f"{stage}_overlay", f"{stage}_grad_step", "dyn_depth", f"{stage}_heatmap",
@@ -73,22 +101,21 @@ def stage_page(stage: str) -> None:
     loss_tab, gradients_tab, graph_tab, histograms_tab = tabs("stage_tab", "tab")
     if loss_tab.open:
         with loss_tab:
-            loss_section(stage, result, curves, diverged, earlier)
+            loss_section(stage, result, curves, diverged, shown)
     if gradients_tab.open:
         with gradients_tab:
-            comparison = gradient_section(stage, cfg, result, broken)
-            if comparison is not None:
-                gradient_csv_button(comparison, stage, "dl_gradients")
+            gradient_section(stage, cfg, result, broken, "dl_gradients")
     if graph_tab.open:
         with graph_tab:
-            inspected = inspected_step(stage, result)
-            if inspected is not None:
-                step, depth = inspected
-                graph_section(stage, cfg, step, broken, depth)
+            graph_tab_section(stage, cfg, result, broken)
     if histograms_tab.open:
         with histograms_tab:
             histogram_section(stage, result, broken)
-    downloads(stage, cfg, broken, curves)
+    loss_metrics(result)
+    for note in notices:
+        note()
+    st.caption(t("stage_page.settings_used", settings=describe(stage, cfg)))
+    downloads(stage, cfg, broken, shown)
 
 
 # the stage page's tabs (and the own-network page's); their labels: stage_page.tab.<id>
@@ -115,26 +142,42 @@ def tabs(tab_key: str, url_key: str) -> list:
     return shown
 
 
-def loss_section(stage: str, result: RunSummary, curves: list, diverged: dict, earlier: list[RunSummary]) -> None:
-    """The loss curve, with earlier runs of this session to overlay and the teacher's replay."""
-    loss_replay_section(stage, result)
-    controls = st.columns([1, 3, 1], vertical_alignment="bottom")
+def loss_section(stage: str, result: RunSummary, curves: list, diverged: dict, shown: dict) -> None:
+    """The loss tab: a link's log axis, read on the run that enters from it (the fragment's own reruns would read
+    the URL's value from before), then the chart and its controls (loss_view)."""
     st.session_state.setdefault("log_y", True)
     linked_choice("log", "log_y", lambda text: one_of("1", "0")(text) == "1")
+    loss_view(stage, result, curves, diverged, shown)
+
+
+@st.fragment(key="stage_loss")
+def loss_view(stage: str, result: RunSummary, curves: list, diverged: dict, shown: dict) -> None:
+    """The loss curve, with earlier runs of this session to overlay; in projector mode the run replays on it. Its
+    controls train nothing, so a change reruns this alone, not the sidebar, the run and the other tabs."""
+    curves, diverged = list(curves), dict(diverged)
+    earlier = [run for run in st.session_state.get("history", {}).get(stage, []) if run is not result]
+    chart = st.container()
+    controls = st.columns([1, 3, 1], vertical_alignment="bottom")
     log_y = controls[0].toggle(t("chart.log_y"), key="log_y")
     keep_choice("log", int(log_y))
     if earlier:
         labels = {i: run_label(run, result) for i, run in enumerate(earlier)}
         chosen = controls[1].multiselect(t("history.overlay"), list(labels), format_func=labels.get,
-                                         key=f"{stage}_overlay", placeholder=t("history.overlay_placeholder"))
+                                         key=f"{stage}_overlay", placeholder=t("history.overlay_placeholder"),
+                                         select_all=False)   # Streamlit's "Select all" has no Korean
         for i in chosen:
             curves.append((labels[i], earlier[i].losses))
             diverged[labels[i]] = stop_point(earlier[i])
         controls[2].button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
-    st.plotly_chart(plots.loss_curves(curves, log_y=log_y,
-                                      title=t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title")),
-                                      diverged={k: v for k, v in diverged.items() if v is not None}, lang=lang()),
-                    key="loss_chart", width="stretch", config=png_config(stage))
+    shown.clear()
+    shown.update(curves)
+    size = "projector" if current_view().projector else "screen"
+    build = replayed_loss_curves if size == "projector" and result.losses else plots.loss_curves
+    fig = build(curves, log_y=log_y, title=t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title")),
+                diverged={k: v for k, v in diverged.items() if v is not None}, lang=lang(), size=size,
+                height=LOSS_HEIGHT[size])
+    chart.plotly_chart(fig, key="loss_chart", width="stretch", config=png_config(stage))
+    replay_caption(len(result.losses) if build is replayed_loss_curves else 0)
 
 
 HISTORY_PER_PAGE = 8   # earlier runs a session keeps per page, oldest dropped first
@@ -164,14 +207,14 @@ def run_label(run: RunSummary, current: RunSummary) -> str:
     return label or t("history.same_settings")
 
 
-def downloads(stage: str, cfg: TrainConfig, broken: bool, curves) -> None:
-    """CSV of the curves and the stage as a script: made when clicked, not on every rerun, and a click does not rerun
-    the page (a rerun would race the download, Streamlit's docs say). (The gradient table's CSV sits under the
-    table, in its tab.)"""
+def downloads(stage: str, cfg: TrainConfig, broken: bool, curves: dict[str, list[float]]) -> None:
+    """CSV of the curves (those on the chart: the loss tab's fragment keeps `curves` current) and the stage as a
+    script: made when clicked, not on every rerun, and a click does not rerun the page (a rerun would race the
+    download, Streamlit's docs say). (The gradient table's CSV sits under the table, in its tab.)"""
     st.subheader(t("downloads.header"))
     cols = st.columns(2)
     language = lang()
-    cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, dict(curves)),
+    cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, curves),
                             file_name=f"{stage}_losses.csv", mime="text/csv", key="dl_losses",
                             icon=":material/download:", on_click="ignore")
     cols[1].download_button(t("downloads.script"), functools.partial(stage_script, stage, cfg, broken, language),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.classroom.qr import qr_svg
-from lib.figures.replay_plots import frame_ends, loss_replay
+from lib.figures.replay_plots import frame_ends
 from lib.classroom.teacher import HIDEABLE, LOCKABLE, TEACHER_KEYS, TeacherView, view_from_query
 from ui.frame import write_query
 from ui.text import lang, t
@@ -56,12 +56,13 @@ def shows(part: str) -> bool:
 
 
 def hold_locked(entering: bool) -> set[str]:
-    """The sidebar's locked controls, held at their value: the one a page enters with (the link's, on a link),
-    restored on every later run, whatever the widget, a reset or the session state say. Call before the widgets."""
+    """The sidebar's locked controls, held at their value: the link's, taken when a page is entered from a link (or
+    the locks change), then restored on every later run and on every other page, whatever the widget, a reset, the
+    page's own defaults or the session state say. Call before the widgets."""
     state = st.session_state
     locked = current_view().locked
     held = state.get("teacher_held", {})
-    if entering or set(held) != set(locked):
+    if (entering and state.get("entered_from_link")) or set(held) != set(locked):
         state["teacher_held"] = {name: state[name] for name in locked}
     else:
         for name, value in held.items():
@@ -85,10 +86,10 @@ def link_options() -> TeacherView:
     # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
     locked = st.multiselect(t("teacher.share_lock"), LOCKABLE, key="share_lock",
                             format_func={name: control_label(name) for name in LOCKABLE}.get,
-                            placeholder=t("teacher.share_none"))
+                            placeholder=t("teacher.share_none"), select_all=False)   # "Select all": English only
     hidden = st.multiselect(t("teacher.share_hide"), HIDEABLE, key="share_hide",
                             format_func={name: t(f"teacher.hide.{name}") for name in HIDEABLE}.get,
-                            placeholder=t("teacher.share_none"))
+                            placeholder=t("teacher.share_none"), select_all=False)
     projector = st.toggle(t("teacher.share_projector"), key="share_projector", help=t("teacher.share_projector_help"))
     return TeacherView(tuple(n for n in LOCKABLE if n in locked), tuple(n for n in HIDEABLE if n in hidden), projector)
 
@@ -104,13 +105,8 @@ def show_qr(link: str) -> None:
     st.image(qr_svg(link), caption=t("teacher.qr_caption"), width="stretch")
 
 
-def loss_replay_section(stage: str, result) -> None:
-    """Projector mode: the run's loss curve replayed step by step (lib.figures.replay_plots), so the class can call out
-    what comes next before it comes."""
-    if not current_view().projector or not result.losses:
-        return
-    st.subheader(t("teacher.replay_header"))
-    st.caption(t("teacher.replay_caption", steps=len(result.losses), frames=len(frame_ends(len(result.losses)))))
-    title = t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title"))
-    st.plotly_chart(loss_replay(list(result.losses), log_y=st.session_state.get("log_y", True), title=title,
-                                lang=lang()), key="loss_replay", width="stretch")
+def replay_caption(steps: int) -> None:
+    """Projector mode, under the loss chart that replays the run (lib.figures.replay_plots): how to use it, so the
+    class can call out what comes next before it comes."""
+    if current_view().projector and steps:
+        st.caption(t("teacher.replay_caption", steps=steps, frames=len(frame_ends(steps))))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lib.serve import jobs
 from lib.tutorial.config import QUERY_KEYS, STAGE_NAMES, TrainConfig, config_to_query
 
 DOWN_RATIO = 0.5      # "down": the last loss is below half the first
@@ -19,7 +18,8 @@ RAW_ROWS = ("w1", "w2")   # the parameters of stages 1-3, the only stages `faili
 @dataclass(frozen=True)
 class Kind:
     answers: tuple[str, ...]   # every answer the kind can give; its text is "lessons.answer.<kind>.<answer>"
-    job: str                   # what the step runs: "run" (a stage's training), "gradients" (at step 0), "optimizer"
+    job: str                   # what the step runs: "run" (a stage's training), "gradients" (at step 0), "optimizer";
+                               # Run.args gives its arguments, pages/lessons.py JOBS the worker's job
     pages: tuple[str, ...]     # the pages whose link gives that job
 
 
@@ -41,15 +41,15 @@ class Run:
     broken_relu: bool = False
     k: int = 0             # optimizer comparisons: steps compared
 
-    def job(self, kind: str) -> tuple[tuple, object, tuple]:
-        """(cache key, job function, args) as the pages key the same job (ui/runs.py RUNS, GRADIENTS)."""
+    def args(self, kind: str) -> tuple:
+        """The arguments of the job a Kind's `job` names, as the page the link opens hands them over (ui/runs.py
+        finds the job and its cache: the same run is one cached result): a stage's training run, its gradients
+        at step 0, or an optimizer comparison."""
         if kind == "run":
-            return ("stage", self.stage, self.config, self.broken_relu), jobs.train_stage, \
-                (self.stage, self.config, self.broken_relu)
+            return self.stage, self.config, self.broken_relu
         if kind == "gradients":
-            return ("gradients", self.stage, self.config, 0, self.broken_relu, None), jobs.gradients, \
-                (self.stage, self.config, 0, self.broken_relu, None)
-        return ("optimizer", self.config, self.k), jobs.optimizer_comparison, (self.config, self.k)
+            return self.stage, self.config, 0, self.broken_relu, None
+        return self.config, self.k
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from lib.text.i18n import t
-from lib.digits.mnist import MEAN, SIDE, STD, MnistCNN, MnistMLP
+from lib.digits.mnist_data import MEAN, SIDE, STD
+from lib.digits.mnist_models import MnistCNN, MnistMLP
+from lib.text.messages import Message
 
 PANEL_SIZE = 16            # held-out digits watched epoch by epoch: the first 16 of the held-out split
 TOP_UNITS = 32             # hidden units shown as weight images, the strongest answers to the digit first
@@ -99,22 +100,23 @@ def conv_entry(inside: CnnInside, layer: int, channel: int, row: int, col: int) 
                      max(pre, 0.0))
 
 
-def written_out(entry: ConvEntry, lang: str = "en") -> str:
-    """The convolution for one output pixel with its real numbers, as the page shows it."""
+def written_out(entry: ConvEntry) -> list[list[str | Message]]:
+    """The convolution for one output pixel with its real numbers, line by line; a line is its parts, numbers and
+    symbols as text, the words as messages the page renders in its reader's language."""
     lines = []
     if entry.kernel.shape[0] == 1:   # conv1: every product, one kernel row per line
         for r in range(entry.kernel.shape[1]):
             terms = [f"({w:+.3f})·({x:+.3f})" for w, x in zip(entry.kernel[0, r].tolist(), entry.patch[0, r].tolist())]
-            lines.append(("  " if r == 0 else "+ ") + " + ".join(terms))
+            lines.append([("  " if r == 0 else "+ ") + " + ".join(terms)])
     else:                            # conv2: one sum of 25 products per input channel
         for c, partial in enumerate(entry.per_channel):
-            lines.append(("  " if c == 0 else "+ ") + t("inside.channel_sum", lang, channel=c,
-                                                       n=entry.kernel[c].numel(), value=partial))
-    lines.append(f"= {sum(entry.per_channel):+.4f}   ({t('inside.sum_products', lang, n=entry.kernel.numel())})")
-    lines.append(f"+ {entry.bias:+.4f}   ({t('inside.bias', lang)})")
-    lines.append(f"= {entry.pre_activation:+.4f}")
-    lines.append(f"ReLU → {entry.value:.4f}")
-    return "\n".join(lines)
+            lines.append(["  " if c == 0 else "+ ",
+                          Message("inside.channel_sum", channel=c, n=entry.kernel[c].numel(), value=partial)])
+    lines.append([f"= {sum(entry.per_channel):+.4f}   (", Message("inside.sum_products", n=entry.kernel.numel()), ")"])
+    lines.append([f"+ {entry.bias:+.4f}   (", Message("inside.bias"), ")"])
+    lines.append([f"= {entry.pre_activation:+.4f}"])
+    lines.append([f"ReLU → {entry.value:.4f}"])
+    return lines
 
 
 # ---------------------------------------------------------------- why it answers

@@ -11,7 +11,7 @@ import torch
 from lib.tutorial.config import LR_CAP, TrainConfig, check_int
 from lib.tutorial.gradients import forward
 from lib.text.messages import Refusal
-from lib.tutorial.stages import STAGES, Recorder, StageResult, drawn_depth, run_stage
+from lib.tutorial.stages import Recorder, RunSummary, drawn_depth, run_stage
 
 SWEEP_MAX_RUNS = 30       # one sweep trains at most this many times; each run is capped by TrainConfig
 HELD_OUT_CHECKPOINTS = 20  # held-out loss is measured after this many (log-spaced) numbers of steps
@@ -34,24 +34,9 @@ def lr_grid(low: float, high: float, per_decade: int) -> list[float]:
     return [float(low)] + [low * 10 ** (i * step) for i in range(1, intervals)] + [float(high)]
 
 
-def lr_sweep(stage: str, config: TrainConfig, lrs: list[float],
-             on_run: Callable[[int, float], Callable[[int, float], None] | None] | None = None,
-             ) -> list[tuple[float, StageResult]]:
-    """Train `stage` once per lr, everything else as in `config`.
-
-    `on_run(index, lr)` is called before each run and may return that run's on_step (a progress bar's).
-    """
-    if len(lrs) > SWEEP_MAX_RUNS:
-        raise Refusal("refusal.sweep_too_many", runs=len(lrs), max_runs=SWEEP_MAX_RUNS)
-    results = []
-    for i, lr in enumerate(lrs):
-        on_step = on_run(i, lr) if on_run is not None else None
-        results.append((lr, run_stage(stage, config.with_(lr=lr), on_step=on_step)))
-    return results
-
-
-def sweep_summary(results: list[tuple[float, StageResult]]) -> pd.DataFrame:
-    """One row per run: lr, the final and the lowest loss reached, the step it diverged at (or <NA>) and the loss
+def sweep_summary(results: list[tuple[float, RunSummary]]) -> pd.DataFrame:
+    """One row per run of a sweep (a training run per lr of lr_grid, everything else the same; the page runs them
+    side by side in the workers): lr, the final and the lowest loss reached, the step it diverged at (or <NA>) and the loss
     that stopped it there (NaN when it did not diverge)."""
     return pd.DataFrame({
         "lr": [lr for lr, _ in results],
@@ -133,26 +118,6 @@ def assemble_held_out(config: TrainConfig, full, points: list[tuple[int, float]]
     return HeldOutCurve(steps=[k for k, _ in points], train=[full.losses[k] for k, _ in points],
                         held_out=[loss for _, loss in points], train_losses=list(full.losses),
                         diverged_at=full.diverged_at, zero_loss=y_test.pow(2).sum().item())
-
-
-def held_out_curve(stage: str, config: TrainConfig,
-                   on_run: Callable[[int, int], Callable[[int, float], None] | None] | None = None) -> HeldOutCurve:
-    """Train `stage` on its random (x, y) and measure the loss on unseen random data along the way.
-
-    The parameters after k updates come from run_stage(..., stop_at=k), so the training code is the stage's own.
-    The training loss at checkpoint k is the full run's own loss at step k (computed at those same parameters,
-    before step k's update), so the last checkpoint, the run's last recorded step, shows the stage page's final
-    loss exactly. `on_run(index, k)` is called before each run (index 0 is the full run) and may return its on_step.
-    """
-    if stage not in STAGES:
-        raise ValueError(f"stage={stage!r} is not one of {', '.join(STAGES)}")
-    full = run_stage(stage, config, on_step=on_run(0, config.steps) if on_run else None)
-    points = []
-    for i, k in enumerate(held_out_plan(full), start=1):
-        if on_run:
-            on_run(i, k)
-        points.append((k, held_out_loss(stage, config, k)))
-    return assemble_held_out(config, full, points)
 
 
 # ---------------------------------------------------------------- the current tutorial: sin(x) by a cubic

@@ -2,7 +2,6 @@
 its gradients written by hand (lib.tutorial.backward), by autograd and by finite differences, layer by layer."""
 from __future__ import annotations
 
-import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -16,9 +15,10 @@ from torch.func import functional_call
 from lib.tutorial.backward import (ACTIVATIONS, LEAKY_SLOPE, finite_differences, layers_of, mse_backward, network_forward,
                           network_grads)
 from lib.tutorial.config import DTYPES, LR_CAP, SEED_CAP, SIZE_CAPS, STEPS_CAP, check_choice, check_int, check_training
+from lib.tutorial.cost import Speed, init_seconds, step_seconds, steps_within
 from lib.tutorial.gradients import COLUMNS, SMALL, TOLERANCE, GradientComparison, comparison_row, rel_error
 from lib.text.messages import Message, Refusal
-from lib.tutorial.stages import GROWTH_LIMIT, Recorder, StageResult
+from lib.tutorial.stages import GROWTH_LIMIT, Recorder, RunSummary
 
 STAGE = "own_network"   # the name its runs carry (RunSummary.stage)
 DEPTH_CAP = 4           # hidden layers
@@ -92,7 +92,7 @@ def build_model(cfg: NetworkConfig) -> nn.Sequential:
 
 
 def train_network(cfg: NetworkConfig, on_step=None, stop_at: int | None = None,
-                  time_limit_s: float | None = None) -> StageResult:
+                  time_limit_s: float | None = None) -> RunSummary:
     """Seed, draw x and y, build the network, train it with plain SGD: the tutorial's nn stage, any depth."""
     record = Recorder(on_step, stop_at, time_limit_s)
     torch.manual_seed(cfg.seed)
@@ -113,9 +113,9 @@ def train_network(cfg: NetworkConfig, on_step=None, stop_at: int | None = None,
             for param in model.parameters():
                 param -= cfg.lr * param.grad
     params = {name: p.detach().clone() for name, p in model.named_parameters()}
-    return StageResult(stage=STAGE, config=cfg, losses=record.losses, diverged_at=record.diverged_at,
-                       divergence_reason=record.divergence_reason, elapsed_s=time.perf_counter() - start,
-                       params=params, x=x, y=y, stop_loss=record.stop_loss, time_limited_at=record.time_limited_at)
+    return RunSummary(stage=STAGE, config=cfg, losses=record.losses, diverged_at=record.diverged_at,
+                      divergence_reason=record.divergence_reason, elapsed_s=time.perf_counter() - start,
+                      params=params, x=x, y=y, stop_loss=record.stop_loss, time_limited_at=record.time_limited_at)
 
 
 def network_loss(cfg: NetworkConfig, params: dict, x, y, module: nn.Module | None = None):
@@ -135,7 +135,7 @@ def manual_grads(cfg: NetworkConfig, params: dict, x, y) -> dict:
     return network_grads(params, cfg.names, x, lambda y_pred: mse_backward(y_pred, y, cfg.reduction), cfg.activation)
 
 
-def reached(cfg: NetworkConfig, step: int, time_limit_s: float | None) -> StageResult:
+def reached(cfg: NetworkConfig, step: int, time_limit_s: float | None) -> RunSummary:
     """The run stopped just before step `step`'s update: the parameters after `step` updates."""
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < cfg.steps:
         raise Refusal("refusal.int_range", name="step", value=repr(step), low=0, high=cfg.steps - 1)
@@ -187,21 +187,24 @@ def layer_norms(comparison: GradientComparison) -> list[float]:
     return [float(v) for v in table.loc[table["parameter"].str.endswith(".weight"), "manual_norm"]]
 
 
-# ---------------------------------------------------------------- how long a run takes (lib.serve.limits' model)
-def run_seconds(speed, cfg: NetworkConfig, steps: int | None = None) -> float:
-    """Estimated seconds of `steps` steps: every Linear's multiply-adds (forward and backward: ~3 passes), each
-    activation entry and weight update at the measured elementwise cost, and nn_module's per-step overhead per
-    pair of Linear layers (it has two)."""
-    from lib.serve.limits import UPDATE_ELEMENTS
+# ---------------------------------------------------------------- how long a run takes (lib.tutorial.cost's model)
+def _weights(cfg: NetworkConfig) -> int:
+    return sum(a * b + b for a, b in zip(cfg.sizes, cfg.sizes[1:]))
+
+
+def _step_s(speed: Speed, cfg: NetworkConfig) -> float:
+    """One step: every Linear's multiply-adds, each hidden activation entry and weight update, and nn_module's
+    per-step overhead per pair of Linear layers (it has two)."""
     pairs = list(zip(cfg.sizes, cfg.sizes[1:]))
-    weights = sum(a * b + b for a, b in pairs)
-    per_step = (3.0 * cfg.n * sum(a * b for a, b in pairs) / speed.macs_per_s[cfg.dtype]
-                + (cfg.n * sum(cfg.widths) + UPDATE_ELEMENTS * weights) * speed.element_s
-                + speed.step_overhead_s["nn_module"] * len(pairs) / 2)
-    return speed.init_s_per_param * weights + (cfg.steps if steps is None else steps) * per_step
+    return step_seconds(speed, cfg.n, pairs, sum(cfg.widths), _weights(cfg), cfg.dtype,
+                        speed.step_overhead_s["nn_module"] * len(pairs) / 2)
 
 
-def max_steps(speed, budget_s: float, cfg: NetworkConfig, cap: int = STEPS_CAP) -> int:
+def run_seconds(speed: Speed, cfg: NetworkConfig, steps: int | None = None) -> float:
+    """Estimated seconds of `steps` steps (the config's own by default)."""
+    return init_seconds(speed, _weights(cfg)) + (cfg.steps if steps is None else steps) * _step_s(speed, cfg)
+
+
+def max_steps(speed: Speed, budget_s: float, cfg: NetworkConfig, cap: int = STEPS_CAP) -> int:
     """The most steps (1 to `cap`) whose estimated run fits `budget_s`."""
-    fixed, per_step = run_seconds(speed, cfg, 0), run_seconds(speed, cfg, 1) - run_seconds(speed, cfg, 0)
-    return max(1, min(cap, math.floor((budget_s - fixed) / per_step)))
+    return steps_within(budget_s, init_seconds(speed, _weights(cfg)), _step_s(speed, cfg), cap)

@@ -1,5 +1,5 @@
 """Plotly figures for the MNIST page: curves, confusion matrix, per-class accuracy, digit grids, probabilities.
-They take lib.digits.mnist results and tensors and return go.Figure; no Streamlit here."""
+They take lib.digits.mnist_training results and tensors and return go.Figure; no Streamlit here."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,8 @@ import torch
 from plotly.subplots import make_subplots
 
 from lib.text.i18n import t
-from lib.digits.mnist import CLASSES, MnistResult
+from lib.digits.mnist_data import CLASSES
+from lib.digits.mnist_training import MnistResult
 
 DIGITS = [str(d) for d in range(CLASSES)]
 
@@ -74,8 +75,9 @@ def per_class_bar(per_class: torch.Tensor, lang: str = "en") -> go.Figure:
     return fig
 
 
-def digit_grid(images: torch.Tensor, titles: list[str], columns: int = 8) -> go.Figure:
-    """(K, 28, 28) digits in [0, 1] (white ink on black, as MNIST stores them) in a grid, one title each."""
+def digit_grid(images: torch.Tensor, titles: list[str], columns: int = 8, title: str | None = None) -> go.Figure:
+    """(K, 28, 28) digits in [0, 1] (white ink on black, as MNIST stores them) in a grid, one title each, under the
+    grid's own `title` when given (the chart's name for a screen reader)."""
     if len(images) != len(titles):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
     rows = max(1, math.ceil(len(images) / columns))
@@ -89,7 +91,9 @@ def digit_grid(images: torch.Tensor, titles: list[str], columns: int = 8) -> go.
     for k in range(1, rows * columns):
         fig.update_yaxes(scaleanchor=f"x{k + 1}", row=k // columns + 1, col=k % columns + 1)
     fig.update_annotations(font_size=11)
-    fig.update_layout(height=110 * rows + 40, margin=dict(l=0, r=0, t=30, b=0))
+    fig.update_layout(height=110 * rows + 40 + (40 if title else 0), margin=dict(l=0, r=0, t=70 if title else 30, b=0))
+    if title:
+        fig.update_layout(title=dict(text=title, font=dict(size=15)))
     return fig
 
 

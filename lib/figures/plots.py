@@ -15,6 +15,12 @@ from lib.text.i18n import t
 
 # one colour per stage, in tutorial order, readable on a projector
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+# type sizes (px) and the loss chart's height per screen: "projector" is read from the back of a room, at least 18 px
+# on a 1280x720 screen (issue 22); "screen" is what every chart had before
+CHART_SIZES = {
+    "screen": dict(font=15, title=None, axis=None, tick=None, height=420),
+    "projector": dict(font=20, title=26, axis=22, tick=20, ticks=6, height=340, margin=dict(l=90, r=20, t=70, b=60)),
+}
 HEATMAP_MAX = 64    # a heatmap shows at most this many rows and columns (~5 px a cell on a third of a projector)
 HEATMAP_SPACING = 0.14   # between the three gradient panels: room for a colour bar and its labels
 COLORBAR_GAP = 0.005
@@ -84,8 +90,38 @@ def _values(values: list[float]) -> np.ndarray | list[float]:
 
 
 def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title: str | None = None,
-                diverged: dict[str, int | tuple[int, float | None]] | None = None, lang: str = "en") -> go.Figure:
-    """One line per (label, losses); where a run diverged, the loss that stopped it, at its step. Texts in `lang`.
+                diverged: dict[str, int | tuple[int, float | None]] | None = None, lang: str = "en",
+                size: str = "screen", height: int | None = None) -> go.Figure:
+    """One line per (label, losses); where a run diverged, the loss that stopped it, at its step. Texts in `lang`,
+    type and height for `size` (CHART_SIZES), unless `height` says otherwise."""
+    return unchecked(loss_curves_spec(curves, log_y, title, diverged, lang, size, height))
+
+
+def sized(layout: dict, size: str, height: int | None = None) -> dict:
+    """`layout` with the type sizes and height of CHART_SIZES[size]: the title's, both axes' titles and ticks'."""
+    sizes = CHART_SIZES[size]
+    layout["height"] = height or sizes["height"]
+    layout["font"] = dict(size=sizes["font"])
+    if "margin" in sizes:
+        layout["margin"] = dict(sizes["margin"])
+    if sizes["title"]:
+        layout["title"]["font"] = dict(size=sizes["title"])
+        layout["legend"]["font"] = dict(size=sizes["font"])
+        for axis in ("xaxis", "yaxis"):
+            layout[axis]["title"]["font"] = dict(size=sizes["axis"])
+            layout[axis]["tickfont"] = dict(size=sizes["tick"])
+            layout[axis]["nticks"] = sizes["ticks"]   # fewer, larger labels
+            if layout[axis].get("type") == "log":
+                layout[axis]["minorloglabels"] = "none"   # a log axis's 2 and 5 overlap the powers of ten at 20 px
+        for note in layout.get("annotations", []):
+            note.setdefault("font", {})["size"] = sizes["font"]
+    return layout
+
+
+def loss_curves_spec(curves: list[tuple[str, list[float]]], log_y: bool = True, title: str | None = None,
+                     diverged: dict[str, int | tuple[int, float | None]] | None = None, lang: str = "en",
+                     size: str = "screen", height: int | None = None) -> dict:
+    """loss_curves' spec (a dict for unchecked; lib.figures.replay_plots adds the replay's frames to it).
 
     `diverged` maps a label to (step, stop_loss), or to the step alone when the stopping loss is unknown. A finite
     stopping loss is a cross at (step, loss), joined to the last kept loss by a dotted line (log axis: it fits);
@@ -122,10 +158,10 @@ def loss_curves(curves: list[tuple[str, list[float]]], log_y: bool = True, title
         xaxis["dtick"] = 1
     yaxis = dict(title=dict(text=t("plot.loss_log" if log_y else "plot.loss", lang)),
                  type="log" if log_y else "linear", exponentformat="power")
-    layout = dict(title=dict(text=t("plot.training_loss", lang) if title is None else title), height=420,
-                  margin=dict(l=60, r=20, t=60, b=50), font=dict(size=15), legend=dict(orientation="h", y=-0.2),
+    layout = dict(title=dict(text=t("plot.training_loss", lang) if title is None else title),
+                  margin=dict(l=60, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2),
                   xaxis=xaxis, yaxis=yaxis, shapes=shapes, annotations=annotations)
-    return unchecked(dict(data=traces, layout=layout))
+    return dict(data=traces, layout=sized(layout, size, height))
 
 
 def downsample(matrix: torch.Tensor, limit: int = HEATMAP_MAX, lang: str = "en") -> tuple[torch.Tensor, str]:

@@ -42,10 +42,12 @@ def ping(*, progress, time_limit_s):
 
 
 def worker_settings(*, progress, time_limit_s):
-    """What a worker runs with: its pid, torch's threads, and whether its allocator took lib.serve.workers' settings."""
+    """What a worker runs with: its pid, torch's threads, GLIBC_TUNABLES, and whether its malloc runs with
+    lib.serve.workers' settings."""
     import torch
     from lib.serve import workers
-    return {"pid": os.getpid(), "threads": torch.get_num_threads(), "allocator_tuned": workers.allocator_tuned}
+    return {"pid": os.getpid(), "threads": torch.get_num_threads(), "tunables": os.environ.get(workers.TUNABLES_ENV),
+            "allocator_tuned": workers.allocator_tuned()}
 
 
 def calibrate(*, progress, time_limit_s):
@@ -88,31 +90,33 @@ def optimizer_comparison(config, k, *, progress, time_limit_s):
 
 @lru_cache(maxsize=2)
 def _mnist_data(root: str):
-    from lib.digits.mnist import load_mnist
+    from lib.digits.mnist_data import load_mnist
     return load_mnist(root)   # once per worker process and folder
 
 
 def mnist(config, root, *, progress, time_limit_s):
     """Train on MNIST in this worker; the model travels back as its state_dict, with the evaluation."""
-    from lib.digits import mnist as m
+    from lib.digits import mnist_training as m
+    from lib.digits.mnist_gradients import mlp_gradient_table
     from lib.digits.mnist_inside import epoch_panel
+    from lib.digits.mnist_models import build_model
     data = _mnist_data(root)
     panel = epoch_panel(data.test_labels)
-    panel.record(0, m.build_model(config), data.test_images)   # before training: the same seed, the same weights
+    panel.record(0, build_model(config), data.test_images)   # before training: the same seed, the same weights
     result = m.train_mnist(data, config, on_progress=lambda p: progress(("mnist", p)), time_limit_s=time_limit_s,
                            on_epoch=lambda epoch, model: panel.record(epoch, model, data.test_images))
     report = m.report(result.model, data)
     gradients = None
     if config.model == "mlp" and result.batch_losses:
         batch = slice(0, config.batch_size)
-        gradients = m.mlp_gradient_table(result.model, data.train_images[batch], data.train_labels[batch])
+        gradients = mlp_gradient_table(result.model, data.train_images[batch], data.train_labels[batch])
     return m.TrainedMnist.from_result(result, report, gradients, panel)
 
 
 def mnist_inside(config, state, digit, *, progress, time_limit_s):
     """Inside the trained model for one (28, 28) digit (lib.digits.mnist_inside.DigitInside)."""
-    from lib.digits.mnist import TrainedMnist
     from lib.digits.mnist_inside import inside_digit
+    from lib.digits.mnist_training import TrainedMnist
     model = TrainedMnist.rebuild(config, state)
     return inside_digit(model, digit)
 
@@ -151,12 +155,12 @@ def network_gradients(config, step, *, progress, time_limit_s):
 
 
 def network_histograms(config, steps, *, progress, time_limit_s):
-    from lib.tutorial.histograms import network_history
+    from lib.explore.own_network_views import network_history
     return network_history(config, list(steps), time_limit_s=time_limit_s)
 
 
 def network_graph(config, step, show_saved, *, progress, time_limit_s):
-    from lib.tutorial.graph import network_graph
+    from lib.explore.own_network_views import network_graph
     return network_graph(config, step, show_saved=show_saved, time_limit_s=time_limit_s)
 
 

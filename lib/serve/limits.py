@@ -4,31 +4,22 @@ Every run is stopped at the server's time limit (lib.serve.workers) whatever thi
 controls honest: a value the sliders offer is one the server will finish. A step costs its multiply-adds at
 the speed this server measured (`calibrate`, run once in a worker when the pool starts) plus the stage's own
 Python and dispatch overhead per step, also measured here; bench/caps.py checks the estimate against real runs
-at the corners (thin inputs with wide hidden layers included).
+at the corners (thin inputs with wide hidden layers included). The cost of a step is lib.tutorial.cost's, the
+same model a network built from menus plans with.
 """
 from __future__ import annotations
 
-import math
 import random
 import time
-from dataclasses import dataclass
 
 import torch
+
+from lib.tutorial.cost import Speed, init_seconds, step_seconds, steps_within
 
 # The sliders plan a run to take at most this share of the server's time limit: a class of 30 shares a few
 # cores, so one student's run must leave room for the others (and for a busy machine's slower steps).
 PLAN_SHARE = 0.2
 CALIBRATION_STEPS = 40
-
-
-@dataclass(frozen=True)
-class Speed:
-    """What this server measured: multiply-adds per second by dtype, and seconds per step of a tiny run."""
-    macs_per_s: dict[str, float]          # {"float32": ..., "float64": ...}
-    step_overhead_s: dict[str, float]     # by stage: a step's time at N = D_IN = H = D_OUT = 1
-    init_s_per_param: float               # drawing and converting one weight (a run's fixed cost)
-    element_s: float = 0.0                # a step's elementwise work per entry of an (N, H) activation (ReLU, its
-                                          # mask, the copies), and per weight for an optimizer's update
 
 
 def stage_macs(stage: str, n: int, d_in: int, hidden: int, d_out: int, uses: int = 0) -> float:
@@ -55,36 +46,34 @@ def depth_draws(seed: int, steps: int) -> list[int]:
     return [rng.randint(0, 3) for _ in range(steps)]
 
 
-# an optimizer's update touches every weight a few times (Adam: moments, square root, division); in units of
-# element_s (bench/caps.py: Adam at H=1024 costs about two activation entries per weight)
-UPDATE_ELEMENTS = 2.0
+def _step_s(speed: Speed, stage: str, n: int, d_in: int, hidden: int, d_out: int, dtype: str) -> float:
+    """One step of the stage, uses of DynamicNet's middle_linear aside: (N, D_IN) @ W1, (N, H) @ W2."""
+    return step_seconds(speed, n, [(d_in, hidden), (hidden, d_out)], hidden,
+                        parameter_count(stage, d_in, hidden, d_out), dtype, speed.step_overhead_s[stage])
 
 
-def _step_elements(stage: str, n: int, d_in: int, hidden: int, d_out: int) -> float:
-    """Elementwise entries of one step, uses of middle_linear aside."""
-    return n * hidden + UPDATE_ELEMENTS * parameter_count(stage, d_in, hidden, d_out)
+def _use_s(speed: Speed, n: int, hidden: int, dtype: str) -> float:
+    """One more use of DynamicNet's middle_linear in a forward: its (N, H) @ (H, H) and its activation."""
+    return step_seconds(speed, n, [(hidden, hidden)], hidden, 0, dtype)
 
 
 def run_seconds(speed: Speed, stage: str, n: int, d_in: int, hidden: int, d_out: int, steps: int,
                 dtype: str = "float32", seed: int = 0) -> float:
     """Estimated wall-clock seconds of one run (`steps` steps) on this server."""
-    fixed = speed.init_s_per_param * parameter_count(stage, d_in, hidden, d_out)
+    fixed = init_seconds(speed, parameter_count(stage, d_in, hidden, d_out))
     uses = sum(depth_draws(seed, steps)) if stage == "dynamic_net" else 0
-    macs = steps * stage_macs(stage, n, d_in, hidden, d_out) + 3.0 * uses * n * hidden * hidden
-    elements = steps * _step_elements(stage, n, d_in, hidden, d_out) + uses * n * hidden
-    return (fixed + macs / speed.macs_per_s[dtype] + elements * speed.element_s
-            + steps * speed.step_overhead_s[stage])
+    return (fixed + steps * _step_s(speed, stage, n, d_in, hidden, d_out, dtype)
+            + uses * _use_s(speed, n, hidden, dtype))
 
 
 def max_steps(speed: Speed, budget_s: float, stage: str, n: int, d_in: int, hidden: int, d_out: int,
               dtype: str = "float32", seed: int = 0, cap: int = 2000) -> int:
     """The most steps (1 to `cap`) whose estimated run fits `budget_s`; at least 1."""
-    fixed = speed.init_s_per_param * parameter_count(stage, d_in, hidden, d_out)
-    per_step = (stage_macs(stage, n, d_in, hidden, d_out) / speed.macs_per_s[dtype] + speed.step_overhead_s[stage]
-                + _step_elements(stage, n, d_in, hidden, d_out) * speed.element_s)
+    fixed = init_seconds(speed, parameter_count(stage, d_in, hidden, d_out))
+    per_step = _step_s(speed, stage, n, d_in, hidden, d_out, dtype)
     if stage != "dynamic_net":
-        return max(1, min(cap, math.floor((budget_s - fixed) / per_step)))
-    per_use = 3.0 * n * hidden * hidden / speed.macs_per_s[dtype] + n * hidden * speed.element_s
+        return steps_within(budget_s, fixed, per_step, cap)
+    per_use = _use_s(speed, n, hidden, dtype)
     spent, steps = fixed, 0
     for uses in depth_draws(seed, cap):
         spent += per_step + uses * per_use

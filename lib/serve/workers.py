@@ -7,18 +7,21 @@ overruns its time limit can be stopped by ending its process. The pool is pebble
 fresh one while the other workers go on (the others break or keep the overrunning task running). Workers start
 from a forkserver that has imported torch and lib once, so a replacement starts in milliseconds.
 
-A job is a plain function of lib.serve.jobs, called in a worker as `fn(*args, progress=..., time_limit_s=...)`, in
-a thread of its own whose priority drops once its page's work has run DEMOTE_AFTER_S (long work gives way).
+A job is a plain function of lib.serve.jobs, called in a worker as `fn(*args, progress=..., time_limit_s=...)`.
 `progress(message)` sends a small picklable message over the job's own pipe (a killed worker can only break its
 own pipe); the page's thread reads it while it waits. Results travel back pickled to bytes, so tensors cross as
 plain data, not as shared-memory handles. Finished results are kept in bounded caches shared by every session,
-and a job asked for by several sessions at once runs once.
+keyed by the job and its arguments (request_key), and a job asked for by several sessions at once runs once.
+With TRAIN_WORKERS=0 there is no pool: the same call runs in the thread that waits for it (a debugger's
+breakpoint fires there), with the same caching, progress messages and pickled result.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
 import multiprocessing.spawn
 import os
 import pickle
@@ -27,12 +30,13 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import CancelledError, Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
 import pebble
 
-WORKERS_ENV = "TRAIN_WORKERS"        # how many runs at once; default: the cores this process may use
+WORKERS_ENV = "TRAIN_WORKERS"        # how many runs at once; default: the cores this process may use; 0: no pool
 TIME_LIMIT_ENV = "RUN_TIME_LIMIT_S"  # wall-clock seconds one run may take; default DEFAULT_TIME_LIMIT_S
 # bench/caps.py: the slowest run the sliders allow takes 2-4 s on a 2-core server with one worker per core,
 # and ~6 s with a class training beside it; 15 s leaves room for a busy server and still frees a worker soon.
@@ -56,7 +60,13 @@ class RunFailed(RuntimeError):
         self.code, self.detail, self.messages = code, detail, messages or []
 
 
+def in_process() -> bool:
+    """TRAIN_WORKERS=0: every job runs in the thread that asks for it, one after another (a debugger, fast tests)."""
+    return os.environ.get(WORKERS_ENV, "").strip() == "0"
+
+
 def worker_count() -> int:
+    """The pool's size (TRAIN_WORKERS=0 starts no pool: its jobs never reach the queue)."""
     text = os.environ.get(WORKERS_ENV, "").strip()
     if text:
         return max(1, int(text))
@@ -73,110 +83,101 @@ def time_limit_s() -> float:
 # to the kernel and back, so a run with N×H activations of megabytes faulted fresh pages in at every step: the
 # first big run of a worker took up to twice as long as the same run again (bench/caps.py). Workers keep blocks up
 # to 32 MB (glibc's maximum) in their heap and give freed memory back past 64 MB of it (as fast as 128 or 512 MB
-# at the caps, so a worker holds little after a big run).
+# at the caps, so a worker holds little after a big run). glibc reads them from GLIBC_TUNABLES when a process
+# starts: pool() sets it while it starts the forkserver (an exec'd process), whose workers inherit it.
 MMAP_THRESHOLD = 32 * 2**20
 TRIM_THRESHOLD = 64 * 2**20
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3      # mallopt's parameter numbers (malloc.h)
-allocator_tuned = False                            # whether this process's malloc took the settings above
+TUNABLES_ENV = "GLIBC_TUNABLES"
+TUNABLES = f"glibc.malloc.mmap_threshold={MMAP_THRESHOLD}:glibc.malloc.trim_threshold={TRIM_THRESHOLD}"
 
 
-def tune_allocator() -> bool:
-    """Apply MMAP_THRESHOLD and TRIM_THRESHOLD with glibc's mallopt; False where there is no glibc (nothing done)."""
-    import ctypes
-    import ctypes.util
-    global allocator_tuned
+def tunables() -> str:
+    """GLIBC_TUNABLES as a worker starts with it: whatever this process's environment sets, then TUNABLES."""
+    return ":".join(part for part in (os.environ.get(TUNABLES_ENV, ""), TUNABLES) if part)
+
+
+@contextmanager
+def _tuned_environ():
+    before = os.environ.get(TUNABLES_ENV)
+    os.environ[TUNABLES_ENV] = tunables()
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+        yield
+    finally:
+        if before is None:
+            del os.environ[TUNABLES_ENV]
+        else:
+            os.environ[TUNABLES_ENV] = before
+
+
+def _glibc() -> bool:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") is not None
+    except (AttributeError, ValueError, OSError):
         return False
-    allocator_tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    return allocator_tuned
 
 
-torch_threads = 1   # torch's threads in this worker (_init_worker)
+def allocator_tuned() -> bool:
+    """Whether this process's malloc runs with the settings above: it started with TUNABLES, and a block of half
+    MMAP_THRESHOLD comes from its heap (glibc's own threshold, 128 KB at first, would map it fresh)."""
+    if TUNABLES not in os.environ.get(TUNABLES_ENV, "") or not _glibc():
+        return False
+    import ctypes
+
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                          "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = Mallinfo2
+    libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
+    mapped = libc.mallinfo2().hblks           # blocks malloc holds as mappings of their own
+    block = libc.malloc(MMAP_THRESHOLD // 2)
+    mapped = libc.mallinfo2().hblks - mapped
+    libc.free(block)
+    return mapped == 0
+
+
+def tune_allocator() -> None:
+    """Give this process a worker's malloc settings (benchmarks that time runs as a worker runs them): glibc reads
+    GLIBC_TUNABLES only as a process starts, so a process that lacks them starts again, with the same command
+    line and them added. Nothing happens where there is no glibc."""
+    if _glibc() and TUNABLES not in os.environ.get(TUNABLES_ENV, ""):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, sys.orig_argv, {**os.environ, TUNABLES_ENV: tunables()})
 
 
 def _init_worker(threads: int) -> None:
     import torch
-    global torch_threads
-    torch_threads = threads
     torch.set_num_threads(threads)
-    tune_allocator()
 
 
 def start_like_a_worker(threads: int = 1) -> None:
-    """Make this process what a worker is when its first job comes: the forkserver's modules imported, then
-    _init_worker's settings (benchmarks that time runs as the workers run them)."""
+    """Make this process what a worker is when its first job comes: its malloc settings (tune_allocator: this may
+    start the process again), the forkserver's modules imported, one torch thread (benchmarks that time runs as the
+    workers run them)."""
     import importlib
+    tune_allocator()
     for name in PRELOAD:
         importlib.import_module(name)
     _init_worker(threads)
 
 
-# A page's work that is still going DEMOTE_AFTER_S after its first run started is long (a sweep, Compare at the
-# caps, MNIST): the thread of its run, and of each of its runs that starts later, gets DEMOTED_NICE added to its
-# nice value. A student's slider rerun (a fraction of a second) and the Streamlit process drawing it then take the
-# cores first, while the long work still gets every cycle nobody else wants (bench/isolation.py). Linux keeps a
-# nice value per thread, so each job runs in a thread of its own and the worker's next job starts at the normal
-# priority again (an unprivileged process may raise its nice value, never lower it). Elsewhere the nice value is
-# the whole process's: runs are not demoted there.
-DEMOTE_AFTER_S = 0.5
-DEMOTED_NICE = 5
-JOIN_S = 0.2   # the worker's main thread wakes this often while its job runs, so pebble's SIGTERM handler runs
-
-
-def demote(thread_id: int) -> bool:
-    """Raise one thread's nice value by DEMOTED_NICE (at most 19); False where that is not possible."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        os.setpriority(os.PRIO_PROCESS, thread_id, min(19, os.getpriority(os.PRIO_PROCESS, thread_id) + DEMOTED_NICE))
-    except OSError:
-        return False
-    return True
-
-
-def _execute(fn: Callable, args: tuple, kwargs: dict, conn, limit: float, demote_in: float = math.inf) -> bytes:
-    """Runs in the worker: call the job with a progress sender in a thread of its own (demoted once it has run
-    `demote_in` seconds), return its result pickled."""
+def _execute(fn: Callable, args: tuple, kwargs: dict, conn, limit: float) -> bytes:
+    """Runs in the worker: call the job with a progress sender, return its result pickled."""
     def progress(message) -> None:
         try:
             conn.send(message)
         except (BrokenPipeError, OSError):   # nobody listens any more (the page went away): keep computing
             pass
 
-    outcome: dict[str, Any] = {}
-    at_once = demote_in <= 0   # a later run of a long batch gives way from its first step
-
-    def call() -> None:
-        if at_once:
-            demote(threading.get_native_id())
-        try:
-            # OpenMP's thread count is per thread: a new thread's BLAS calls would use every core (and sum in
-            # another order, so the same seed would not give the same numbers) until torch is told again
-            import torch
-            torch.set_num_threads(torch_threads)
-            outcome["result"] = pickle.dumps(fn(*args, progress=progress, time_limit_s=limit, **kwargs),
-                                             protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as err:   # handed to the main thread, which raises it for pebble
-            outcome["error"] = err
-
-    job = threading.Thread(target=call, name="job", daemon=True)
-    deadline = time.monotonic() + demote_in
-    job.start()
-    demoted = at_once
     try:
-        while job.is_alive():
-            if not demoted and time.monotonic() >= deadline:
-                demote(job.native_id)
-                demoted = True
-            job.join(JOIN_S if demoted else min(JOIN_S, max(0.0, deadline - time.monotonic())))
+        return pickle.dumps(fn(*args, progress=progress, time_limit_s=limit, **kwargs), protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         conn.close()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
+
+
+def _torch_threads() -> int:
+    return int(os.environ.get("TORCH_THREADS", "1"))
 
 
 # ---------------------------------------------------------------- the pool
@@ -199,10 +200,10 @@ if not getattr(multiprocessing.spawn.get_preparation_data, "wraps_for_workers", 
     multiprocessing.spawn.get_preparation_data = _without_main(multiprocessing.spawn.get_preparation_data)
 # what the forkserver imports once for every worker (lib.serve.jobs itself imports these only when a job runs, so a
 # page that imports lib.serve.jobs to name a job pays for none of them). torch._dynamo: every torch.optim optimizer
-# imports it when it is first built (2-4 s here); torchvision (lib.digits.mnist) imports it too today, named here so
+# imports it when it is first built (2-4 s here); torchvision (lib.digits.mnist_data) imports it too today, named here so
 # that a fresh worker's first run of stages 4-7 never pays for it (bench/caps.py's fresh processes import this list)
 PRELOAD = ["torch", "torch._dynamo", "lib.serve.jobs", "lib.tutorial.stages", "lib.tutorial.gradients",
-           "lib.explore.experiments", "lib.explore.optim_internals", "lib.digits.mnist"]
+           "lib.explore.experiments", "lib.explore.optim_internals", "lib.digits.mnist_training"]
 _pool: pebble.ProcessPool | None = None
 _pool_lock = threading.Lock()
 
@@ -215,9 +216,10 @@ def pool() -> pebble.ProcessPool:
             context = multiprocessing.get_context("forkserver")
             # the forkserver imports these once; every worker (and every replacement) starts with them loaded
             context.set_forkserver_preload(PRELOAD)
-            threads = int(os.environ.get("TORCH_THREADS", "1"))
-            _pool = pebble.ProcessPool(max_workers=worker_count(), initializer=_init_worker, initargs=(threads,),
-                                       context=context)
+            with _tuned_environ():   # the forkserver reads GLIBC_TUNABLES as it starts; its workers inherit it
+                multiprocessing.forkserver.ensure_running()
+            _pool = pebble.ProcessPool(max_workers=worker_count(), initializer=_init_worker,
+                                       initargs=(_torch_threads(),), context=context)
         return _pool
 
 
@@ -296,48 +298,76 @@ QUEUE = FairQueue()
 
 
 @dataclass(eq=False)
-class Batch:
-    """The runs one page asks for at once (JobCache.get_many): they give way together DEMOTE_AFTER_S after the
-    first of them started."""
-    started: float | None = None
-
-    def demote_in(self) -> float:
-        """Seconds until a run of this batch that starts now gives way (0: at once); marks the batch started."""
-        now = time.monotonic()
-        if self.started is None:
-            self.started = now
-        return max(0.0, self.started + DEMOTE_AFTER_S - now)
-
-
-@dataclass(eq=False)
 class Job:
-    """One run: queued (QUEUE), then in a worker; its result future, progress pipe and messages so far."""
+    """One run: queued (QUEUE), then in a worker; its result future, progress pipe and messages so far. With
+    TRAIN_WORKERS=0 (`here`) it waits for a thread that waits for it to run it (run_here), without pipe or queue."""
     fn: Callable
     args: tuple
     kwargs: dict = field(default_factory=dict)
     owner: Hashable = None            # who asked (a session): QUEUE shares the workers fairly between owners
     limit: float = field(default_factory=time_limit_s)
-    batch: Batch = field(default_factory=Batch)
+    here: bool = field(default_factory=in_process)
 
     def __post_init__(self):
-        self._reader, self._writer = multiprocessing.Pipe(duplex=False)
+        self._reader, self._writer = (None, None) if self.here else multiprocessing.Pipe(duplex=False)
         self.messages: list = []
         self.waiters = 0
         self._lock = threading.Lock()
         self._closed = False
+        self._taken = False                    # run_here has begun (TRAIN_WORKERS=0)
         self.future: Future = Future()         # the job's outcome, whether it ran, was cancelled or failed
         self._task: Future | None = None       # pebble's, once a worker has it
         if self.owner is None:
             self.owner = id(self)
-        self.future.add_done_callback(self._wake)
-        QUEUE.submit(self)
+        if not self.here:
+            self.future.add_done_callback(self._wake)
+            QUEUE.submit(self)
+
+    def run_here(self, on_progress: Callable[[], Any]) -> None:
+        """Run the job in this thread as a worker would call it (TRAIN_WORKERS=0), unless another thread has begun
+        it: its progress goes into `messages`, then `on_progress()` hands it on, and its result is pickled. An
+        exception out of `on_progress` (Streamlit stopping the page) cancels the job and goes on up."""
+        with self._lock:
+            if self._taken or self.future.done():
+                return
+            self._taken = True
+        escaped: list[BaseException] = []
+
+        def progress(message) -> None:
+            with self._lock:
+                self.messages.append(message)
+            try:
+                on_progress()
+            except BaseException as err:
+                escaped.append(err)
+                raise
+
+        import torch
+        threads = torch.get_num_threads()
+        torch.set_num_threads(_torch_threads())   # as in a worker: the same sums in the same order
+        try:
+            value = pickle.dumps(self.fn(*self.args, progress=progress, time_limit_s=self.limit, **self.kwargs),
+                                 protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as err:
+            if escaped or not isinstance(err, Exception):
+                self.future.cancel()
+                raise
+            self.future.set_exception(err)   # the job raised: its RunFailed, as from a worker
+        else:
+            self.future.set_result(value)
+        finally:
+            torch.set_num_threads(threads)
+
+    @property
+    def waits_for_this_thread(self) -> bool:
+        return self.here and not self._taken and not self.future.done()
 
     def _start(self) -> None:
         # pebble pickles the task (and the writer with it) when a worker takes it, so the writer stays open
         # here until the job is done; the end of the job is the future's, not the pipe's EOF
         try:
-            self._task = pool().schedule(_execute, (self.fn, self.args, self.kwargs, self._writer, self.limit,
-                                                    self.batch.demote_in()), timeout=self.limit + KILL_GRACE_S)
+            self._task = pool().schedule(_execute, (self.fn, self.args, self.kwargs, self._writer, self.limit),
+                                         timeout=self.limit + KILL_GRACE_S)
         except Exception as err:   # the pool could not take it (shutting down): the job fails, others go on
             self.future.set_exception(err)
             QUEUE.ended(self)
@@ -355,7 +385,7 @@ class Job:
 
     @property
     def started(self) -> bool:
-        return self._task is not None
+        return self._task is not None or self._taken
 
     def _wake(self, _future) -> None:
         """Wakes a page waiting on the pipe as soon as the result is in (pebble's thread calls this)."""
@@ -372,6 +402,9 @@ class Job:
             if self._closed:
                 return []
             done = self.future.done()   # read first: whatever the job sent before it ended is in the pipe now
+            if self.here:               # run_here put its messages in place itself
+                self._closed = done
+                return []
             new = []
             try:
                 while self._reader.poll(0):
@@ -404,7 +437,11 @@ class Job:
             raise RunFailed("run.error", f"{type(err).__name__}: {err}", self.messages) from err
 
     def cancel(self) -> None:
-        if QUEUE.withdraw(self):
+        if self.here:
+            with self._lock:
+                if not self._taken:   # begun in another thread: it stops at its time limit, as a worker's run
+                    self.future.cancel()
+        elif QUEUE.withdraw(self):
             self.future.cancel()
         elif self._task is not None:
             self._task.cancel()   # a running task's worker is ended and replaced
@@ -415,48 +452,60 @@ def wait_jobs(jobs: dict[int, Job], on_message: Callable[[int, Any], None] | Non
     """Wait for every job, handing progress to `on_message(index, message)` in this thread (`(-1, None)` as a
     tick every POLL_S while nothing arrives, so a page can redraw and Streamlit can interrupt it; `("done",)`
     once a job is over) and each outcome, a result or a RunFailed, to `on_done(index, outcome)` as soon as it is
-    in."""
+    in. A job of TRAIN_WORKERS=0 that no other thread has begun runs here, its progress handed on as it comes."""
     pending = dict(jobs)
     seen = {i: len(job.messages) for i, job in pending.items()}
     while pending:
-        # the same job can stand at several indexes (two requests with one key)
-        readers = list({id(job): job._reader for job in pending.values() if not job._closed}.values())
-        if readers:
-            try:
-                multiprocessing.connection.wait(readers, timeout=POLL_S)
-            except (OSError, ValueError):   # another session's wait closed a pipe meanwhile
-                pass
+        here = next((job for job in pending.values() if job.waits_for_this_thread), None)
+        if here is not None:
+            here.run_here(lambda: _hand_over(pending, seen, on_message, on_done))
         else:
-            time.sleep(POLL_S / 4)
-        ticked = False
-        for i, job in list(pending.items()):
-            job.drain()
-            new = job.messages[seen[i]:]
-            seen[i] += len(new)
-            for message in new:
-                if on_message is not None:
-                    on_message(i, message)
-                ticked = True
-            if job.finished:
+            # the same job can stand at several indexes (two requests with one key)
+            readers = list({id(job): job._reader for job in pending.values()
+                            if not job._closed and job._reader is not None}.values())
+            if readers:
                 try:
-                    outcome = job.result()
-                except RunFailed as failure:
-                    outcome = failure
-                del pending[i]
-                if on_done is not None:
-                    on_done(i, outcome)
-                if on_message is not None:
-                    on_message(i, ("done",))
-                ticked = True
-        if on_message is not None and not ticked:
+                    multiprocessing.connection.wait(readers, timeout=POLL_S)
+                except (OSError, ValueError):   # another session's wait closed a pipe meanwhile
+                    pass
+            else:
+                time.sleep(POLL_S / 4)
+        if not _hand_over(pending, seen, on_message, on_done) and on_message is not None:
             on_message(-1, None)
+
+
+def _hand_over(pending: dict[int, Job], seen: dict[int, int], on_message, on_done) -> bool:
+    """wait_jobs: hand on the pending jobs' new messages and the outcomes of those that ended (then no longer
+    pending); whether there was any."""
+    ticked = False
+    for i, job in list(pending.items()):
+        job.drain()
+        new = job.messages[seen[i]:]
+        seen[i] += len(new)
+        for message in new:
+            if on_message is not None:
+                on_message(i, message)
+            ticked = True
+        if job.finished:
+            try:
+                outcome = job.result()
+            except RunFailed as failure:
+                outcome = failure
+            del pending[i]
+            if on_done is not None:
+                on_done(i, outcome)
+            if on_message is not None:
+                on_message(i, ("done",))
+            ticked = True
+    return ticked
 
 
 class JobCache:
     """Finished results by key (bounded, oldest out first, each kept at most `ttl_s`) and the jobs in flight.
 
-    `get` returns a cached result, joins a job another session already started for the same key, or starts
-    one. A session that stops waiting (Streamlit reruns its page) cancels the job only if no one else waits.
+    `get` (and get_many, over several caches) returns a cached result, joins a job another session already started
+    for the same key (request_key), or starts one. A session that stops waiting (Streamlit reruns its page)
+    cancels the job only if no one else waits.
     """
 
     def __init__(self, max_entries: int, ttl_s: float = 3600.0):
@@ -476,12 +525,12 @@ class JobCache:
         return False, None
 
     def start(self, key: Hashable, fn: Callable, args: tuple, kwargs: dict | None = None,
-              owner: Hashable = None, batch: Batch | None = None) -> Job:
-        """The job for `key`, joined or started (in `batch`); waiters += 1 (release with `finish`)."""
+              owner: Hashable = None) -> Job:
+        """The job for `key`, joined or started; waiters += 1 (release with `finish`)."""
         with self._lock:
             job = self._running.get(key)
             if job is None:
-                job = Job(fn, args, kwargs or {}, owner, batch=batch or Batch())
+                job = Job(fn, args, kwargs or {}, owner)
                 self._running[key] = job
             job.waiters += 1
             return job
@@ -500,43 +549,62 @@ class JobCache:
         if abandon:
             job.cancel()
 
-    def get(self, key: Hashable, fn: Callable, args: tuple, kwargs: dict | None = None,
-            on_message: Callable[[Any], None] | None = None, owner: Hashable = None) -> Any:
-        """One result; RunFailed is raised."""
-        outcome = self.get_many([(key, fn, args, kwargs)],
-                                on_message and (lambda i, message: on_message(message)), owner)[0]
+    def get(self, fn: Callable, *args, on_message: Callable[[Any], None] | None = None,
+            owner: Hashable = None) -> Any:
+        """One result, from this cache or computed into it; RunFailed is raised."""
+        outcome = get_many([(self, fn, args)], on_message and (lambda i, message: on_message(message)), owner)[0]
         if isinstance(outcome, RunFailed):
             raise outcome
         return outcome
 
-    def get_many(self, requests: list[tuple[Hashable, Callable, tuple, dict | None]],
-                 on_message: Callable[[int, Any], None] | None = None, owner: Hashable = None) -> list[Any]:
-        """Results for many keys, their uncached jobs running side by side over the workers (as many at once
-        as QUEUE gives `owner`: all free workers, but never ahead of another session's next run). They are one
-        Batch: once DEMOTE_AFTER_S has passed since the first started, the rest give way to other sessions' runs.
 
-        A failed job's RunFailed stands in its place (not raised), so the others still show.
-        """
-        results: list[Any] = [None] * len(requests)
-        jobs: dict[int, tuple[Hashable, Job]] = {}
-        batch = Batch()
-        for i, (key, fn, args, kwargs) in enumerate(requests):
-            hit, value = self.cached(key)
-            if hit:
-                results[i] = value
-            else:
-                jobs[i] = (key, self.start(key, fn, args, kwargs, owner, batch))
+def request_key(fn: Callable, args: tuple) -> Hashable:
+    """A request's cache key: the job, by module and name, and its arguments (frozen dataclasses, tuples, numbers,
+    strings; a tensor, or a dict of them such as a model's state, stands as its dtype, shape and bytes' digest)."""
+    return fn.__module__, fn.__qualname__, _frozen(args)
 
-        def done(i, outcome):
-            key, job = jobs.pop(i)
-            results[i] = outcome
-            self.finish(key, job, outcome, ok=not isinstance(outcome, RunFailed))
-        try:
-            wait_jobs({i: job for i, (_, job) in jobs.items()}, on_message, done)
-        finally:
-            for key, job in list(jobs.values()):   # interrupted (a rerun): let go of what still runs
-                self.finish(key, job)
-        return results
+
+def _frozen(value) -> Hashable:
+    if isinstance(value, (tuple, list)):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return ("dict", *((k, _frozen(v)) for k, v in value.items()))
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        data = value.detach().cpu().contiguous().reshape(-1)
+        return "tensor", str(data.dtype), tuple(value.shape), hashlib.sha1(data.view(torch.uint8).numpy()).hexdigest()
+    hash(value)   # a TypeError here names an argument no cache can key
+    return value
+
+
+def get_many(requests: list[tuple[JobCache, Callable, tuple]], on_message: Callable[[int, Any], None] | None = None,
+             owner: Hashable = None) -> list[Any]:
+    """Results of (cache, job, args) requests, each from its cache or computed into it (keyed by request_key);
+    the uncached jobs run side by side over the workers (as many at once as QUEUE gives `owner`: all free
+    workers, but never ahead of another session's next run).
+
+    A failed job's RunFailed stands in its place (not raised), so the others still show.
+    """
+    results: list[Any] = [None] * len(requests)
+    jobs: dict[int, tuple[JobCache, Hashable, Job]] = {}
+    for i, (cache, fn, args) in enumerate(requests):
+        key = request_key(fn, args)
+        hit, value = cache.cached(key)
+        if hit:
+            results[i] = value
+        else:
+            jobs[i] = (cache, key, cache.start(key, fn, args, owner=owner))
+
+    def done(i, outcome):
+        cache, key, job = jobs.pop(i)
+        results[i] = outcome
+        cache.finish(key, job, outcome, ok=not isinstance(outcome, RunFailed))
+    try:
+        wait_jobs({i: job for i, (_, _, job) in jobs.items()}, on_message, done)
+    finally:
+        for cache, key, job in list(jobs.values()):   # interrupted (a rerun): let go of what still runs
+            cache.finish(key, job)
+    return results
 
 
 def run(fn: Callable, *args, on_message: Callable[[Any], None] | None = None, owner: Hashable = None,

@@ -38,7 +38,7 @@ class Message(Coded):
 
 
 class CodedError(Coded, Exception):
-    """An exception that carries a message code; Refusal and lib.digits.mnist.MnistDataError are its kinds."""
+    """An exception that carries a message code; Refusal and lib.digits.mnist_data.MnistDataError are its kinds."""
 
     def __init__(self, code: str, **values):
         super().__init__(code)

@@ -154,28 +154,102 @@ def shown_text(text: str, limit: int = QUERY_VALUE_MAX) -> str:
 
 
 def config_from_query(query: dict[str, str], defaults: TrainConfig) -> tuple[TrainConfig, list[Message]]:
-    """Read the allowed keys of `query` over `defaults`. Bad values are dropped, each with a message."""
+    """Read the config keys of `query` over `defaults`, in any case and by the tutorial's names too (N=, H=, LR=:
+    `query_field`). A value the config can't use as given is dropped, with a message that names the key as the
+    link wrote it, the value, why, and the default used instead (lib.text.messages; the same codes as
+    `values_from_query`)."""
     problems: list[Message] = []
+    given = _given_fields(query, problems)
     values: dict = {}
     for name, kind in _QUERY_TYPES.items():
-        if name not in query:
+        if name not in given:
             continue
-        text = str(query[name])
-        if len(text) > QUERY_VALUE_MAX:
-            problems.append(Message("link.too_long", name=name, text=shown_text(text), default=getattr(defaults, name)))
-            continue
-        try:
-            value = kind(text)
-        except ValueError:
-            code = {int: "link.not_int", float: "link.not_number"}[kind]
-            problems.append(Message(code, name=name, text=shown_text(text), default=getattr(defaults, name)))
-            continue
-        values[name] = value
+        key, text = given[name]
+        value, problem = read_link_value(key, text, kind, getattr(defaults, name))
+        if problem is None:
+            values[name] = value
+        else:
+            problems.append(problem)
     while True:   # drop the fields TrainConfig refuses, one at a time, keeping its message
         try:
             return replace(defaults, **values), problems
         except Refusal as err:
             bad = err.values["name"]   # every rule of TrainConfig is about one field
-            err.values["value"] = shown_text(err.values["value"])
+            err.values["name"], err.values["value"] = given[bad][0], shown_text(err.values["value"])
             problems.append(Message("link.refused", reason=err, default=getattr(defaults, bad)))
             del values[bad]
+
+
+# the tutorial's names of the sizes, folded to lower case (N, D_IN, D_OUT fold to the fields' own names)
+_TUTORIAL_NAMES = {"h": "hidden"}
+
+
+def query_field(key: str) -> str | None:
+    """The config field a link's key names: the field's own name in any case (n, N, Lr), or the tutorial's name
+    for it (H for hidden); None for any other key (the page's own choices, lang=, a teacher's lock=)."""
+    folded = key.lower()
+    folded = _TUTORIAL_NAMES.get(folded, folded)
+    return folded if folded in _QUERY_TYPES else None
+
+
+def _given_fields(query: dict[str, str], problems: list[Message]) -> dict[str, tuple[str, str]]:
+    """field -> (the key as the link wrote it, its text). A field named twice (n= and N=) takes the field's own
+    name, else the first; each other one gets a message."""
+    given: dict[str, tuple[str, str]] = {}
+    for key in sorted(query, key=lambda key: key != query_field(key)):   # the fields' own names first
+        name = query_field(key)
+        if name is None:
+            continue
+        if name in given:
+            problems.append(Message("links.named_twice", name=shown_text(key), text=shown_text(str(query[key])),
+                                    used=given[name][0]))
+        else:
+            given[name] = (key, str(query[key]))
+    return given
+
+
+def read_link_value(key: str, text: str, kind: type, default) -> tuple[object, Message | None]:
+    """A link's text as a value of `kind` (int, float, str), or None and the message that says why not and that
+    `default` is used instead."""
+    if len(text) > QUERY_VALUE_MAX:
+        return None, Message("link.too_long", name=shown_text(key), text=shown_text(text), default=default)
+    try:
+        return kind(text), None
+    except ValueError:
+        code = {int: "link.not_int", float: "link.not_number"}[kind]
+        return None, Message(code, name=shown_text(key), text=shown_text(text), default=default)
+
+
+def values_from_query(query: dict[str, str], ranges: dict[str, tuple[str, type, float, float]], defaults
+                      ) -> tuple[dict[str, object], list[Message]]:
+    """A page's own numeric settings from a link, with the messages config_from_query gives (step mode's sm_n=,
+    sm_lr=, ...). `ranges` maps each URL key to (field, int or float, low, high); keys are read in any case.
+    Returns the fields the link sets within range, and a message for each value refused, naming the default of
+    `defaults` used instead."""
+    problems: list[Message] = []
+    folded = {}
+    for key in sorted(query, key=lambda key: key not in ranges):   # the keys' own spelling first
+        own = key.lower() if key.lower() in ranges else None
+        if own is None:
+            continue
+        if own in folded:
+            problems.append(Message("links.named_twice", name=shown_text(key), text=shown_text(str(query[key])),
+                                    used=folded[own][0]))
+        else:
+            folded[own] = (key, str(query[key]))
+    values: dict[str, object] = {}
+    for url_key, (name, kind, low, high) in ranges.items():
+        if url_key not in folded:
+            continue
+        key, text = folded[url_key]
+        default = getattr(defaults, name)
+        value, problem = read_link_value(key, text, kind, default)
+        if problem is None and not (math.isfinite(value) and low <= value <= high):
+            code = "refusal.int_range" if kind is int else "refusal.number_range"
+            reason = Refusal(code, name=shown_text(key), value=shown_text(text), low=low, high=high)
+            problem = Message("link.refused", reason=reason, default=default)
+        if problem is None:
+            values[name] = value
+        else:
+            problems.append(problem)
+    return values, problems

@@ -122,14 +122,3 @@ def graph_at_step(stage: str, config: TrainConfig, step: int, broken_relu: bool 
     depth = depth or 0
     dot, counts = autograd_graph(stage, config, run.params, run.x, run.y, depth, broken_relu, show_saved)
     return AutogradGraph(dot=dot, counts=counts, step=step, depth=depth, saved=show_saved)
-
-
-def network_graph(config, step: int, show_saved: bool = False, time_limit_s: float | None = None) -> AutogradGraph:
-    """The graph of one forward pass of a network built from menus (lib.explore.own_network) at `step`."""
-    from lib.explore.own_network import network_loss, reached
-    run = reached(config, step, time_limit_s)
-    leaves = {name: p.detach().clone().requires_grad_(True) for name, p in run.params.items()}
-    loss = network_loss(config, leaves, run.x, run.y)
-    dot = _make_dot(loss, params={**leaves, "loss": loss}, show_saved=show_saved)
-    dot.graph_attr.update(rankdir="TB")
-    return AutogradGraph(dot=dot.source, counts=count_nodes(dot.source), step=step, saved=show_saved)

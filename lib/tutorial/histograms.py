@@ -95,16 +95,6 @@ def parameter_history(stage: str, config: TrainConfig, steps: list[int], broken_
     return replayed_history(stage, config, steps, replay, time_limit_s)
 
 
-def network_history(config, steps: list[int], time_limit_s: float | None = None) -> ParameterHistory:
-    """parameter_history of a network built from menus (lib.explore.own_network), its gradients autograd's."""
-    from lib.explore.own_network import STAGE, autograd_grads, train_network
-
-    def replay(step: int, left: float | None):
-        run = train_network(config, stop_at=step, time_limit_s=left)
-        return run, lambda: autograd_grads(config, run.params, run.x, run.y), None
-    return replayed_history(STAGE, config, steps, replay, time_limit_s)
-
-
 def replayed_history(stage: str, config, steps: list[int], replay, time_limit_s: float | None) -> ParameterHistory:
     """The histograms at `steps`; `replay(step, seconds_left)` gives the run stopped at `step`, a function that
     computes its gradients, and the depth it used (dynamic_net; else None)."""

@@ -5,15 +5,15 @@ import contextlib
 import math
 import random
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass, field, replace
+from typing import Callable, Sequence
 
 import torch
 
 from lib.tutorial.config import STAGE_NAMES, TrainConfig
 from lib.tutorial.optimizers import make_optimizer
 
-__all__ = ["STAGE_NAMES", "STAGES", "StageInfo", "StageResult", "RunSummary", "run_stage", "MyReLU", "BrokenMyReLU",
+__all__ = ["STAGE_NAMES", "STAGES", "StageInfo", "RunSummary", "run_stage", "MyReLU", "BrokenMyReLU",
            "TwoLayerNet", "DynamicNet", "GROWTH_LIMIT"]
 
 # A run stops when its loss is NaN/inf or has grown this many times over the first step's loss.
@@ -356,46 +356,31 @@ assert tuple(STAGES) == STAGE_NAMES
 
 @dataclass(frozen=True)
 class RunSummary:
-    """A run without its tensors: what a page shows, light enough to cache for a class and keep in history."""
+    """One training run: what a page shows and, straight from training, the tensors it ended with. Its summary()
+    drops the tensors: light enough to cache for a class and keep in history."""
     stage: str
     config: TrainConfig
-    losses: tuple[float, ...]
-    diverged_at: int | None
+    losses: Sequence[float]                # one per completed step
+    diverged_at: int | None                # step whose loss was NaN/inf or blew up; training stopped there
     divergence_reason: str | None
-    elapsed_s: float
-    depths: tuple[int, ...] = ()
+    elapsed_s: float                       # training time, not counting the wait for another session's run
+    depths: Sequence[int] = ()             # dynamic_net: middle_linear uses, one per completed step
     broken_relu: bool = False
     stop_loss: float | None = None         # the loss that stopped training (diverged), never in `losses`
     time_limited_at: int | None = None     # the step the server's time limit stopped training before
-
-    @property
-    def final_loss(self) -> float:
-        return self.losses[-1] if self.losses else math.nan
-
-
-@dataclass
-class StageResult:
-    stage: str
-    config: TrainConfig
-    losses: list[float]                # one per completed step
-    diverged_at: int | None            # step whose loss was NaN/inf or blew up; training stopped there
-    divergence_reason: str | None
-    elapsed_s: float                   # training time, not counting the wait for another session's run
-    params: dict[str, torch.Tensor]    # final parameters by name (w1, w2 or the module's state_dict names)
-    x: torch.Tensor                    # (N, D_IN) the random input
-    y: torch.Tensor                    # (N, D_OUT) the random target
-    depths: list[int] = field(default_factory=list)   # dynamic_net: middle_linear uses, one per completed step
-    broken_relu: bool = False
-    stop_loss: float | None = None     # the loss that stopped training (diverged), never in `losses`
-    time_limited_at: int | None = None  # the step the time limit stopped training before
+    # the tensors take no part in == and hash (a summary, tensors dropped, still hashes)
+    params: dict[str, torch.Tensor] = field(default_factory=dict, compare=False)   # final parameters by name
+                                           # (w1, w2 or the module's state_dict names); {} in a summary
+    x: torch.Tensor | None = field(default=None, compare=False)   # (N, D_IN) the random input; None in a summary
+    y: torch.Tensor | None = field(default=None, compare=False)   # (N, D_OUT) the random target; None in a summary
 
     @property
     def final_loss(self) -> float:
         return self.losses[-1] if self.losses else math.nan
 
     def summary(self) -> RunSummary:
-        return RunSummary(self.stage, self.config, tuple(self.losses), self.diverged_at, self.divergence_reason,
-                          self.elapsed_s, tuple(self.depths), self.broken_relu, self.stop_loss, self.time_limited_at)
+        """The run without its tensors."""
+        return replace(self, losses=tuple(self.losses), depths=tuple(self.depths), params={}, x=None, y=None)
 
 
 def drawn_depth(seed: int, step: int) -> int:
@@ -408,7 +393,7 @@ def drawn_depth(seed: int, step: int) -> int:
 
 def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], None] | None = None,
               broken_relu: bool = False, stop_at: int | None = None, time_limit_s: float | None = None
-              ) -> StageResult:
+              ) -> RunSummary:
     """Train `stage` with `config`: seed, draw x and y, then the weights, in the tutorial's order, on config.device.
 
     `broken_relu` trains custom_function with BrokenMyReLU; `stop_at` stops just before step `stop_at`'s
@@ -441,7 +426,7 @@ def run_stage(stage: str, config: TrainConfig, on_step: Callable[[int, float], N
     # what comes back is on the CPU (a no-op there): gradient checks and pages never need the GPU
     params = {name: p.cpu() for name, p in params.items()}
     out["x"], out["y"] = out["x"].cpu(), out["y"].cpu()
-    return StageResult(stage=stage, config=config, losses=record.losses, diverged_at=record.diverged_at,
-                       divergence_reason=record.divergence_reason, elapsed_s=elapsed, params=params,
-                       x=out["x"], y=out["y"], depths=out.get("depths", [])[:len(record.losses)],
-                       broken_relu=broken_relu, stop_loss=record.stop_loss, time_limited_at=record.time_limited_at)
+    return RunSummary(stage=stage, config=config, losses=record.losses, diverged_at=record.diverged_at,
+                      divergence_reason=record.divergence_reason, elapsed_s=elapsed, params=params,
+                      x=out["x"], y=out["y"], depths=out.get("depths", [])[:len(record.losses)],
+                      broken_relu=broken_relu, stop_loss=record.stop_loss, time_limited_at=record.time_limited_at)

@@ -1,0 +1,147 @@
+"""The class board through the pages (AppTest): a teacher starts a class, students join from its link, their runs
+and predictions reach the board, the answer stays hidden from students until the teacher reveals."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.board
+from lib.board.store import Store
+from lib.text import i18n
+
+pytestmark = pytest.mark.slow
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def class_db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'classes.sqlite3'}"
+    monkeypatch.setenv("CLASS_DB_URL", url)
+    monkeypatch.setattr(ui.board, "_store", None)
+    ui.board.outbox.cache_clear()
+    yield Store(url)
+    ui.board.outbox.cache_clear()
+
+
+def session(page: str, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query or {})
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info, *at.success, *at.warning,
+                                             *at.error, *at.title, *at.metric])
+
+
+def start_class(lang: str = "en") -> tuple[AppTest, str, str]:
+    teacher = session("pages/board.py", {"lang": lang})
+    teacher.button(key="board_start").click().run()
+    assert not teacher.exception, [e.value for e in teacher.exception]
+    code, key = teacher.session_state["board_class"], teacher.session_state["board_teacher_key"]
+    return teacher, code, key
+
+
+def wait_sent() -> None:
+    box = ui.board.outbox()
+    box.send("sync", lambda s: None).done.wait(10)
+
+
+def test_a_student_run_reaches_the_board_and_the_key_never_reaches_the_url(class_db):
+    teacher, code, key = start_class()
+    assert code in texts(teacher) or " ".join(code) in texts(teacher)
+    assert key not in str(dict(teacher.query_params))
+    student = session("pages/tensors.py", {"class": code, "n": "32", "steps": "40"})
+    seat = student.session_state["board_seat"]
+    assert seat is not None and student.query_params["me"] in (seat.token, [seat.token])
+    wait_sent()
+    read = class_db.read_board(code, key)
+    assert read.students == 1 and len(read.runs) == 1
+    run = read.runs[0]
+    assert run.page == "tensors" and run.settings["n"] == 32 and run.settings["steps"] == 40
+    assert run.value is not None and run.value > 0 and len(run.curve) == 40
+    student.run()                                           # a rerun shows the same cached run: not posted again
+    wait_sent()
+    assert len(class_db.read_board(code, key).runs) == 1
+    teacher.run()
+    assert teacher.metric[0].value == "1" and teacher.metric[1].value == "1"
+    assert [c.proto.spec for c in teacher.get("plotly_chart")]   # the sweep and the curves are drawn
+
+
+def test_the_student_moves_between_pages_and_stays_in_the_class(class_db):
+    _, code, key = start_class()
+    student = session("pages/home.py", {"class": code})
+    token = student.session_state["board_seat"].token
+    student.switch_page("pages/autograd.py").run()
+    assert not student.exception
+    assert student.query_params["class"] in (code, [code]) and student.query_params["me"] in (token, [token])
+    wait_sent()
+    assert [r.page for r in class_db.read_board(code, key).runs] == ["autograd"]
+    # a reload on another replica: a fresh session from the same URL keeps the seat (the database holds it)
+    again = session("pages/home.py", {"class": code, "me": token})
+    assert again.session_state["board_seat"].student == student.session_state["board_seat"].student
+    assert class_db.read_board(code, key).students == 1
+
+
+def test_a_poll_stays_hidden_from_students_until_the_teacher_reveals(class_db):
+    teacher, code, key = start_class()
+    student = session("pages/lessons.py", {"class": code, "lesson": "lr", "step": "1"})
+    student.radio(key="lesson_predict_lr_1").set_value("down").run()
+    assert not student.exception
+    wait_sent()
+    assert sum(class_db.read_board(code, key).answers[("lr", 1)].values()) == 1
+    assert student.button(key="lesson_reveal").disabled                  # nothing to see before the teacher reveals
+    assert i18n.t("lessons.class_wait", "en") in texts(student)
+    assert class_db.read_board(code, key).reveals == {}
+    # the teacher runs and reveals on the lessons page
+    teacher.switch_page("pages/lessons.py")
+    teacher.query_params.update({"lesson": "lr", "step": "1"})
+    teacher.run()
+    teacher.button(key="lesson_reveal").click().run()
+    assert not teacher.exception, [e.value for e in teacher.exception]
+    revealed = class_db.read_board(code, key).reveals
+    assert list(revealed) == [("lr", 1)]
+    student.run()
+    assert not student.button(key="lesson_reveal").disabled
+
+
+def test_a_student_session_cannot_reveal_clear_or_read_the_board(class_db):
+    _, code, key = start_class()
+    student = session("pages/board.py", {"class": code})
+    assert student.session_state["board_teacher_key"] if "board_teacher_key" in student.session_state else True
+    assert not [b for b in student.button if b.key in ("board_clear", "board_close_toggle")]
+    assert i18n.t("board.not_teacher_here", "en", code=code) in texts(student)
+    # guessing the teacher link's shape with a wrong key shows no board either
+    guess = session("pages/board.py", {"class": code, "tk": "A" * 24})
+    assert not [b for b in guess.button if b.key in ("board_clear", "board_close_toggle")]
+    assert not guess.get("plotly_chart")
+
+
+def test_the_board_in_korean(class_db):
+    teacher, code, _ = start_class("ko")
+    assert i18n.t("board.students", "ko") in [m.label for m in teacher.metric]
+    assert i18n.t("board.no_runs_yet", "ko") in texts(teacher)
+
+
+def test_a_against_b_and_your_own_network_post_their_runs(class_db):
+    teacher, code, key = start_class()
+    student = session("pages/a_vs_b.py", {"class": code, "stage": "autograd", "vary": "lr", "b": "1e-05",
+                                          "steps": "30", "n": "16"})
+    token = student.session_state["board_seat"].token
+    own = session("pages/own_network.py", {"class": code, "me": token, "net_layers": "2", "net_steps": "20"})
+    assert own.session_state["board_seat"].student == student.session_state["board_seat"].student
+    wait_sent()
+    runs = class_db.read_board(code, key).runs
+    assert sorted(r.page for r in runs) == ["a_vs_b", "a_vs_b", "own_network"]
+    versus = [r for r in runs if r.page == "a_vs_b"]
+    assert sorted(r.settings["lr"] for r in versus) == [1e-6, 1e-5] and {r.settings["vary"] for r in versus} == {"lr"}
+    network = next(r for r in runs if r.page == "own_network")
+    assert network.settings["layers"] == 2 and "class" not in network.link and token not in network.link
+    teacher.session_state["board_page"] = "own_network"
+    teacher.run()
+    assert not teacher.exception and len(teacher.get("plotly_chart")) >= 2
