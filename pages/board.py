@@ -92,7 +92,7 @@ def teacher_view(code: str, key: str) -> None:
     head, qr = st.columns([5, 1], vertical_alignment="center")
     link = join_link(code)
     with head:
-        st.subheader(t("board.teacher_title", code=" ".join(code)))
+        st.title(t("board.teacher_title", code=" ".join(code)))
         st.markdown(t("board.join_at", link=link))
     with qr:
         show_qr(link)

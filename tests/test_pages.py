@@ -33,7 +33,7 @@ def test_home_lists_every_stage():
     assert not at.exception
     assert at.title[0].value.startswith("Learning PyTorch")
     links = at.get("page_link")
-    assert len(links) == len(STAGE_NAMES) + 8 + len(PRESETS)   # and the eight other pages (tests/test_home_links.py)
+    assert len(links) == len(STAGE_NAMES) + 9 + len(PRESETS)   # and the nine other pages (tests/test_home_links.py)
     labels = " ".join(link.proto.label for link in links)
     for name in STAGES:
         assert EN[f"stage.{name}.title"] in labels
