@@ -7,7 +7,7 @@ import torch
 from lib.text.i18n import LANGUAGES
 from lib.tutorial.stages import STAGES
 from ui.board import class_frame
-from ui.frame import write_query
+from ui.frame import app_frame, write_query
 from ui.teacher import apply_view, teacher_view
 from ui.text import language_from_link, t
 
@@ -28,7 +28,7 @@ def navigation() -> dict[str, list]:
                           url_path="experiments")
     own_network = st.Page("pages/own_network.py", title=t("nav.own_network"), icon=":material/account_tree:",
                           url_path="own_network")
-    step_mode = st.Page("pages/step_mode.py", title=t("nav.step_mode"), icon=":material/calculate:", url_path="step")
+    step_mode = st.Page("pages/step.py", title=t("nav.step_mode"), icon=":material/calculate:", url_path="step")
     lessons = st.Page("pages/lessons.py", title=t("nav.lessons"), icon=":material/school:", url_path="lessons")
     a_vs_b = st.Page("pages/a_vs_b.py", title=t("nav.a_vs_b"), icon=":material/compare:", url_path="a_vs_b")
     board = st.Page("pages/board.py", title=t("nav.board"), icon=":material/groups:", url_path="board")
@@ -57,7 +57,8 @@ class_frame(auto_join=page.url_path != "board")   # the class the link names, on
 # text colour (2.4:1), this keeps it lighter than a live label yet readable (5.3:1 on white, 4.7:1 on the sidebar)
 st.html('<style>label[data-testid="stWidgetLabel"][disabled] p {color: #6b6b69;}</style>')
 try:
-    page.run()
+    with app_frame():
+        page.run()
 except Exception as err:   # a last guard: a short message on screen, never a traceback
     st.error(t("app.error"))
     with st.expander(t("app.error_details")):

@@ -1,15 +1,21 @@
 """The class board's costs: post latency with 30 students posting at once, the board's server CPU per refresh, and
 bench/load.py's K=30 with everyone in one class and the board open beside K=30 without a class, in one run.
 
-    python bench/class.py                 # all three (the load part starts a server and Chromium: a few minutes)
+    python bench/class.py                 # all three (the load part starts a server: a few minutes)
+    python bench/class.py --board-browser # ... with the board drawn in Chromium on this machine
     python bench/class.py --skip-load     # the first two only (seconds)
     python bench/class.py --db-url postgresql+psycopg://...   # the first two against PostgreSQL
+
+The board in the load part is a light session that reruns the board's fragment as the browser's timer does
+(BoardWatcher): the teacher's browser draws on the teacher's machine, so a Chromium on the server's two cores
+would add its drawing to the server's load.
 
 Targets: post p95 <= 20 ms on SQLite; board refresh <= 50 ms of CPU; K=30 p95 with the class <= 1.1x without.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import signal
@@ -145,13 +151,50 @@ def load_p95(url: str, pid: int, query: str) -> float | None:
     return None
 
 
-def load_with_and_without_class(rounds: int) -> tuple[list[float], list[float]]:
-    """One server; a class whose board is open in Chromium (its fragment reads every few seconds) while 30 light
-    sessions in the class move the N slider; then 30 without a class; alternating, `rounds` times each."""
-    from playwright.sync_api import sync_playwright
+class BoardWatcher:
+    """The teacher's board, open as the frontend keeps it: one session on /board?class=..&tk=.. that reruns the
+    board's fragment every run_every seconds (the AutoRerun the server sends; bench/streamlit_client.py), in a
+    thread of this process. No browser: the board is drawn on the teacher's machine, not on the server's cores,
+    so what it costs the server is what is measured (--board-browser draws it in Chromium on this machine)."""
 
-    from tests.browser_support import CHROMIUM_ARGS
+    def __init__(self, url: str, code: str, key: str):
+        self.url, self.query = url, f"class={code}&tk={key}"
+        self.stop = threading.Event()
+        self.refreshes = 0
+        self.error: str | None = None
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._watch()), daemon=True)
+        self.thread.start()
 
+    async def _watch(self) -> None:
+        from bench.streamlit_client import LightSession
+        session = LightSession(self.url, "board", 60, query=self.query)
+        try:
+            await session.connect()
+            await session.rerun(page_name="board")
+            run = await session.until_finished(time.monotonic() + 60)
+            if not run.auto_reruns:
+                raise RuntimeError("the board page sent no auto-rerun fragment")
+            fragment, every = next(iter(run.auto_reruns.items()))
+            while not self.stop.wait(every):
+                await session.rerun(page_name="board", page_hash=session.page_hash, fragment_id=fragment)
+                await session.until_finished(time.monotonic() + 60, fragment=True)
+                self.refreshes += 1
+        except Exception as err:   # reported by the round, never silent
+            self.error = f"{type(err).__name__}: {err}"
+        finally:
+            await session.close()
+
+    def close(self) -> int:
+        self.stop.set()
+        self.thread.join(timeout=90)
+        if self.error:
+            raise RuntimeError(f"the board session failed: {self.error}")
+        return self.refreshes
+
+
+def load_with_and_without_class(rounds: int, board_browser: bool) -> tuple[list[float], list[float]]:
+    """One server; a class whose board is open (BoardWatcher, or Chromium with `board_browser`) while 30 light
+    sessions in the class move the N slider; then 30 without a class and no board; alternating, `rounds` times."""
     folder = Path(tempfile.mkdtemp(prefix="class-bench-"))
     env = os.environ | {"CLASS_DB_URL": f"sqlite:///{folder / 'classes.sqlite3'}"}
     port = 8761
@@ -160,26 +203,40 @@ def load_with_and_without_class(rounds: int) -> tuple[list[float], list[float]]:
                                "--server.port", str(port), "--server.address", "127.0.0.1"], cwd=ROOT, env=env,
                               stdout=open(folder / "server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
     with_class, without = [], []
+    browser = playwright = None
     try:
         wait_healthy(url)
         store = Store(env["CLASS_DB_URL"])
-        made = store.create_class()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            board = browser.new_page(viewport={"width": 1280, "height": 720})
-            board.goto(f"{url}/board?class={made.code}&tk={made.teacher_key}")
-            board.wait_for_timeout(5000)
-            load_p95(url, server.pid, "")   # a warm-up round, not counted: the server's first runs and caches
-            for _ in range(rounds):   # a class of its own each round: a class holds at most MAX_STUDENTS
-                made = store.create_class()
+        if board_browser:
+            from playwright.sync_api import sync_playwright
+
+            from tests.browser_support import CHROMIUM_ARGS
+            playwright = sync_playwright().start()
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        load_p95(url, server.pid, "")   # a warm-up round, not counted: the server's first runs and caches
+        for _ in range(rounds):   # a class of its own each round: a class holds at most MAX_STUDENTS
+            made = store.create_class()
+            if browser is not None:
+                board = browser.new_page(viewport={"width": 1280, "height": 720})
                 board.goto(f"{url}/board?class={made.code}&tk={made.teacher_key}")
                 board.wait_for_timeout(3000)
-                with_class.append(load_p95(url, server.pid, f"class={made.code}"))
-                posted = store.read_board(made.code, made.teacher_key)
-                print(f"this round's class: {posted.students} students, {len(posted.runs)} runs on its board")
-                without.append(load_p95(url, server.pid, ""))
-            browser.close()
+            else:
+                watcher = BoardWatcher(url, made.code, made.teacher_key)
+                time.sleep(3)
+            with_class.append(load_p95(url, server.pid, f"class={made.code}"))
+            if browser is not None:
+                board.close()
+                refreshed = "in Chromium"
+            else:
+                refreshed = f"refreshed {watcher.close()} times"
+            posted = store.read_board(made.code, made.teacher_key)
+            print(f"this round's class: {posted.students} students, {len(posted.runs)} runs on its board "
+                  f"(board {refreshed})", flush=True)
+            without.append(load_p95(url, server.pid, ""))
     finally:
+        if browser is not None:
+            browser.close()
+            playwright.stop()
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     return with_class, without
@@ -190,6 +247,8 @@ def main() -> None:
     ap.add_argument("--db-url", help="the database (default: a SQLite file in a temp folder)")
     ap.add_argument("--skip-load", action="store_true", help="skip the K=30 part (a server and Chromium)")
     ap.add_argument("--rounds", type=int, default=2, help="K=30 runs with and without the class, alternating")
+    ap.add_argument("--board-browser", action="store_true",
+                    help="draw the board in Chromium on this machine (its drawing then shares the server's cores)")
     args = ap.parse_args()
     url = args.db_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='class-bench-')) / 'classes.sqlite3'}"
     kind = url.split(":")[0]
@@ -213,7 +272,7 @@ def main() -> None:
           f"(worst {max(quiet, busy):.1f} ms)")
 
     if not args.skip_load:
-        with_class, without = load_with_and_without_class(args.rounds)
+        with_class, without = load_with_and_without_class(args.rounds, args.board_browser)
         print(f"| K=30 p95 s, in one class with the board open | {with_class} |")
         print(f"| K=30 p95 s, no class | {without} |")
         if all(v is not None for v in with_class + without):

@@ -10,6 +10,7 @@ import time
 DEFAULT_N = 64           # the stage pages' N (the tutorial's); a run shows "N=<n>," in its "Settings used" caption
 FINISHED_OK = 0          # ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
 FINISHED_COMPILE_ERROR = 1
+FINISHED_FRAGMENT = 3    # ... FINISHED_FRAGMENT_RUN_SUCCESSFULLY: a rerun of one st.fragment
 
 
 def forward_msg(raw: bytes):
@@ -30,11 +31,14 @@ class Run:
     charts: int = 0
     n_slider_id: str | None = None
     page_hash: str = ""
+    auto_reruns: dict[str, float] = dataclasses.field(default_factory=dict)   # fragment id: its run_every (s)
 
     def feed(self, msg) -> None:
         kind = msg.WhichOneof("type")
         if kind == "navigation":
             self.page_hash = msg.navigation.page_script_hash
+        if kind == "auto_rerun":
+            self.auto_reruns[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
         if kind != "delta" or msg.delta.WhichOneof("type") != "new_element":
             return
         el = msg.delta.new_element
@@ -87,21 +91,29 @@ class LightSession:
         self.served_by = self.ws.response.headers.get("X-Served-By", "")
         self.set_cookie = self.ws.response.headers.get("Set-Cookie", "")
 
-    async def rerun(self, *, page_name: str = "", page_hash: str = "", widget: tuple[str, int] | None = None):
+    async def rerun(self, *, page_name: str = "", page_hash: str = "", widget: tuple[str, int] | None = None,
+                    fragment_id: str = ""):
+        """Ask for a run of the page, with one slider's new value; or, with `fragment_id`, a rerun of that fragment
+        alone, as the frontend's timer asks for a `st.fragment(run_every=...)` (is_auto_rerun)."""
         from streamlit.proto.BackMsg_pb2 import BackMsg   # on first use: see forward_msg
         msg = BackMsg()
         cs = msg.rerun_script
         cs.query_string = self.query
         cs.page_name = page_name
         cs.page_script_hash = page_hash
+        if fragment_id:
+            cs.fragment_id = fragment_id
+            cs.is_auto_rerun = True
         if widget:
             ws = cs.widget_states.widgets.add()
             ws.id = widget[0]
             ws.double_array_value.data.append(float(widget[1]))   # st.slider's value: a double array
         await self.ws.send(msg.SerializeToString())
 
-    async def until_finished(self, deadline: float) -> Run:
-        """Read ForwardMsgs until a run finishes for good (not one that stopped early for a rerun)."""
+    async def until_finished(self, deadline: float, fragment: bool = False) -> Run:
+        """Read ForwardMsgs until a run finishes for good (not one that stopped early for a rerun); `fragment`: a
+        fragment's rerun (see rerun), whose end is its own status."""
+        done = (FINISHED_FRAGMENT,) if fragment else (FINISHED_OK, FINISHED_COMPILE_ERROR)
         run = Run()
         while True:
             left = deadline - time.monotonic()
@@ -123,7 +135,7 @@ class LightSession:
             run.feed(msg)
             if kind == "script_finished":
                 run.status = msg.script_finished
-                if run.status in (FINISHED_OK, FINISHED_COMPILE_ERROR):
+                if run.status in done:
                     if run.page_hash:
                         self.page_hash = run.page_hash
                     if run.n_slider_id:

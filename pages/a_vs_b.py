@@ -5,19 +5,23 @@ import streamlit as st
 from lib.figures import plots
 
 from lib.serve import jobs
-from lib.tutorial.config import SEED_CAP, SIZE_CAPS, STAGE_NAMES, config_to_query, difference_label
+from lib.text.messages import Message
+from lib.text.numbers import lr_text
+from lib.tutorial.config import QUERY_KEYS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, config_to_query, difference_label
 from lib.tutorial.optimizers import OPTIMIZERS
-from lib.explore.versus import VARIES, b_config, default_b, uses_field
+from lib.explore.versus import LINK_KEYS, VARIES, b_config, default_b, uses_field
 from lib.serve.workers import RunFailed
 from ui.frame import ensure_app_frame
-from ui.links import followed_link, keep_choice, linked_choice, one_of, whole_number, wrote_link
+from ui.links import (LinkRefused, followed_link, keep_choice, linked_choice, one_of, say_ignored_keys, whole_number,
+                      with_value, wrote_link)
 from ui.results import divergence_message, gradient_table, no_gradient_message, stop_point
 from ui import board
 from ui.runs import get_many, run_failed_message, run_stages, time_limit_message
-from ui.sidebar import LR_CHOICES, allowed_steps, nearest_lr, settings_problem, settings_sidebar
+from ui.sidebar import LR_CHOICES, allowed_steps, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
 
 RUNS = ("A", "B")
+OWN_KEYS = (*LINK_KEYS, "log", "step")   # what this page reads from a link besides A's settings
 CHART_HEIGHT = 380   # B's value, the difference and both curves on one 1280x720 screen
 
 
@@ -25,7 +29,7 @@ def b_widget(vary: str, key: str):
     """B's value of `vary`, with the widget the sidebar uses for that field."""
     label = t("versus.b_value", field=t(f"versus.field.{vary}"))
     if vary == "lr":
-        return st.select_slider(label, options=LR_CHOICES, key=key, format_func=lambda v: f"{v:.0e}")
+        return st.select_slider(label, options=with_value(LR_CHOICES, key), key=key, format_func=lr_text)
     if vary == "optimizer":
         return st.selectbox(label, list(OPTIMIZERS), key=key,
                             format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get)
@@ -39,15 +43,22 @@ def b_widget(vary: str, key: str):
 
 
 def b_parser(a, vary: str):
+    """B's value from the link's text, as given (an lr off the slider's grid too); refused with the sidebar's reason
+    (lib.tutorial.config)."""
     def parse(text: str):
-        value = getattr(b_config(a, vary, text), vary)
-        return nearest_lr(value) if vary == "lr" else value
+        try:
+            return getattr(b_config(a, vary, text), vary)
+        except ValueError as err:
+            problem = err.args[0] if err.args and isinstance(err.args[0], Message) else None
+            reason = problem.values.get("reason") if problem is not None else None
+            raise LinkRefused(reason if reason is not None else Message("links.why_unreadable")) from err
     return parse
 
 
 ensure_app_frame()
 st.title(t("versus.title"))
 st.markdown(t("versus.intro"))
+say_ignored_keys(OWN_KEYS, QUERY_KEYS)
 titles = {name: t(f"stage.{name}.title") for name in STAGE_NAMES}
 followed_link("stage", "vs_stage", one_of(*STAGE_NAMES))
 stage = st.selectbox(t("versus.stage"), STAGE_NAMES, key="vs_stage", format_func=titles.get)
@@ -68,8 +79,7 @@ if st.query_params.get("vary") == vary:   # the link's b is a value of the link'
     followed_link("b", key, b_parser(a, vary))
 wrote_link("vary", "vs_vary", vary)
 if key not in st.session_state:
-    value = default_b(a, vary)
-    st.session_state[key] = nearest_lr(value) if vary == "lr" else value
+    st.session_state[key] = default_b(a, vary)   # 5x A's lr may be off the slider's grid: the slider shows it
 with cols[1]:
     value = b_widget(vary, key)
 try:

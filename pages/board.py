@@ -1,5 +1,7 @@
 """The class board: a teacher starts a class (a join code, a link, a QR code) and watches, live, every student's
 runs (final loss against a setting, everyone's latest curve, the best run so far) and the lessons' polls."""
+import dataclasses
+
 import streamlit as st
 
 from lib.board.store import PostedRun
@@ -8,6 +10,7 @@ from lib.figures import board_plots
 from lib.text.messages import CodedError
 from ui import board
 from ui.frame import ensure_app_frame
+from ui.links import say_ignored_keys
 from ui.teacher import show_qr
 from ui.text import lang, t
 
@@ -17,6 +20,7 @@ SETTINGS = ("lr", "n", "hidden", "steps", "d_in", "d_out", "optimizer", "momentu
 OTHER_PAGES = ("a_vs_b", "own_network", "mnist")
 
 ensure_app_frame()
+say_ignored_keys()   # the board reads only the frame's keys (the class, the teacher's key) from a link
 language = lang()
 code, key = board.current_class(), board.teacher_key()
 
@@ -69,14 +73,7 @@ def student_view(code: str) -> None:
         st.info(t("board.not_teacher_here", code=code), icon=":material/lock:")
         return
     st.markdown(t("board.student_intro", code=code, nickname=board.escape(seat.nickname)))
-    with st.form("board_rename", border=True):
-        name = st.text_input(t("board.nickname"), value=seat.nickname, max_chars=24)
-        if st.form_submit_button(t("board.rename"), icon=":material/edit:"):
-            try:
-                board.replace_seat(board.store().rename(code, seat.token, name))
-                st.rerun()
-            except CodedError as refused:
-                st.error(refused.render(language), icon=":material/error:")
+    st.caption(t("board.rename_anywhere"))   # the class box in the sidebar, on every page (ui.board.nickname_form)
     if st.button(t("board.leave"), icon=":material/logout:", key="board_leave"):
         try:
             board.store().leave(code, seat.token)
@@ -99,8 +96,10 @@ def teacher_view(code: str, key: str) -> None:
     controls = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
     st.session_state.setdefault("board_x", "lr")
     controls[0].selectbox(t("board.x_setting"), SETTINGS, key="board_x")
-    controls[1].selectbox(t("board.page_filter"), ["all", *board_pages()], key="board_page",
-                          format_func=page_title)
+    pages = ["all", *board_pages()]
+    # format_func looks labels up in a dict made now: AppTest calls it outside the page's run (in English)
+    controls[1].selectbox(t("board.page_filter"), pages, key="board_page",
+                          format_func={page: page_title(page) for page in pages}.get)
     controls[2].button(t("board.clear"), icon=":material/delete_sweep:", key="board_clear",
                        on_click=teacher_action, args=("clear",))
     closed = st.session_state.get("board_closed", False)
@@ -146,6 +145,11 @@ def live_board(code: str, key: str) -> None:
     if read is not None:
         if read.generation != held["generation"]:
             held["runs"] = []
+        if read.nicknames != held.get("nicknames"):   # a student renamed or left: the runs held show it
+            held["runs"] = [run if run.nickname == read.nicknames[run.student]
+                            else dataclasses.replace(run, nickname=read.nicknames[run.student])
+                            for run in held["runs"] if run.student in read.nicknames]
+            held["nicknames"] = read.nicknames
         held["runs"].extend(read.runs)
         held.update(since=read.last_id, generation=read.generation, read=read)
         st.session_state["board_closed"] = read.closed

@@ -6,14 +6,23 @@ import streamlit as st
 
 from lib.figures import plots
 from lib.classroom.claims import curve_gap
-from lib.tutorial.config import default_config
+from lib.text.numbers import lr_text
+from lib.tutorial.config import QUERY_KEYS, default_config, query_field
 from lib.tutorial.stages import STAGE_NAMES, STAGES
 from lib.serve.workers import RunFailed
 from ui.frame import ensure_app_frame
+from ui.links import keep_choice, linked_choice, lr_value, say_ignored_keys, say_not_kept, with_value
 from ui.results import divergence_message, stop_point
 from ui.runs import run_failed_message, run_stages, time_limit_message
-from ui.sidebar import LR_CHOICES, settings_problem, settings_sidebar
+from ui.sidebar import LR_CHOICES, STAGE_OWN, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
+
+
+def common_lr(text: str) -> float:
+    """A link's lr= on this page: the one lr all seven stages train with (the sidebar leaves lr to each stage)."""
+    lr = lr_value()(text)
+    st.session_state["compare_same_lr"] = True
+    return lr
 
 
 def agreement(results) -> str:
@@ -34,11 +43,18 @@ def agreement(results) -> str:
 ensure_app_frame()
 st.title(t("compare.title"))
 st.markdown(t("compare.intro"))
+say_ignored_keys(fields=[name for name in QUERY_KEYS if name not in STAGE_OWN] + ["lr"])
 base = settings_sidebar("compare", sizes_only=True)
+lr_key = next((key for key in st.query_params if query_field(key) == "lr"), "lr")   # lr=, also LR=
+st.session_state.setdefault("compare_lr", default_config("tensors").lr)
+linked_choice(lr_key, "compare_lr", common_lr)
 same_lr = st.sidebar.toggle(t("compare.same_lr"), key="compare_same_lr")
 if same_lr:
-    st.sidebar.select_slider(t("compare.lr"), options=LR_CHOICES, value=1e-6, key="compare_lr",
-                             format_func=lambda v: f"{v:.0e}")
+    st.sidebar.select_slider(t("compare.lr"), options=with_value(LR_CHOICES, "compare_lr"), key="compare_lr",
+                             format_func=lr_text)
+    keep_choice(lr_key, st.session_state["compare_lr"])
+else:
+    say_not_kept(lr_key, t("compare.lr_own"))
 if base is None:
     settings_problem()
     st.stop()
@@ -86,7 +102,7 @@ for name, r in results.items():
     cfg = r.config
     update = optimizer_label(cfg.optimizer) if STAGES[name].uses_optimizer else t("compare.by_hand")
     to_1pct = plots.first_step_below(r.losses, 0.01)
-    rows.append({stage_col: titles[name], "lr": f"{cfg.lr:.0e}", update_col: update,
+    rows.append({stage_col: titles[name], "lr": lr_text(cfg.lr), update_col: update,
                  first_col: r.losses[0] if r.losses else math.nan, final_col: r.final_loss,
                  to_1pct_col: t("compare.never") if to_1pct is None else str(to_1pct),
                  time_col: round(r.elapsed_s, 3),

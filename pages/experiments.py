@@ -8,7 +8,8 @@ import streamlit as st
 from lib.figures import plots
 
 from lib.serve import jobs
-from lib.tutorial.config import TrainConfig
+from lib.text.numbers import lr_text
+from lib.tutorial.config import QUERY_KEYS, TrainConfig
 from lib.figures.experiment_plots import held_out_figure, lr_sweep_figure, sine_fit_figure
 from lib.explore.experiments import (SWEEP_MAX_RUNS, HeldOutCurve, assemble_held_out, best_lr, fit_sine, held_out_plan,
                              lr_grid, sine_stable_lr, sweep_summary)
@@ -16,7 +17,7 @@ from lib.tutorial.stages import GROWTH_LIMIT, STAGES
 from lib.serve.workers import RunFailed
 from ui.device import device_tab
 from ui.frame import ensure_app_frame, kept_tabs, open_tab
-from ui.links import keep_choice, linked_choice, one_of, whole_number
+from ui.links import keep_choice, linked_choice, lr_value, one_of, say_ignored_keys, whole_number, with_value
 from ui.results import source_of
 from ui.runs import get_many, run_failed_message, run_stages, time_limit_message
 from ui.sidebar import LR_CHOICES, settings_problem, settings_sidebar
@@ -24,6 +25,12 @@ from ui.text import describe, lang, say, t
 
 TAB_IDS = ("sweep", "noise", "sine", "device")   # the tabs' own names; what they show is TEXTS[lang][f"experiments.tab.{id}"]
 CHART_HEIGHT = 380   # a tab's controls and its chart on one 1280x720 screen
+# a tab's choices in the link: (url key = widget key, default, parse); a link's lr is used as given
+SWEEP_CHOICES = (("sweep_low", 1e-8, lr_value()), ("sweep_high", 1e-1, lr_value()),
+                 ("sweep_density", 1, whole_number(1, 4)))
+SINE_CHOICES = (("sine_steps", 2000, whole_number(1, 5000)), ("sine_lr", 1e-6, lr_value()),
+                ("sine_seed", 0, whole_number(0, 2**31 - 1)))
+LINK_KEYS = {"tab", *(key for key, _, _ in SWEEP_CHOICES + SINE_CHOICES)}   # besides the sidebar's settings
 
 
 
@@ -59,15 +66,13 @@ def _fmt(value: float) -> str:
 def sweep_tab(stage: str, cfg: TrainConfig) -> None:
     st.markdown(t("experiments.sweep.intro"))
     cols = st.columns(3)
-    for url_key, key, default, parse in (("sweep_low", "sweep_low", 1e-8, one_of(*LR_CHOICES)),
-                                         ("sweep_high", "sweep_high", 1e-1, one_of(*LR_CHOICES)),
-                                         ("sweep_density", "sweep_density", 1, whole_number(1, 4))):
+    for key, default, parse in SWEEP_CHOICES:
         st.session_state.setdefault(key, default)
-        linked_choice(url_key, key, parse)
-    low = cols[0].select_slider(t("experiments.sweep.low"), options=LR_CHOICES, key="sweep_low",
-                                format_func=lambda v: f"{v:.0e}")
-    high = cols[1].select_slider(t("experiments.sweep.high"), options=LR_CHOICES, key="sweep_high",
-                                 format_func=lambda v: f"{v:.0e}")
+        linked_choice(key, key, parse)
+    low = cols[0].select_slider(t("experiments.sweep.low"), options=with_value(LR_CHOICES, "sweep_low"),
+                                key="sweep_low", format_func=lr_text)
+    high = cols[1].select_slider(t("experiments.sweep.high"), options=with_value(LR_CHOICES, "sweep_high"),
+                                 key="sweep_high", format_func=lr_text)
     per_decade = cols[2].slider(t("experiments.sweep.density"), 1, 4, key="sweep_density")
     for key, value in (("sweep_low", low), ("sweep_high", high), ("sweep_density", per_decade)):
         keep_choice(key, value)
@@ -148,14 +153,12 @@ def noise_tab(stage: str, cfg: TrainConfig) -> None:
 def sine_tab() -> None:
     st.markdown(t("experiments.sine.intro"))
     cols = st.columns(3)
-    for url_key, key, default, parse in (("sine_steps", "sine_steps", 2000, whole_number(1, 5000)),
-                                         ("sine_lr", "sine_lr", 1e-6, one_of(*LR_CHOICES)),
-                                         ("sine_seed", "sine_seed", 0, whole_number(0, 2**31 - 1))):
+    for key, default, parse in SINE_CHOICES:
         st.session_state.setdefault(key, default)
-        linked_choice(url_key, key, parse)
+        linked_choice(key, key, parse)
     steps = cols[0].slider(t("experiments.sine.steps"), 1, 5000, key="sine_steps")
-    lr = cols[1].select_slider(t("experiments.sine.lr"), options=LR_CHOICES, key="sine_lr",
-                               format_func=lambda v: f"{v:.0e}")
+    lr = cols[1].select_slider(t("experiments.sine.lr"), options=with_value(LR_CHOICES, "sine_lr"), key="sine_lr",
+                               format_func=lr_text)
     seed = cols[2].number_input(t("experiments.sine.seed"), 0, 2**31 - 1, step=1, key="sine_seed")
     for key, value in (("sine_steps", steps), ("sine_lr", lr), ("sine_seed", int(seed))):
         keep_choice(key, value)
@@ -177,7 +180,8 @@ def sine_tab() -> None:
                                             title=t("experiments.sine.loss_title"), lang=lang()),
                           key="sine_loss_chart", width="stretch", height=CHART_HEIGHT)
     if fit.diverged_at is not None:
-        st.warning(t("experiments.sine.diverged", step=fit.diverged_at, reason=t(fit.divergence_reason, loss=fit.stop_loss, limit=GROWTH_LIMIT), lr=lr,
+        reason = t(fit.divergence_reason, loss=fit.stop_loss, limit=GROWTH_LIMIT)
+        st.warning(t("experiments.sine.diverged", step=fit.diverged_at, reason=reason, lr=lr_text(lr),
                      limit=sine_stable_lr()), icon=":material/warning:")
     coeffs = fit.coefficients
     cols = st.columns(2)
@@ -192,6 +196,7 @@ def sine_tab() -> None:
 
 ensure_app_frame()
 st.title(t("experiments.title"))
+say_ignored_keys(LINK_KEYS, QUERY_KEYS)
 # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
 stage = st.selectbox(t("experiments.stage"), list(STAGES), key="exp_stage",
                      format_func={name: t(f"stage.{name}.title") for name in STAGES}.get,

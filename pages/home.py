@@ -3,13 +3,16 @@ import streamlit as st
 
 from lib.tutorial.config import default_config
 from lib.classroom.presets import PRESETS
+from lib.text.numbers import lr_text
 from lib.tutorial.stages import STAGES
 from ui.frame import ensure_app_frame
+from ui.links import say_ignored_keys
 from ui.text import lang, optimizer_label, t
 
 ensure_app_frame()
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
+say_ignored_keys()   # home reads no setting from a link
 
 st.subheader(t("home.stages"))
 for name, info in STAGES.items():
@@ -19,13 +22,14 @@ for name, info in STAGES.items():
         left.page_link(f"pages/{name}.py", label=f"**{t(f'stage.{name}.title')}**")
         left.markdown(t(f"stage.{name}.whats_new"))
         if info.uses_optimizer:
-            right.caption(t("home.tutorial_settings_optim", lr=cfg.lr, optimizer=optimizer_label(cfg.optimizer)))
+            right.caption(t("home.tutorial_settings_optim", lr=lr_text(cfg.lr),
+                            optimizer=optimizer_label(cfg.optimizer)))
         else:
-            right.caption(t("home.tutorial_settings_by_hand", lr=cfg.lr))
+            right.caption(t("home.tutorial_settings_by_hand", lr=lr_text(cfg.lr)))
 # every page of app.py's navigation, in its order, with its icon (tests/test_home_links.py)
 st.page_link("pages/lessons.py", label=t("home.link_lessons"), icon=":material/school:")
 st.page_link("pages/board.py", label=t("home.link_board"), icon=":material/groups:")
-st.page_link("pages/step_mode.py", label=t("home.link_step_mode"), icon=":material/calculate:")
+st.page_link("pages/step.py", label=t("home.link_step_mode"), icon=":material/calculate:")
 st.page_link("pages/compare.py", label=t("home.link_compare"), icon=":material/monitoring:")
 st.page_link("pages/a_vs_b.py", label=t("home.link_a_vs_b"), icon=":material/compare:")
 st.page_link("pages/optimizers.py", label=t("home.link_optimizers"), icon=":material/tune:")

@@ -13,7 +13,7 @@ from lib.classroom.lesson_files import LessonError, load_lessons
 from lib.classroom.lessons import OUTCOMES, is_right, outcome
 from ui import board
 from ui.frame import ensure_app_frame
-from ui.links import followed_link, one_of, whole_number, wrote_link
+from ui.links import followed_link, one_of, say_ignored_keys, whole_number, wrote_link
 from ui.results import gradient_table, stop_point
 from ui.runs import get_many, run_failed_message
 from ui.sidebar import allowed_steps
@@ -113,6 +113,7 @@ except LessonError as err:
     st.stop()
 
 language = lang()
+say_ignored_keys(("lesson", "step"))   # a lesson's link names the lesson and its question, nothing else
 followed_link("lesson", "lesson_id", one_of(*lessons))
 lesson_id = st.selectbox(t("lessons.choose"), list(lessons), key="lesson_id",
                          format_func={key: lesson.title[language] for key, lesson in lessons.items()}.get)
@@ -141,14 +142,15 @@ revealed_key = f"lesson_revealed_{lesson_id}_{number}"
 revealed = st.session_state.get(revealed_key, False)
 # in a class (ui.board): a student's prediction goes to the teacher's board, and the answer waits for the teacher
 in_class, teaching = board.current_seat() is not None, board.current_class() is not None and board.is_teacher()
+seen = board.own_poll(lesson_id, number) if in_class and not revealed else None
+if seen is not None and seen.choice in step.choices and predict_key not in st.session_state:
+    st.session_state[predict_key] = seen.choice   # a reload: the prediction this student made is on the board
+    board.remember_answer(lesson_id, number, seen.choice)
 prediction = st.radio(f"**{t('lessons.predict')}** {texts['question']}", step.choices, index=None, key=predict_key,
                       format_func={c: answer_label(step.outcome, c, names) for c in step.choices}.get,
                       disabled=revealed)
-answered = st.session_state.setdefault("board_answered", {})
-if in_class and prediction is not None and answered.get((lesson_id, number)) != prediction:
-    answered[(lesson_id, number)] = prediction
-    board.post_answer(lesson_id, number, prediction)
-waiting = in_class and not revealed and board.revealed_to_student(lesson_id, number) is None
+board.post_answer_once(lesson_id, number, prediction)
+waiting = in_class and not revealed and (seen is None or seen.answer is None)
 if not revealed:
     st.button(t("lessons.class_reveal" if teaching else "lessons.reveal"), key="lesson_reveal",
               disabled=(prediction is None and not teaching) or waiting, type="primary",

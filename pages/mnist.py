@@ -11,10 +11,11 @@ from lib.digits import mnist_data, mnist_gradients, mnist_models, mnist_training
 
 from lib.serve import jobs, workers
 from lib.figures import mnist_plots as plots
+from lib.text.numbers import lr_text
 from lib.tutorial.optimizers import OPTIMIZERS
 from ui.frame import ensure_app_frame, kept_tabs
-from ui.links import keep_choice, linked_choice, one_of, whole_number
-from ui.mnist_inside_view import inside_sections
+from ui.links import keep_choice, linked_choice, lr_value, one_of, say_ignored_keys, whole_number, with_value
+from ui.mnist_inside_view import LINK_KEYS as INSIDE_KEYS, inside_sections
 from ui.results import source_of
 from ui import board
 from ui.runs import REDRAW_S, get_many, run_failed_message
@@ -64,13 +65,14 @@ with st.expander(t("mnist.sample"), expanded=False):
 # each model starts from its own recipe (mnist_models.MODEL_DEFAULTS), which choosing the model puts in the form
 FORM = {"m_hidden": ("mnist_hidden", "hidden", one_of(*HIDDEN_SIZES)),
         "m_optimizer": ("mnist_optimizer", "optimizer", one_of(*OPTIMIZERS)),
-        "m_lr": ("mnist_lr", "lr", one_of(*LR_VALUES)),
+        "m_lr": ("mnist_lr", "lr", lr_value(mnist_models.LR_CAP)),
         "m_schedule": ("mnist_schedule", "schedule", one_of(*mnist_models.SCHEDULES)),
         "m_momentum": ("mnist_momentum", "momentum", one_of(*MOMENTA)),
         "m_batch": ("mnist_batch_size", "batch_size", one_of(*BATCH_SIZES)),
         "m_epochs": ("mnist_epochs", "epochs", whole_number(1, 10)),
         "m_seed": ("mnist_seed", "seed", whole_number(0, 2**31 - 1))}
 RECIPE = ("optimizer", "lr", "schedule", "momentum", "batch_size")   # what choosing a model resets
+LINK_KEYS = {"model", *FORM, *INSIDE_KEYS}   # what this page reads from a link
 
 
 def use_model_recipe() -> None:
@@ -84,9 +86,10 @@ def use_model_recipe() -> None:
 def recipe_text(model: str) -> str:
     d = mnist_models.default_config(model)
     return t("mnist_schedule.recipe", model=t(f"mnist.model.{model}"), optimizer=optimizer_label(d.optimizer),
-             lr=f"{d.lr:.0e}", batch_size=d.batch_size, schedule=t(f"mnist_schedule.{d.schedule}"))
+             lr=lr_text(d.lr), batch_size=d.batch_size, schedule=t(f"mnist_schedule.{d.schedule}"))
 
 
+say_ignored_keys(LINK_KEYS)
 st.session_state["entered_from_link"] = st.session_state.get("mnist_entered") is None
 st.session_state["mnist_entered"] = True
 st.session_state.setdefault("mnist_model", mnist_models.MODELS[0])
@@ -105,8 +108,7 @@ with st.form("mnist_form"):
     optimizer = left.selectbox(t("mnist.optimizer"), list(OPTIMIZERS),
                                format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get,
                                key="mnist_optimizer")
-    lr = middle.select_slider(t("mnist.lr"), LR_VALUES, format_func=lambda v: f"{v:.0e}",
-                              key="mnist_lr")
+    lr = middle.select_slider(t("mnist.lr"), with_value(LR_VALUES, "mnist_lr"), format_func=lr_text, key="mnist_lr")
     schedules = {name: t(f"mnist_schedule.{name}") for name in mnist_models.SCHEDULES}
     schedule = middle.radio(t("mnist_schedule.label"), list(schedules), format_func=schedules.get, key="mnist_schedule",
                             horizontal=True, help=t("mnist_schedule.help", start=mnist_models.ONE_CYCLE_START,
@@ -173,7 +175,7 @@ def lr_path_text(lrs: list[float]) -> str:
     """The learning rate each batch was trained with, in one sentence: constant, or where it rose and fell."""
     peak = max(range(len(lrs)), key=lrs.__getitem__)
     if min(lrs) == lrs[peak]:
-        return t("mnist_schedule.ran_constant", lr=f"{lrs[0]:.1e}", batches=f"{len(lrs):,}")
+        return t("mnist_schedule.ran_constant", lr=lr_text(lrs[0]), batches=f"{len(lrs):,}")   # the lr chosen
     return t("mnist_schedule.ran_cycle", first=f"{lrs[0]:.1e}", peak=f"{lrs[peak]:.1e}", peak_batch=f"{peak + 1:,}",
              last=f"{lrs[-1]:.1e}", batches=f"{len(lrs):,}")
 

@@ -6,18 +6,22 @@ import streamlit as st
 from lib.figures import optim_plots
 
 from lib.serve import jobs, workers
+from lib.text.numbers import lr_text
+from lib.tutorial.config import QUERY_KEYS
 from lib.tutorial.gradients import TOLERANCE
 from lib.explore.optim_internals import ALL, HAND_WRITTEN
 from lib.tutorial.optimizers import OPTIMIZERS
 from ui.frame import ensure_app_frame
-from ui.landscape_view import landscape_section
-from ui.links import keep_choice, linked_choice, one_of, whole_number
+from ui.landscape_view import LINK_KEYS as LANDSCAPE_KEYS, landscape_section
+from ui.links import keep_choice, linked_choice, one_of, say_ignored_keys, whole_number
 from ui.results import source_of
 from ui.runs import get_many, run_failed_message, time_limit_message
 from ui.sidebar import allowed_steps, bounded_slider, settings_problem, settings_sidebar
 from ui.text import lang, optimizer_label, t
 
 K_SLIDER_MAX = 200
+# what this page reads from a link besides the sidebar's settings: the steps k, the state and update charts' choices
+LINK_KEYS = ("k", "state_of", "state", "update_of", *LANDSCAPE_KEYS)
 
 
 def comparison_table(table: pd.DataFrame):
@@ -72,6 +76,7 @@ def update_sizes(comparison) -> None:
 ensure_app_frame()
 st.title(t("optim.title"))
 st.markdown(t("optim.intro"))
+say_ignored_keys(LINK_KEYS, QUERY_KEYS)
 cfg = settings_sidebar("optim")
 if cfg is None:
     settings_problem()
@@ -83,7 +88,7 @@ linked_choice("k", "opt_k", whole_number(1, K_SLIDER_MAX))
 st.session_state["opt_k"] = min(st.session_state.get("opt_k", 20), k_max)
 k = bounded_slider(st, t("optim.k"), k_max, "opt_k", t("optim.k_only_one"), help=t("optim.k_help"))
 keep_choice("k", k)
-st.caption(t("optim.settings_used", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=cfg.lr, k=k,
+st.caption(t("optim.settings_used", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=lr_text(cfg.lr), k=k,
              seed=cfg.seed, dtype=cfg.dtype))
 
 comparison = get_many([(jobs.optimizer_comparison, (cfg, k))], [(t("optim.training"), k)])[0]

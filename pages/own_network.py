@@ -14,16 +14,18 @@ from lib.explore.own_network import (CLASS_NAMES, DEPTH_CAP, PRESETS, REDUCTIONS
                              build_model, describe_network, layer_norms, max_steps, train_network)
 from lib.explore.own_script import network_script
 from lib.figures.own_network_plots import layer_norms_figure
+from lib.text.numbers import lr_text
 from lib.tutorial.export import losses_csv
 from lib.tutorial.stages import GROWTH_LIMIT, RunSummary
 from ui.frame import ensure_app_frame, keep_widget_state
 from ui.gradient_view import comparison_verdict, gradient_csv_button, step_slider
 from ui.histogram_view import histogram_section
-from ui.links import keep_choice, linked_choice, one_of, share_link, whole_number
+from ui.links import (keep_choice, linked_choice, lr_value, one_of, say_ignored_keys, share_link, whole_number,
+                      with_value)
 from ui.results import loss_metrics, png_config, show_source, stop_point
 from ui import board
 from ui.runs import get_many, run_failed_message, server_speed, time_limit_message
-from ui.sidebar import LR_CHOICES, bounded_slider, nearest_lr
+from ui.sidebar import LR_CHOICES, bounded_slider
 from ui.stage_page import open_tab_from_link, tabs
 from ui.text import lang, say, t
 
@@ -36,10 +38,13 @@ FIELDS = {"net_layers": ("own_layers", len(DEFAULT.widths), whole_number(1, DEPT
           "net_loss": ("own_reduction", DEFAULT.reduction, one_of(*REDUCTIONS)),
           **{f"net_{name}": (f"own_{name}", getattr(DEFAULT, name), whole_number(1, SIZE_CAPS[name]))
              for name in ("n", "d_in", "d_out")},
-          "net_lr": ("own_lr", DEFAULT.lr, one_of(*LR_CHOICES)),
+          "net_lr": ("own_lr", DEFAULT.lr, lr_value()),
           "net_steps": ("own_steps", DEFAULT.steps, whole_number(1, STEPS_CAP)),
           "net_seed": ("own_seed", DEFAULT.seed, whole_number(0, SEED_CAP)),
           "net_dtype": ("own_dtype", DEFAULT.dtype, one_of("float32", "float64"))}
+# a link without net_tab= that names a histogram or a step opens that tab (ui.stage_page.open_tab_from_link)
+IMPLIED_TABS = (("histograms", ("hist",)), ("gradients", ("net_step",)))
+LINK_KEYS = {*FIELDS, "net_log", "net_tab", *(name for _, names in IMPLIED_TABS for name in names)}
 
 
 def load(cfg: NetworkConfig) -> None:
@@ -48,7 +53,7 @@ def load(cfg: NetworkConfig) -> None:
     state["own_layers"] = len(cfg.widths)
     for k, width in enumerate(cfg.widths, start=1):
         state[f"own_w{k}"] = width
-    state["own_act"], state["own_reduction"], state["own_lr"] = cfg.activation, cfg.reduction, nearest_lr(cfg.lr)
+    state["own_act"], state["own_reduction"], state["own_lr"] = cfg.activation, cfg.reduction, cfg.lr
     for name in ("n", "d_in", "d_out", "steps", "seed", "dtype"):
         state[f"own_{name}"] = getattr(cfg, name)
 
@@ -132,6 +137,7 @@ def downloads(cfg: NetworkConfig, result: RunSummary) -> None:
 ensure_app_frame()
 st.title(t("own.title"))
 st.markdown(t("own.intro"))
+say_ignored_keys(LINK_KEYS)
 state = st.session_state
 state["entered_from_link"] = state.get("own_entered") is None   # linked_choice reads the link on entering only
 if state["entered_from_link"]:   # and a closed tab's choices when that tab is first drawn (ui.links)
@@ -167,7 +173,7 @@ sb = st.sidebar
 sb.header(t("own.data_header"))
 for name in ("n", "d_in", "d_out"):
     sb.slider(t(f"settings.{name}"), 1, SIZE_CAPS[name], key=f"own_{name}")
-sb.select_slider(t("settings.lr"), options=LR_CHOICES, key="own_lr", format_func=lambda v: f"{v:.0e}")
+sb.select_slider(t("settings.lr"), options=with_value(LR_CHOICES, "own_lr"), key="own_lr", format_func=lr_text)
 sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="own_seed")
 sb.radio("dtype", ["float32", "float64"], key="own_dtype", horizontal=True)
 try:
@@ -212,12 +218,12 @@ with below:
         st.warning(time_limit_message(len(result.losses), cfg.steps), icon=":material/timer:")
     loss_metrics(result)
     if result.diverged_at is not None:
-        st.warning(t("own.diverged", step=result.diverged_at, lr=cfg.lr, reduction=cfg.reduction,
+        st.warning(t("own.diverged", step=result.diverged_at, lr=lr_text(cfg.lr), reduction=cfg.reduction,
                      reason=t(result.divergence_reason, loss=result.stop_loss, limit=GROWTH_LIMIT)),
                    icon=":material/warning:")
 # only the open tab is drawn, and only its jobs run (as on a stage page)
 keep_widget_state("own_log", "own_step", "own_graph_saved", f"{STAGE}_hist_param")
-open_tab_from_link("net_tab", "own_tab", (("histograms", ("hist",)), ("gradients", ("net_step",))))
+open_tab_from_link("net_tab", "own_tab", IMPLIED_TABS)
 with trained:
     tab_loss, tab_gradients, tab_graph, tab_histograms = tabs("own_tab", "net_tab")
 if tab_loss.open:

@@ -1,6 +1,7 @@
 """What the browser tests share: Debian's Chromium (skipped, or failed under CI, without it), a fresh server and
 one page per test module, and a wait for a script run to end. Test modules import the fixtures by name, and call
 require_chromium() first if they need nothing but the browser."""
+import contextlib
 import os
 import shutil
 import socket
@@ -34,10 +35,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def streamlit_server(**env: str):
+    """`streamlit run app.py` in a process of its own on a free port (its URL), with these environment variables."""
     port = _free_port()
-    env = {**os.environ, "MNIST_ROOT": str(ROOT.parent / "shared" / "data")}
+    env = {**os.environ, "MNIST_ROOT": str(ROOT.parent / "shared" / "data"), **env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
@@ -53,9 +55,17 @@ def server():
     else:
         proc.kill()
         pytest.fail("the Streamlit server did not become healthy in 60 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

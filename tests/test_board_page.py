@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 import ui.board
+from lib.board import store as board_store
 from lib.board.store import Store
 from lib.text import i18n
 
@@ -145,3 +147,79 @@ def test_a_against_b_and_your_own_network_post_their_runs(class_db):
     teacher.session_state["board_page"] = "own_network"
     teacher.run()
     assert not teacher.exception and len(teacher.get("plotly_chart")) >= 2
+
+
+def rename(at: AppTest, nickname: str) -> AppTest:
+    """Type a nickname in the sidebar's class box and press its button (a form: both in one submit)."""
+    at.text_input(key="board_nickname").set_value(nickname)
+    at.button(key="board_rename").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_student_changes_their_nickname_from_any_page_and_the_board_shows_it(class_db, lang):
+    teacher, code, key = start_class(lang)
+    student = session("pages/tensors.py", {"class": code, "n": "32", "steps": "40", "lang": lang})
+    old = student.session_state["board_seat"].nickname
+    field = student.sidebar.text_input(key="board_nickname")                 # the class box, on a stage page
+    assert field.value == old and field.proto.max_chars == board_store.NICKNAME_MAX
+    wait_sent()
+    teacher.run()
+    assert ui.board.escape(old) in texts(teacher)                           # the best run, under the old name
+    student.switch_page("pages/home.py").run()                              # and renamed from another page
+    new = "<b>Neo</b> *1*"
+    rename(student, new)
+    assert student.session_state["board_seat"].nickname == new
+    sidebar = "\n".join(m.value for m in student.sidebar.markdown)
+    assert i18n.t("board.sidebar_student", lang, code=code, nickname=ui.board.escape(new)) in sidebar
+    assert "<b>" not in sidebar                                             # shown escaped, never as markup
+    assert class_db.read_board(code, key).nicknames == {student.session_state["board_seat"].student: new}
+    teacher.run()                                                           # the board's next refresh
+    assert ui.board.escape(new) in texts(teacher) and ui.board.escape(old) not in texts(teacher)
+    # a reload (a fresh session from the URL) keeps the new name: it is the database's
+    again = session("pages/home.py", {"class": code, "me": student.session_state["board_seat"].token, "lang": lang})
+    assert again.session_state["board_seat"].nickname == new
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_nickname_the_store_refuses_is_said_and_the_old_one_kept(class_db, lang):
+    _, code, _ = start_class(lang)
+    student = session("pages/autograd.py", {"class": code, "lang": lang})
+    old = student.session_state["board_seat"].nickname
+    for bad in ("   ", "\u200b\u200b"):                                   # nothing left once cleaned
+        rename(student, bad)
+        assert student.session_state["board_seat"].nickname == old
+        assert i18n.t("board.bad_nickname", lang, limit=board_store.NICKNAME_MAX) in [e.value for e in student.error]
+    rename(student, "  Otter \t 9 ")                                        # cleaned as the store cleans it
+    assert student.session_state["board_seat"].nickname == "Otter 9"
+    assert student.text_input(key="board_nickname").value == "Otter 9" and not student.error
+    rename(student, "x" * (board_store.NICKNAME_MAX + 5))                   # the field stops at the store's bound
+    assert student.session_state["board_seat"].nickname == "x" * board_store.NICKNAME_MAX
+
+
+def test_a_reload_shows_the_prediction_already_made_and_does_not_post_it_again(class_db):
+    teacher, code, key = start_class()
+    query = {"class": code, "lesson": "lr", "step": "1"}
+    student = session("pages/lessons.py", query)
+    student.radio(key="lesson_predict_lr_1").set_value("down").run()
+    wait_sent()
+    posted = stored_answers(class_db)
+    assert [(lesson, step, choice) for lesson, step, choice, _ in posted] == [("lr", 1, "down")]
+    token = student.session_state["board_seat"].token
+    again = session("pages/lessons.py", query | {"me": token})             # a reload: a new session, the same URL
+    assert again.radio(key="lesson_predict_lr_1").value == "down"
+    assert i18n.t("lessons.class_wait", "en") in texts(again)               # still waiting for the teacher
+    assert "board_tickets" not in again.session_state or not again.session_state["board_tickets"]   # no post
+    again.run()
+    wait_sent()
+    assert stored_answers(class_db) == posted                               # not posted again (the same row, time)
+    again.radio(key="lesson_predict_lr_1").set_value("diverges").run()      # a changed mind still goes to the board
+    wait_sent()
+    assert class_db.read_board(code, key).answers == {("lr", 1): {"diverges": 1}}
+
+
+def stored_answers(store: Store) -> list[tuple]:
+    with store.engine.connect() as db:
+        return [tuple(r) for r in db.execute(sa.select(board_store.answers.c.lesson, board_store.answers.c.step,
+                                                       board_store.answers.c.choice, board_store.answers.c.posted))]

@@ -1,6 +1,7 @@
 """The class store against SQLite and a real PostgreSQL (a throwaway cluster): the same tests for both."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -298,3 +299,126 @@ def test_the_rate_limit_lets_a_burst_through_then_one_per_period():
     assert not limit.allow()
     clock.now += 0.2
     assert limit.allow() and not limit.allow()
+
+
+def test_a_stored_curve_is_bounded_keeps_its_first_and_last_points_at_their_steps_and_the_final_values_exact(
+        make_store):
+    store = make_store()
+    cls = store.create_class()
+    seat = store.join(cls.code, "Otter")
+    losses = [600.0 * 0.97 ** k for k in range(500)]
+    final = 0.123456789
+    store.post_run(cls.code, seat.token, RunPost("tensors", {"lr": 1e-4}, "loss", final, diverged_at=437,
+                                                 curve=(*losses[:-1], final)))
+    store.post_run(cls.code, seat.token, RunPost("tensors", {"lr": 1e-4}, "loss", 2.0, curve=tuple(losses[:40])))
+    long, short = store.read_board(cls.code, cls.teacher_key).runs
+    assert len(long.curve) == len(long.steps) == board.CURVE_POINTS < 500
+    assert long.steps[0] == 0 and long.steps[-1] == 499 and list(long.steps) == sorted(set(long.steps))
+    assert long.curve[0] == 600.0 and long.curve[-1] == pytest.approx(final, rel=1e-3)
+    assert all(v == pytest.approx(losses[k], rel=1e-3) for k, v in zip(long.steps[:-1], long.curve[:-1]))
+    assert long.value == final and long.diverged_at == 437          # exact: their own fields, never the curve's
+    assert short.steps == tuple(range(40)) and short.curve[-1] == pytest.approx(losses[39], rel=1e-3)
+    with store.engine.connect() as db:                              # a few bytes a point, whatever the run's length
+        stored = db.execute(sa.select(board.runs.c.curve).order_by(board.runs.c.id)).scalars().first()
+    assert len(stored) < 12 * board.CURVE_POINTS
+
+
+def test_thinning_keeps_every_point_of_a_short_curve_and_the_ends_of_a_long_one():
+    for length in (0, 1, 2, board.CURVE_POINTS, board.CURVE_POINTS + 1, 501, 10_007):
+        steps = board.thin_steps(length)
+        assert len(steps) == min(length, board.CURVE_POINTS)
+        assert steps == sorted(set(steps)) and (not steps or (steps[0], steps[-1]) == (0, length - 1))
+    assert board.thin_curve([1.0, float("nan"), float("inf"), 3.14159265]) == [1.0, None, None, 3.142]
+    checked = RunPost("tensors", {}, "loss", 1.0, curve=tuple(range(1000))).checked()
+    assert checked.checked() is checked and checked.curve_length == 1000 and len(checked.curve) == board.CURVE_POINTS
+    altered = dataclasses.replace(checked, page="../etc")                   # a copy is not taken as checked
+    with pytest.raises(CodedError):
+        altered.checked()
+
+
+def test_a_refused_post_in_a_group_commit_leaves_the_others_written(make_store):
+    store = make_store()
+    cls = store.create_class()
+    seat = store.join(cls.code, "Otter")
+    with store.batch():
+        results = store.post_runs([(cls.code, seat.token, post(1.0)), (cls.code, "not a seat", post(2.0)),
+                                   ("ZZZZZZ", seat.token, post(3.0)), (cls.code, seat.token, post(4.0))])
+    assert [None if r is None else r.code for r in results] == [None, "board.not_in_class", "board.no_class", None]
+    assert [r.value for r in store.read_board(cls.code, cls.teacher_key).runs] == [1.0, 4.0]
+
+
+def test_a_group_commit_keeps_each_poster_s_bound_and_tells_seats_of_other_classes_apart(make_store, monkeypatch):
+    store = make_store()
+    first, second = store.create_class(), store.create_class()
+    a, b = store.join(first.code, "A"), store.join(first.code, "B")
+    elsewhere = store.join(second.code, "C")
+    monkeypatch.setattr(board, "MAX_RUNS_PER_STUDENT", 3)
+    store.post_run(first.code, a.token, post(0.0))
+    store.post_run(first.code, a.token, post(1.0))
+    # A holds 2 and posts 3 in one commit (past the bound: the oldest two go); B posts 1 (inside it); C's seat is in
+    # the other class, so under the first class's code it is no seat at all
+    results = store.post_runs([(first.code, a.token, post(2.0)), (first.code, b.token, post(10.0)),
+                               (first.code, a.token, post(3.0)), (first.code, elsewhere.token, post(20.0)),
+                               (second.code, elsewhere.token, post(30.0)), (first.code, a.token, post(4.0))])
+    assert [None if r is None else r.code for r in results] == [None, None, None, "board.not_in_class", None, None]
+    assert sorted(r.value for r in store.read_board(first.code, first.teacher_key).runs) == [2.0, 3.0, 4.0, 10.0]
+    assert [r.value for r in store.read_board(second.code, second.teacher_key).runs] == [30.0]
+
+
+def test_a_schema_1_database_is_brought_up_to_date_and_its_curves_still_read(make_store):
+    store = make_store()
+    cls = store.create_class()
+    seat = store.join(cls.code, "Otter")
+    with store.engine.begin() as db:                                # the database as schema 1 left it
+        db.execute(sa.text("DROP INDEX board_runs_student_id"))
+        db.execute(board.meta_table.update().values(value="1"))
+        class_id = db.execute(sa.select(board.classes.c.id)).scalar_one()
+        db.execute(board.runs.insert().values(
+            class_id=class_id, student_id=seat.student, generation=0, page="tensors", settings="{}", metric="loss",
+            value=1.0, time_limited=False, curve="[3.0, 2.0, 1.0]", link="", posted=0.0))
+    assert "board_runs_student_id" not in {i["name"] for i in sa.inspect(store.engine).get_indexes("board_runs")}
+    reopened = make_store()
+    assert reopened.schema_version() == board.SCHEMA_VERSION == 2
+    assert "board_runs_student_id" in {i["name"] for i in sa.inspect(reopened.engine).get_indexes("board_runs")}
+    old = reopened.read_board(cls.code, cls.teacher_key).runs[0]
+    assert old.curve == (3.0, 2.0, 1.0) and old.steps == (0, 1, 2)
+
+
+def test_a_student_reads_back_their_own_prediction_and_nothing_of_the_others(make_store):
+    store = make_store()
+    cls = store.create_class()
+    me, other = store.join(cls.code, "Otter"), store.join(cls.code, "Penguin")
+    assert store.own_poll(cls.code, me.token, "lr", 1) == board.StudentPoll(None, None)
+    store.answer(cls.code, other.token, "lr", 1, "diverges")
+    assert store.own_poll(cls.code, me.token, "lr", 1) == board.StudentPoll(None, None)
+    store.answer(cls.code, me.token, "lr", 1, "down")
+    assert store.own_poll(cls.code, me.token, "lr", 1) == board.StudentPoll("down", None)
+    assert store.own_poll(cls.code, me.token, "lr", 2).choice is None
+    store.reveal(cls.code, cls.teacher_key, "lr", 1, "diverges")
+    assert store.own_poll(cls.code, me.token, "lr", 1) == board.StudentPoll("down", "diverges")
+    with pytest.raises(CodedError):
+        store.own_poll(cls.code, "a guessed token", "lr", 1)
+
+
+def test_the_board_reads_every_student_s_nickname_as_it_is_now(make_store):
+    store = make_store()
+    cls = store.create_class()
+    seat = store.join(cls.code, "Otter")
+    store.post_run(cls.code, seat.token, post())
+    first = store.read_board(cls.code, cls.teacher_key)
+    assert first.nicknames == {seat.student: "Otter"} and first.runs[0].nickname == "Otter"
+    store.rename(cls.code, seat.token, "Neo")
+    later = store.read_board(cls.code, cls.teacher_key, since=first.last_id, generation=first.generation)
+    assert later.runs == [] and later.nicknames == {seat.student: "Neo"} and later.students == 1
+
+
+def test_the_board_draws_each_thinned_point_at_its_own_step():
+    from lib.figures import board_plots
+    from tests.page_support import plotly_values
+
+    checked = RunPost("tensors", {}, "loss", 1.0, curve=tuple(1.0 + 1 / (k + 1) for k in range(500))).checked()
+    curve, steps = board.read_curve(checked.stored_curve())
+    runs = [board.PostedRun(1, 1, "Otter", "tensors", {}, "loss", 1.0, None, False, curve, "", 0.0, steps),
+            board.PostedRun(2, 2, "Seal", "tensors", {}, "loss", 1.0, None, False, (3.0, 2.0), "", 0.0)]
+    xs = plotly_values(board_plots.latest_curves(runs, "en").to_plotly_json()["data"][0]["x"])
+    assert xs[0] == 0 and xs[len(curve) - 1] == 499 and xs[len(curve):] == [None, 0, 1, None]

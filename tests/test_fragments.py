@@ -2,10 +2,19 @@
 no training job, and one that only redraws (heatmap choice, histogram parameter, log axis, a graph already built)
 sends no job at all, while what it draws changes and its choice still goes into the URL.
 
-AppTest runs fragments as part of every full script run (`at.run()`), which says nothing about what a fragment's
-own rerun does. `rerun_fragment` asks AppTest's script runner for the rerun a browser asks for when a widget inside
-a fragment changes: the same RerunData with the fragment's id queued (Streamlit's ScriptRunner then runs that
-fragment alone, from AppTest's fragment storage). The tree it returns holds only what that fragment drew.
+AppTest (Streamlit 1.67) has no public way to rerun one fragment as a browser does, so `rerun_fragment` reaches
+into it, and only here:
+- `AppTest.run()` always asks for a full run: LocalScriptRunner.run builds `RerunData(widget_states, query_string,
+  page_script_hash, context_info)` and nothing else (streamlit/testing/v1/local_script_runner.py:188-193). A
+  browser whose widget inside a fragment changed sends that fragment's id with the new value, and AppSession puts
+  it in `RerunData(fragment_id=...)` (streamlit/runtime/app_session.py:649, 678-683); the script runner then runs
+  that fragment alone.
+- The one public fragment-only rerun, `st.rerun(<fragment key>)`, is allowed only from a widget callback
+  (streamlit/commands/execution_control.py:228-236): the app's own code, and it would turn every AppTest run that
+  touches such a widget into a fragment run. Upstream: streamlit/streamlit#9242 (st.fragment and AppTest), open.
+So `rerun_fragment` hands AppTest's script runner the RerunData a browser's request becomes, with the fragment's
+id from AppTest's fragment storage (`at._fragment_storage`, which AppTest keeps across runs for keyed fragments).
+The tree it returns holds only what that fragment drew.
 """
 import json
 from pathlib import Path
@@ -56,12 +65,12 @@ def jobs(monkeypatch):
 
 def rerun_fragment(at: AppTest, key: str) -> AppTest:
     """The rerun a widget inside the fragment `@st.fragment(key=key)` asks for: that fragment alone."""
-    ids = at._fragment_storage.resolve_target(key)
+    (fragment_id,) = at._fragment_storage.resolve_target(key)   # one call site: the id a browser would send
     real = local_script_runner.RerunData
 
-    def scoped(**kwargs):
-        return real(**kwargs, fragment_id_queue=ids, is_fragment_scoped_rerun=True)
-    with mock.patch.object(local_script_runner, "RerunData", scoped):
+    def as_the_browser_asks(**kwargs):
+        return real(**kwargs, fragment_id=fragment_id)
+    with mock.patch.object(local_script_runner, "RerunData", as_the_browser_asks):
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -154,7 +163,7 @@ def test_histogram_parameter_redraws_without_a_job(jobs):
 
 
 def test_step_modes_entry_picker_reruns_the_board_only(jobs):
-    at = open_page("pages/step_mode.py")
+    at = open_page("pages/step.py")
     at.button(key="sm_do_forward").click().run()
     before = at.code[0].value
     jobs.reset()

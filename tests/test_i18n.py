@@ -81,7 +81,7 @@ def open_in(lang: str, page: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("MNIST_DOWNLOAD", "0")
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["lang"] = lang
-    at.run()   # registers app.py's pages, so switch_page finds one whose url_path is not its file's name (step_mode)
+    at.run()   # Home first, as a visitor who opens the app and then a page
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -147,7 +147,7 @@ def korean_app(page: str, query: dict | None = None) -> AppTest:
     at.query_params["lang"] = "ko"
     for name, value in (query or {}).items():
         at.query_params[name] = value
-    at.run()   # registers app.py's pages, so switch_page finds one whose url_path is not its file's name (step_mode)
+    at.run()   # Home first, as a visitor who opens the app and then a page
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     assert page == "pages/home.py" or KO["home.title"] not in [title.value for title in at.title], "Home was drawn"
@@ -218,7 +218,7 @@ def test_an_english_message_on_a_korean_page_fails_the_check(monkeypatch):
 
 # ---------------------------------------------------------------- every page, in Korean
 def test_the_page_list_holds_every_screen():
-    assert {"home", *STAGE_NAMES, "compare", "lessons", "a_vs_b", "step_mode", "own_network"} <= set(PAGES)
+    assert {"home", *STAGE_NAMES, "compare", "lessons", "a_vs_b", "step", "own_network"} <= set(PAGES)
 
 
 def assert_korean_in_every_tab(at: AppTest, page: str) -> None:
@@ -253,7 +253,7 @@ def test_stage_7_per_use_rows_and_the_broken_relu():
 def test_step_mode_every_phase_and_entry():
     """Step mode shows its sections one click at a time (lessons reveal theirs in tests/test_lessons.py, the own
     network's presets in tests/test_own_network.py)."""
-    at = korean_app("pages/step_mode.py")
+    at = korean_app("pages/step.py")
     for phase in ("forward", "backward", "update"):
         at.button(key=f"sm_do_{phase}").click().run()
         assert_korean(at)

@@ -164,7 +164,7 @@ def shown_text(at) -> str:
 @pytest.mark.slow
 def test_page_walks_forward_backward_update():
     at = AppTest.from_file(APP, default_timeout=120).run()
-    at.switch_page("pages/step_mode.py").run()
+    at.switch_page("pages/step.py").run()
     assert not at.exception, [e.value for e in at.exception]
     ref = tutorial(sm.StepSettings(), 1)[0]
     assert f"{ref['w1'][0, 0].item():.3f}" in shown_text(at)
@@ -205,7 +205,7 @@ def test_page_renders_in_both_languages(lang):
     at.query_params["lang"] = lang
     at.query_params["sm_hidden"] = "3"
     at.run()
-    at.switch_page("pages/step_mode.py").run()
+    at.switch_page("pages/step.py").run()
     for button in ("sm_do_forward", "sm_do_backward", "sm_do_update"):
         at.button(key=button).click().run()
         assert not at.exception, [e.value for e in at.exception]
@@ -216,12 +216,12 @@ def test_page_renders_in_both_languages(lang):
 @pytest.mark.slow
 def test_leaving_while_playing_comes_back_paused():
     at = AppTest.from_file(APP, default_timeout=120).run()
-    at.switch_page("pages/step_mode.py").run()
+    at.switch_page("pages/step.py").run()
     at.button(key="sm_play").click().run()
     assert at.session_state["sm_playing"]
     step = at.session_state["sm_state"].step
     at.switch_page("pages/home.py").run()
-    at.switch_page("pages/step_mode.py").run()
+    at.switch_page("pages/step.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.session_state["sm_playing"]
     assert at.button(key="sm_play").label == "Play"

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from lib.board.outbox import Outbox, RateLimit, Ticket
-from lib.board.store import RunPost, Seat, Store, normalise_code
+from lib.board.store import NICKNAME_MAX, RunPost, Seat, Store, StudentPoll, normalise_code
 from lib.text.messages import CodedError
 from lib.tutorial.config import CONFIG_FIELDS, config_to_query
 from ui.frame import write_query
@@ -19,6 +19,7 @@ from ui.text import t
 
 CLASS_KEY, SEAT_KEY, TEACHER_KEY = "class", "me", "tk"   # URL keys: the class's code, a student's token, the key
 TICKETS_KEPT = 50                                       # a session's latest posts, whose fate its pages show
+NICKNAME_KEY = "board_nickname"                         # the sidebar's nickname field
 
 _lock = threading.Lock()
 _store: Store | None = None
@@ -92,6 +93,7 @@ def class_frame(auto_join: bool = True) -> None:
             st.sidebar.warning(t("board.unreachable"), icon=":material/cloud_off:")
             return
         st.session_state["board_seat"] = seat
+        st.session_state.pop(NICKNAME_KEY, None)     # the nickname field starts from this seat's name
     seat = current_seat()
     values = {CLASS_KEY: code}
     if seat is not None:
@@ -101,7 +103,7 @@ def class_frame(auto_join: bool = True) -> None:
 
 
 def forget_class() -> None:
-    for key in ("board_class", "board_seat", "board_teacher_key"):
+    for key in ("board_class", "board_seat", "board_teacher_key", NICKNAME_KEY):
         st.session_state.pop(key, None)
     for key in (CLASS_KEY, SEAT_KEY, TEACHER_KEY):
         if key in st.query_params:
@@ -114,6 +116,7 @@ def status_in_sidebar(code: str, seat: Seat | None) -> None:
         box.markdown(t("board.sidebar_teacher", code=code))
     else:
         box.markdown(t("board.sidebar_student", code=code, nickname=escape(seat.nickname)))
+        nickname_form(box)
     tickets: list[Ticket] = st.session_state.get("board_tickets", [])
     waiting = sum(ticket.state == "waiting" for ticket in tickets)
     lost = sum(ticket.state in ("failed", "refused") for ticket in tickets)
@@ -121,6 +124,40 @@ def status_in_sidebar(code: str, seat: Seat | None) -> None:
         box.warning(t("board.not_receiving", count=waiting), icon=":material/cloud_off:")
     if lost:
         box.error(t("board.not_sent", count=lost), icon=":material/error:")
+
+
+def nickname_form(where) -> None:
+    """A student changes their nickname from any page (the class box in the sidebar): validated and bounded by the
+    store (clean_nickname), the new one on the board from its next refresh; its refusal shown, never raised."""
+    st.session_state.setdefault(NICKNAME_KEY, current_seat().nickname)
+    with where.popover(t("board.rename"), icon=":material/edit:"):
+        with st.form("board_nickname_form", border=False):
+            st.text_input(t("board.nickname"), max_chars=NICKNAME_MAX, key=NICKNAME_KEY)
+            st.form_submit_button(t("board.rename"), key="board_rename", on_click=rename)
+    refused = st.session_state.pop("board_rename_refused", None)
+    if refused is not None:
+        where.error(refused.render(_lang()), icon=":material/error:")
+
+
+def rename() -> None:
+    """The nickname form's callback, before the rerun draws the sidebar: the seat takes the stored (cleaned) name."""
+    seat, code = current_seat(), current_class()
+    if seat is None or code is None:
+        return
+    limit = st.session_state.setdefault("board_rename_rate", RateLimit(burst=5, every_s=5.0))
+    if not limit.allow():
+        st.session_state["board_rename_refused"] = CodedError("board.rename_too_fast")
+        return
+    try:
+        seat = store().rename(code, seat.token, st.session_state.get(NICKNAME_KEY, ""))
+    except CodedError as refused:
+        st.session_state["board_rename_refused"] = refused
+        return
+    except Exception:   # the database is unreachable: the name stays as it was
+        st.session_state["board_rename_refused"] = CodedError("board.rename_unreachable")
+        return
+    replace_seat(seat)
+    st.session_state[NICKNAME_KEY] = seat.nickname
 
 
 def escape(text: str) -> str:
@@ -179,15 +216,31 @@ def post_answer(lesson: str, step: int, choice: str) -> None:
     _send("answer", lambda box: box.send("answer", lambda s: s.answer(code, token, lesson, step, choice)))
 
 
-def revealed_to_student(lesson: str, step: int) -> str | None:
-    """The poll's answer once the teacher revealed it (read when a student's lesson page asks; never polled)."""
+def own_poll(lesson: str, step: int) -> StudentPoll | None:
+    """A poll as this student sees it: their own prediction (from the database, so a reload or another replica shows
+    it again) and the answer once the teacher revealed it. Read when a student's lesson page draws; never polled.
+    None outside a class or when it cannot be read."""
     seat, code = current_seat(), current_class()
     if seat is None or code is None:
         return None
     try:
-        return store().revealed(code, seat.token, lesson, step)
-    except CodedError:
+        return store().own_poll(code, seat.token, lesson, step)
+    except Exception:   # refused (the seat went) or unreachable: the page goes on as if nothing was read
         return None
+
+
+def remember_answer(lesson: str, step: int, choice: str) -> None:
+    """A prediction already on the board (read back after a reload): not posted again."""
+    st.session_state.setdefault("board_answered", {})[(lesson, step)] = choice
+
+
+def post_answer_once(lesson: str, step: int, choice: str | None) -> None:
+    """Post a prediction unless this session already posted (or read back) that very choice for this step."""
+    answered = st.session_state.setdefault("board_answered", {})
+    if current_seat() is None or choice is None or answered.get((lesson, step)) == choice:
+        return
+    answered[(lesson, step)] = choice
+    post_answer(lesson, step, choice)
 
 
 def is_teacher() -> bool:

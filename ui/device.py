@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.serve import jobs, workers
+from lib.text.numbers import lr_text
 from lib.tutorial.config import TrainConfig, available_devices
 from lib.figures.device_plots import step_time_figure
 from lib.explore.device_timing import BATCHES, TIMED_STEPS, TIMING_LR
@@ -30,7 +31,7 @@ def device_tab(stage: str, cfg: TrainConfig) -> None:
     st.markdown(t("device.intro"))
     st.caption(t("device.settings", stage=t(f"stage.{stage}.title"), d_in=cfg.d_in, hidden=cfg.hidden,
                  d_out=cfg.d_out, dtype=cfg.dtype, batches=", ".join(map(str, BATCHES)), steps=TIMED_STEPS,
-                 lr=TIMING_LR))
+                 lr=lr_text(TIMING_LR)))
     if len(devices) < 2:
         st.info(t("device.cpu_only"), icon=":material/memory:")
     base = cfg.with_(steps=1)   # steps and device are the timing's own

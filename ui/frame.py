@@ -1,29 +1,59 @@
 """What every screen stands in: app.py's frame, and tabs that stay open across reruns and languages."""
 from __future__ import annotations
 
+import sys
+import threading
+import types
+from contextlib import contextmanager
+from pathlib import Path
+
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from lib.text import i18n
 from ui.text import lang
 
+_run = threading.local()   # a script run is one thread: whether app.py's frame is around the page it runs
+
+
+@contextmanager
+def app_frame():
+    """app.py runs its page inside this, so the page's ensure_app_frame knows the frame is there."""
+    outer, _run.framed = getattr(_run, "framed", False), True
+    try:
+        yield
+    finally:
+        _run.framed = outer
+
 
 def ensure_app_frame() -> None:
-    """Every page calls this first.
+    """Every page calls this first: a page that app.py did not run gets app.py's frame around it.
 
-    Streamlit starts in its legacy pages/ mode whenever a pages/ folder sits beside the main script, and
-    stays there until app.py calls st.navigation: a server's first visitor who opens /tensors directly
-    (and every AppTest run) gets the page file alone, without app.py's frame. Leave that mode and rerun,
-    so app.py frames the page.
+    Streamlit (1.67, paths under site-packages/streamlit) starts each server process in its legacy pages/ mode
+    because pages/ sits beside app.py: runtime/pages_manager.py:60-63 sets `uses_pages_directory =
+    Path(self.main_script_parent / "pages").exists()`, from the folder alone (no config option; page files in a
+    sub-folder of pages/ would keep the mode and leave it no page to find). In that mode the script runner runs its
+    own navigation in place of app.py (runtime/scriptrunner/script_runner.py:933-934, `_mpa_v1` at 144-181): app.py
+    for "/", and for "/tensors" the file pages/tensors.py alone (every pages/*.py, named by its file). The mode ends
+    for good with the first st.navigation call (commands/navigation.py:181-182, "As soon as any session of your app
+    executes the st.navigation command, your app will ignore the pages/ directory (across all sessions)"). So a
+    server's first visitor who opens a page's URL directly, and every AppTest run, reaches the page file without
+    app.py. The page then runs app.py itself, as Streamlit runs it for "/" in that mode, and stops: app.py's
+    st.navigation ends the legacy mode, finds this page by its URL and runs it inside the frame.
 
-    Streamlit (1.67) has no public way to do this: the mode is PagesManager.uses_pages_directory, set once per
-    process from `(main script's folder / "pages").exists()`; in that mode the script runner runs the page file
-    in place of app.py (scriptrunner._mpa_v1), so app.py's st.navigation, the one public call that clears the
-    flag, never runs for such a visitor; client.showSidebarNavigation only hides that mode's sidebar.
+    The legacy navigation finds a URL by file name, so each url_path in app.py is its file's name: a URL it cannot
+    find gets Streamlit's "Page not found" dialog (commands/navigation.py:561-562) before any of our code runs
+    (tests/test_first_visit_browser.py opens every page first on a fresh server). A page file run as the main
+    script (a test's AppTest.from_file("pages/x.py")) has no pages/ beside it and is left alone.
     """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if getattr(_run, "framed", False):
+        return
+    entrypoint = Path(sys.modules["__main__"].__file__)   # the main script (script_runner.py:776-783)
+    if not (entrypoint.parent / "pages").exists():
+        return
+    frame = types.ModuleType("__main__")   # a fresh namespace for app.py, as st.Page.run gives a page
+    frame.__file__ = str(entrypoint)
+    exec(compile(entrypoint.read_bytes(), str(entrypoint), "exec"), frame.__dict__)  # noqa: S102
+    st.stop()   # the page ran inside app.py's frame; this unframed run of it ends here
 
 
 def write_query(values: dict[str, str]) -> None:

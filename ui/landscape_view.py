@@ -17,6 +17,7 @@ from ui.runs import get_many, run_failed_message
 from ui.text import lang, optimizer_label, t
 
 SPANS = [1.0, 0.1, 0.01, 0.001]
+LINK_KEYS = ("span",)   # its choice in the link
 NEARLY_ORTHOGONAL = 0.1   # below this share of every path's length on the slice, the page says the paths look short
 
 

@@ -1,4 +1,5 @@
-"""Settings in the URL: in-page choices read from a link and written back, and the link to share."""
+"""Settings in the URL: in-page choices read from a link and written back, the keys a page does not read, and the
+link to share."""
 from __future__ import annotations
 
 import math
@@ -7,9 +8,10 @@ from dataclasses import replace
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from lib.classroom.teacher import TEACHER_KEYS
 from lib.text.messages import Message
 from lib.tutorial import step_mode
-from lib.tutorial.config import QUERY_VALUE_MAX, query_field, shown_text, values_from_query
+from lib.tutorial.config import LR_CAP, QUERY_VALUE_MAX, query_field, shown_text, values_from_query
 from ui.frame import write_query
 from ui.teacher import link_options, link_with, show_qr
 from ui.text import t
@@ -65,17 +67,27 @@ def _follow(url_key: str, widget_key: str, parse, text: str) -> None:
         st.session_state.setdefault("link_refused", {})[url_key] = (shown_text(text), reason)
 
 
-def _say_refused(url_key: str, value) -> None:
+def _say_refused(url_key: str, value, instead: str | None = None) -> None:
     refused = st.session_state.get("link_refused", {}).pop(url_key, None)
     if refused is not None:
         text, reason = refused
-        st.warning(t("links.choice_refused", name=url_key, text=text, why=reason, used=shown_text(str(value))),
-                   icon=":material/link_off:")
+        if instead is None:
+            message = t("links.choice_refused", name=url_key, text=text, why=reason, used=shown_text(str(value)))
+        else:
+            message = t("links.choice_refused_instead", name=url_key, text=text, why=reason, instead=instead)
+        st.warning(message, icon=":material/link_off:")
 
 
 def keep_choice(url_key: str, value) -> None:
     _say_refused(url_key, value)
     write_query({url_key: str(value)})
+
+
+def say_not_kept(url_key: str, instead: str) -> None:
+    """A linked choice the page does not use after all (Compare's common lr, switched off): a refusal of the link's
+    value says `instead`, what the page does in its place, and the key leaves the URL."""
+    _say_refused(url_key, None, instead)
+    st.query_params.pop(url_key, None)
 
 
 def whole_number(low: int, high: int):
@@ -86,6 +98,20 @@ def whole_number(low: int, high: int):
             value = None
         if value is None or not low <= value <= high:
             raise LinkRefused(Message("links.why_whole_number", low=low, high=high))
+        return value
+    return parse
+
+
+def lr_value(high: float = LR_CAP):
+    """A link's lr, used as given: any finite number with 0 < lr <= `high`, on the slider's grid or off it (the
+    slider shows it: with_value)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 < value <= high):
+            raise LinkRefused(Message("links.why_lr", high=high))
         return value
     return parse
 
@@ -139,12 +165,6 @@ def with_value(options: list, key: str) -> list:
     return sorted([*options, value])
 
 
-def lr_text(lr: float) -> str:
-    """An lr as a slider shows it: "1e-06" on the grid, all its digits off it ("3.5e-06")."""
-    short = f"{lr:.0e}"
-    return short if float(short) == lr else f"{lr:g}"
-
-
 def link_entered(entering: bool, from_link: bool) -> bool:
     """Whether this run reads the link's in-page choices (ui.sidebar; call it before the sidebar records the page):
     on entering a page from a link, and on a session's first page when its link names only such choices
@@ -153,6 +173,37 @@ def link_entered(entering: bool, from_link: bool) -> bool:
     own = {"lang", "lock", "hide", "projector"}   # app.py's: the language and a teacher's view
     first = "sidebar_stage" not in st.session_state
     return from_link or (entering and first and any(key not in own for key in st.query_params))
+
+
+# the keys app.py's frame reads on every page (the language, a teacher's view, the class board: ui.board) and
+# Streamlit's own (?embed=)
+FRAME_KEYS = frozenset({"lang", *TEACHER_KEYS, "embed", "embed_options"})
+IGNORED_SHOWN = 8   # ignored keys a message names; more end in "…"
+
+
+def ignored_keys(query: dict[str, str], own=(), fields=(), any_case=()) -> list[str]:
+    """The keys of `query` a page does not read: not the frame's, not one of its `own` as spelt (or of `any_case`,
+    read in any case: step mode's), and not naming one of the config `fields` it reads (in any spelling:
+    lib.tutorial.config.query_field)."""
+    from ui.board import CLASS_KEY, SEAT_KEY, TEACHER_KEY   # here: ui.board stands beside this module, not below
+    frame = FRAME_KEYS | {CLASS_KEY, SEAT_KEY, TEACHER_KEY}
+    return [key for key in query if key not in frame and key not in own and key.lower() not in any_case
+            and query_field(key) not in fields]
+
+
+def say_ignored_keys(own=(), fields=(), any_case=()) -> None:
+    """On a session's first run, the run a link opens: one message naming the link's keys this page does not read
+    (ignored_keys), with their values. Later runs' URLs hold what the app wrote (a page switch clears the URL);
+    call it before the page writes any."""
+    if st.session_state.get("link_keys_read"):
+        return
+    st.session_state["link_keys_read"] = True
+    query = st.query_params.to_dict()
+    keys = ignored_keys(query, own, fields, any_case)
+    if keys:
+        shown = ", ".join(f"{shown_text(key)}={shown_text(query[key])}" for key in keys[:IGNORED_SHOWN])
+        st.warning(t("links.keys_ignored", keys=shown + (", …" if len(keys) > IGNORED_SHOWN else "")),
+                   icon=":material/link_off:")
 
 
 def settings_in_link() -> dict[str, str]:

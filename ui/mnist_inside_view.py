@@ -16,6 +16,9 @@ from ui.runs import get, run_failed_message
 from ui.text import lang, t
 
 SOURCES = ("test", "mistake", "own")
+# the keys its choices take in the link: the digit's source, the mistake or the test index, the layer and the channel,
+# row and column of the entry written out
+LINK_KEYS = ("m_digit", "m_wrong", "m_index", "m_layer", "m_ch", "m_row", "m_col")
 
 
 def inside_sections(run: dict, data: mnist_data.MnistData, own_digit: torch.Tensor | None) -> None:

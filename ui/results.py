@@ -8,7 +8,8 @@ import math
 import pandas as pd
 import streamlit as st
 
-from lib.tutorial.diagnosis import diagnose_stall
+from lib.text.numbers import lr_text
+from lib.tutorial.diagnosis import MOMENTUM_DIVERGES, PLAIN_SGD_TRAINS, diagnose_stall, divergence_cause
 from lib.tutorial.stages import GROWTH_LIMIT, STAGES, RunSummary
 from ui.text import optimizer_label, parameter_label, t
 
@@ -41,10 +42,17 @@ def gradient_table(table: pd.DataFrame):
 
 
 def divergence_message(result: RunSummary) -> str:
+    """Where and why a run blew up: the summed loss and the lr, and what else made it (lib.tutorial.diagnosis)."""
     cfg = result.config
     reason = t(result.divergence_reason, loss=result.stop_loss, limit=GROWTH_LIMIT)
-    return t("divergence.message", step=result.diverged_at, reason=reason,
-             numbers=cfg.n * cfg.d_out, lr=cfg.lr, reset=t("settings.reset"))
+    message = t("divergence.message", step=result.diverged_at, reason=reason,
+                numbers=cfg.n * cfg.d_out, lr=lr_text(cfg.lr), reset=t("settings.reset"))
+    info = STAGES.get(result.stage)   # None: a network of one's own, trained by plain SGD
+    cause = divergence_cause(cfg, info is None or info.uses_optimizer)
+    if cause is not None:
+        message += " " + t(cause, momentum=cfg.momentum, factor=1 / (1 - cfg.momentum),
+                           diverges=lr_text(MOMENTUM_DIVERGES), trains=lr_text(PLAIN_SGD_TRAINS))
+    return message
 
 
 def stall_message(stage: str, result: RunSummary) -> str | None:
@@ -53,7 +61,8 @@ def stall_message(stage: str, result: RunSummary) -> str | None:
     stall = diagnose_stall(result.losses, cfg, uses_optimizer, diverged=result.diverged_at is not None)
     if stall is None:
         return None
-    reason = t(stall.code, peak_step=stall.peak_step, peak_ratio=stall.peak_ratio, lr=cfg.lr, total=len(result.losses),
+    reason = t(stall.code, peak_step=stall.peak_step, peak_ratio=stall.peak_ratio, lr=lr_text(cfg.lr),
+               total=len(result.losses),
                optimizer=optimizer_label(cfg.optimizer if uses_optimizer else "sgd"), init=cfg.d_in ** -0.5,
                reset=t("settings.reset"))
     return t("stall.message", steps=len(result.losses) - stall.tail_start, start=stall.tail_start, before=stall.before,

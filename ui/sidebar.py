@@ -7,20 +7,25 @@ import math
 import streamlit as st
 
 from lib.serve import limits, workers
+from lib.text.numbers import lr_text
 from lib.tutorial.config import (CONFIG_FIELDS, SEED_CAP, SIZE_CAPS, STAGE_NAMES, STEPS_CAP, TrainConfig,
-                        config_from_query, config_to_query, default_config)
+                        config_from_query, config_to_query, default_config, query_field)
 from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import STAGES
 from ui import runs
 from ui.device import device_choice
 from ui.frame import write_query
-from ui.links import link_entered, lr_text, respell_link, settings_in_link, share_link, with_value
+from ui.links import link_entered, respell_link, settings_in_link, share_link, with_value
 from ui.teacher import current_view, hold_locked
 from ui.text import optimizer_label, t
 
 
 # lr moves on a log scale: 1, 2 and 5 of every decade from 1e-8 to 1e-1
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)] + [1e-1]
+
+
+# what `sizes_only` leaves out: each stage's own (the Compare page reads a link's lr= itself)
+STAGE_OWN = ("lr", "optimizer", "momentum")
 
 
 def nearest_lr(lr: float) -> float:
@@ -43,7 +48,8 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
     """
     defaults = default_config(stage) if stage in STAGES else TrainConfig()
     configs: dict[str, TrainConfig] = st.session_state.setdefault("configs", {})
-    link = settings_in_link()   # n=, also N=, H=, LR= (lib.tutorial.config.query_field)
+    link = {key: value for key, value in settings_in_link().items()   # n=, also N=, H=, LR= (config.query_field)
+            if not (sizes_only and query_field(key) in STAGE_OWN)}
     page = remember_as or stage
     entering = st.session_state.get("sidebar_stage") != page
     from_link = bool(link) and entering and link != st.session_state.get("link_written")
@@ -82,7 +88,7 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
                    disabled="steps" in locked, help=t("settings.steps_help", limit=workers.time_limit_s()))
     shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
     if not sizes_only:
-        shown += ["lr", "optimizer", "momentum"]
+        shown += STAGE_OWN
         sb.select_slider(t("settings.lr"), options=with_value(LR_CHOICES, "lr"), key="lr", disabled="lr" in locked,
                          format_func=lr_text)
         uses_optimizer = info is not None and info.uses_optimizer

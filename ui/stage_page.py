@@ -9,14 +9,14 @@ from lib.figures import plots
 from lib.figures.replay_plots import replayed_loss_curves
 
 from lib.serve import workers
-from lib.tutorial.config import TrainConfig, difference_label
+from lib.tutorial.config import QUERY_KEYS, TrainConfig, difference_label
 from lib.tutorial.export import losses_csv, stage_script
 from lib.tutorial.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
 from ui.frame import ensure_app_frame, keep_widget_state, kept_tabs, open_tab
 from ui.gradient_view import gradient_section
 from ui.graph_view import graph_tab as graph_tab_section
 from ui.histogram_view import histogram_section
-from ui.links import followed_link, keep_choice, linked_choice, one_of, wrote_link
+from ui.links import followed_link, keep_choice, linked_choice, one_of, say_ignored_keys, wrote_link
 from ui.results import divergence_message, loss_metrics, png_config, show_source, stall_message, stop_point
 from ui.board import post_stage_run
 from ui.runs import run_failed_message, time_limit_message, train_with_progress
@@ -49,6 +49,7 @@ def stage_page(stage: str) -> None:
     with code_box:
         st.markdown(t(f"stage.{stage}.whats_new"))
     notices: list = []   # notes on the run (shortened steps, time limit, divergence), drawn under the chart
+    say_ignored_keys(link_keys(stage), QUERY_KEYS)
     cfg = settings_sidebar(stage, notices=notices)
     names = lesson_controls(stage)
     row = st.columns([1] * len(names) + ([2] if stage == "custom_function" else []), vertical_alignment="bottom")
@@ -122,6 +123,17 @@ def stage_page(stage: str) -> None:
 TAB_IDS = ("loss", "gradients", "graph", "histograms")
 # a link without `tab=` that names one of these opens that tab (older links; the histograms' before the gradients')
 IMPLIED_TABS = (("histograms", ("hist",)), ("gradients", ("step", "depth", "heatmap")))
+
+
+def link_keys(stage: str) -> set[str]:
+    """The keys a stage page reads from a link besides the sidebar's settings: its tab and log axis, the tabs'
+    choices (IMPLIED_TABS: DynamicNet's depth on stage 7 only), and the broken MyReLU on stage 3."""
+    keys = {"tab", "log"} | {name for _, names in IMPLIED_TABS for name in names}
+    if stage != "dynamic_net":
+        keys.discard("depth")
+    if stage == "custom_function":
+        keys.add("broken")
+    return keys
 
 
 def open_tab_from_link(url_key: str = "tab", tab_key: str = "stage_tab", implied_by=IMPLIED_TABS) -> None:

@@ -7,6 +7,7 @@ from lib.text import i18n
 from lib.tutorial.config import TrainConfig
 from lib.tutorial.gradients import split_use
 from lib.text.messages import render
+from lib.text.numbers import lr_text
 from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import STAGES
 
@@ -68,5 +69,5 @@ def describe(stage: str, cfg: TrainConfig) -> str:
             update += t("describe.momentum", momentum=cfg.momentum)
     else:
         update = t("describe.by_hand")
-    return t("describe.settings", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=cfg.lr,
+    return t("describe.settings", n=cfg.n, d_in=cfg.d_in, hidden=cfg.hidden, d_out=cfg.d_out, lr=lr_text(cfg.lr),
              steps=cfg.steps, seed=cfg.seed, dtype=cfg.dtype, update=update)

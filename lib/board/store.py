@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from lib.text.messages import CodedError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2                      # 2: runs indexed by student (the bound on a student's runs), curves thinned
 URL_ENV = "CLASS_DB_URL"
 HOURS_ENV = "CLASS_HOURS"
 DEFAULT_HOURS = 12.0                    # a school day, then the class and everything in it is deleted
@@ -46,6 +46,8 @@ NAME_MAX = 32                           # a page's or a lesson's id
 SETTINGS_MAX = 12                       # entries of a run's settings
 VALUE_MAX = 40                          # characters of one setting's value
 CURVE_POINTS = 120                      # a posted curve is thinned to at most this many points
+CURVE_DIGITS = 4                        # significant digits a stored curve point keeps (the board's hover shows 4)
+CURVE_LENGTH_MAX = 10_000_000           # the longest curve a post may say it was thinned from
 LINK_MAX = 1500
 NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 PAGES = ("tensors", "autograd", "custom_function", "nn_module", "optim", "custom_module", "dynamic_net",
@@ -87,13 +89,25 @@ def clean_choice(choice: str) -> str:
     return choice
 
 
+def thin_steps(length: int, points: int = CURVE_POINTS) -> list[int]:
+    """Which of a curve's `length` points (0-based steps) a thinned curve of at most `points` keeps: all of them, or
+    `points` evenly spread with the first and the last."""
+    if length <= points or points < 2:
+        return list(range(min(length, points)))
+    stride = (length - 1) / (points - 1)
+    return [round(i * stride) for i in range(points)]
+
+
 def thin_curve(losses) -> list[float | None]:
-    """At most CURVE_POINTS points, first and last kept; non-finite values become None."""
+    """At most CURVE_POINTS points (those of thin_steps), each to CURVE_DIGITS significant digits: the board draws the
+    curve as a thin line, and a run's final value and its divergence are stored exactly in fields of their own.
+    Non-finite values become None."""
     values = [float(v) for v in losses]
-    if len(values) > CURVE_POINTS:
-        stride = (len(values) - 1) / (CURVE_POINTS - 1)
-        values = [values[round(i * stride)] for i in range(CURVE_POINTS)]
-    return [v if math.isfinite(v) else None for v in values]
+    return [float(f"{values[k]:.{CURVE_DIGITS}g}") if math.isfinite(values[k]) else None
+            for k in thin_steps(len(values))]
+
+
+_CHECKED = object()                     # marks a RunPost that checked() returned: checking it again returns it
 
 
 @dataclass(frozen=True)
@@ -107,8 +121,14 @@ class RunPost:
     time_limited: bool = False
     curve: tuple = ()               # the loss (or accuracy) per step or epoch
     link: str = ""                  # the query string that opens this run
+    curve_length: int | None = None  # set by checked(): how many points `curve` was thinned from
+    _checked: object = field(default=None, init=False, compare=False, repr=False)   # set by checked() alone
 
     def checked(self) -> RunPost:
+        """The post as stored: validated, bounded, its curve thinned (thin_curve). A checked post is its own check,
+        so the outbox's writer does not check again what the page's thread checked."""
+        if self._checked is _CHECKED:
+            return self
         if self.page not in PAGES or self.metric not in METRICS:
             raise refuse("bad_name")
         settings = {}
@@ -122,8 +142,25 @@ class RunPost:
         value = self.value if self.value is not None and math.isfinite(self.value) else None
         diverged = int(self.diverged_at) if self.diverged_at is not None else None
         link = self.link if len(self.link) <= LINK_MAX and "\n" not in self.link else ""
-        return RunPost(self.page, settings, self.metric, value, diverged, bool(self.time_limited),
-                       tuple(thin_curve(self.curve)), link)
+        curve = tuple(thin_curve(self.curve))
+        checked = RunPost(self.page, settings, self.metric, value, diverged, bool(self.time_limited), curve, link,
+                          min(len(self.curve), CURVE_LENGTH_MAX))
+        object.__setattr__(checked, "_checked", _CHECKED)   # a copy (dataclasses.replace) is checked again
+        return checked
+
+    def stored_curve(self) -> str:
+        """The curve column: the thinned points and the length they were thinned from (the board draws each point at
+        its step), compact JSON."""
+        return json.dumps({"of": self.curve_length or len(self.curve), "v": list(self.curve)}, separators=(",", ":"))
+
+
+def read_curve(text: str) -> tuple[tuple, tuple]:
+    """A stored curve's points and the step (0-based) of each; a schema-1 row holds a plain list, one point a step."""
+    stored = json.loads(text)
+    if isinstance(stored, list):
+        return tuple(stored), tuple(range(len(stored)))
+    points = tuple(stored["v"])
+    return points, tuple(thin_steps(max(int(stored["of"]), len(points)), len(points)))
 
 
 @dataclass(frozen=True)
@@ -137,9 +174,10 @@ class PostedRun:
     value: float | None
     diverged_at: int | None
     time_limited: bool
-    curve: tuple
+    curve: tuple                    # thinned (thin_curve): for drawing; `value` and `diverged_at` are exact
     link: str
     posted: float
+    steps: tuple = ()               # the step (0-based) of each point of `curve`
 
 
 @dataclass(frozen=True)
@@ -156,6 +194,13 @@ class Seat:
     student: int
 
 
+@dataclass(frozen=True)
+class StudentPoll:
+    """One poll as one student may see it."""
+    choice: str | None              # their own prediction, None before they made one
+    answer: str | None              # the run's answer, None until the teacher reveals it
+
+
 @dataclass
 class BoardRead:
     """What the board shows, read since `since` (the last run id it had); `generation` changes when cleared."""
@@ -166,6 +211,7 @@ class BoardRead:
     ran: int                        # students with at least one run
     runs: list[PostedRun]           # new since `since`, oldest first
     last_id: int
+    nicknames: dict = field(default_factory=dict)  # every student in the class: row id -> nickname as it is now
     answers: dict = field(default_factory=dict)    # (lesson, step) -> {choice: count}
     reveals: dict = field(default_factory=dict)    # (lesson, step) -> the run's answer
 
@@ -203,7 +249,8 @@ runs = sa.Table("board_runs", metadata,
                 sa.Column("curve", sa.Text, nullable=False),
                 sa.Column("link", sa.Text, nullable=False),
                 sa.Column("posted", sa.Float, nullable=False),
-                sa.Index("board_runs_class_id", "class_id", "id"))
+                sa.Index("board_runs_class_id", "class_id", "id"),
+                sa.Index("board_runs_student_id", "student_id", "id"))   # schema 2: a student's runs, counted per post
 answers = sa.Table("board_answers", metadata,
                    sa.Column("class_id", sa.ForeignKey("board_classes.id", ondelete="CASCADE"), primary_key=True),
                    sa.Column("student_id", sa.ForeignKey("board_students.id", ondelete="CASCADE"), primary_key=True),
@@ -271,11 +318,12 @@ class Store:
         self._create_schema()
 
     @contextlib.contextmanager
-    def _write(self):
-        """One write transaction; inside `batch()`, a savepoint of the batch's transaction."""
+    def _write(self, savepoint: bool = True):
+        """One write transaction; inside `batch()`, a savepoint of the batch's transaction (`savepoint=False`: the
+        batch's transaction itself, for a call that refuses without raising)."""
         batch = getattr(self._local, "batch", None)
         if batch is not None:
-            with batch.begin_nested():
+            with batch.begin_nested() if savepoint else contextlib.nullcontext():
                 yield batch
             return
         with self._writer, self.engine.connect() as db:
@@ -297,7 +345,8 @@ class Store:
                     self._local.batch = None
 
     def _create_schema(self) -> None:
-        """Create the tables once and record the schema's version; a newer schema than this code's is refused.
+        """Create the tables once and record the schema's version; a newer schema than this code's is refused, an
+        older one brought up to date (1 -> 2: the index on a student's runs; schema 1's plain-list curves still read).
         Two replicas starting at once may both try: the loser of the race finds the tables made."""
         for attempt in range(3):
             try:
@@ -308,6 +357,11 @@ class Store:
                         db.execute(meta_table.insert().values(key="schema", value=str(SCHEMA_VERSION)))
                     elif int(row.value) > SCHEMA_VERSION:
                         raise refuse("schema_newer", found=row.value, known=SCHEMA_VERSION)
+                    elif int(row.value) < SCHEMA_VERSION:
+                        for index in runs.indexes:
+                            index.create(db, checkfirst=True)
+                        db.execute(meta_table.update().where(meta_table.c.key == "schema")
+                                   .values(value=str(SCHEMA_VERSION)))
                 return
             except (IntegrityError, ProgrammingError, OperationalError):
                 if attempt == 2:
@@ -397,8 +451,8 @@ class Store:
             row = self._teacher_class(db, code, key)
             if generation is not None and generation != row.generation:
                 since = 0
-            count = db.execute(sa.select(sa.func.count()).select_from(students)
-                               .where(students.c.class_id == row.id)).scalar_one()
+            nicknames = dict(db.execute(sa.select(students.c.id, students.c.nickname)
+                                        .where(students.c.class_id == row.id)).all())
             ran = db.execute(sa.select(sa.func.count(sa.distinct(runs.c.student_id)))
                              .where(runs.c.class_id == row.id)).scalar_one()
             new = db.execute(sa.select(runs, students.c.nickname).join(students, students.c.id == runs.c.student_id)
@@ -412,10 +466,13 @@ class Store:
                 polls.setdefault((lesson, step), {})[choice] = n
             shown = {(r.lesson, r.step): r.answer
                      for r in db.execute(sa.select(reveals).where(reveals.c.class_id == row.id))}
-        posted = [PostedRun(r.id, r.student_id, r.nickname, r.page, json.loads(r.settings), r.metric, r.value,
-                            r.diverged_at, r.time_limited, tuple(json.loads(r.curve)), r.link, r.posted) for r in new]
-        return BoardRead(row.code, row.generation, row.closed, count, ran, posted,
-                         posted[-1].id if posted else since, polls, shown)
+        posted = []
+        for r in new:
+            curve, steps = read_curve(r.curve)
+            posted.append(PostedRun(r.id, r.student_id, r.nickname, r.page, json.loads(r.settings), r.metric, r.value,
+                                    r.diverged_at, r.time_limited, curve, r.link, r.posted, steps))
+        return BoardRead(row.code, row.generation, row.closed, len(nicknames), ran, posted,
+                         posted[-1].id if posted else since, nicknames, polls, shown)
 
     # --- a student --------------------------------------------------------------------------------------------
 
@@ -476,7 +533,10 @@ class Store:
 
     def post_runs(self, posts: list[tuple[str, str | None, RunPost]]) -> list[CodedError | None]:
         """Store several runs in one transaction, a few statements whatever their number (the outbox's group commit:
-        a class pressing Train together is one write); per post, None or why it was refused."""
+        a class pressing Train together is one write); per post, None or why it was refused. Per commit: the classes
+        and the seats named with the runs each holds (one select, on the unique and the student indexes), one insert of
+        every run, and a delete only for a poster this commit takes past its bound; no savepoint: a refusal is
+        returned, not raised."""
         results: list[CodedError | None] = [None] * len(posts)
         checked = []
         for i, (code, token, post) in enumerate(posts):
@@ -487,13 +547,22 @@ class Store:
         if not checked:
             return results
         now = self.clock()
-        with self._write() as db:
-            found = {r.code: r for r in db.execute(sa.select(classes).where(
-                classes.c.code.in_({code for _, code, _, _ in checked})))}
-            seats = {(r.class_id, r.token_hash): r.id for r in db.execute(
-                sa.select(students.c.id, students.c.class_id, students.c.token_hash).where(
-                    students.c.token_hash.in_({token for _, _, token, _ in checked})))}
-            rows, posted_by = [], set()
+        codes, tokens = {code for _, code, _, _ in checked}, {token for _, _, token, _ in checked}
+        # the classes named, each seat named in them and the runs it holds, in one statement (one round trip while
+        # 30 pages' threads hold the GIL): a class without a matching seat comes back once with no seat
+        own_runs = sa.select(sa.func.count()).where(runs.c.student_id == students.c.id).scalar_subquery()
+        lookup = sa.select(classes.c.id, classes.c.code, classes.c.expires, classes.c.closed, classes.c.generation,
+                           students.c.id.label("seat"), students.c.token_hash, own_runs.label("held")) \
+            .select_from(classes.outerjoin(students, sa.and_(students.c.class_id == classes.c.id,
+                                                             students.c.token_hash.in_(tokens)))) \
+            .where(classes.c.code.in_(codes))
+        with self._write(savepoint=False) as db:
+            found, seats, held = {}, {}, {}
+            for r in db.execute(lookup):
+                found[r.code] = r
+                if r.seat is not None:
+                    seats[(r.id, r.token_hash)], held[r.seat] = r.seat, r.held
+            rows, posted_by = [], {}
             for i, code, token, post in checked:
                 row = found.get(code)
                 seat = seats.get((row.id, token)) if row is not None else None
@@ -504,17 +573,15 @@ class Store:
                 elif row.closed:
                     results[i] = refuse("closed")
                 else:
-                    posted_by.add(seat)
+                    posted_by[seat] = posted_by.get(seat, 0) + 1
                     rows.append(dict(class_id=row.id, student_id=seat, generation=row.generation, page=post.page,
-                                     settings=json.dumps(post.settings), metric=post.metric, value=post.value,
-                                     diverged_at=post.diverged_at, time_limited=post.time_limited,
-                                     curve=json.dumps(list(post.curve)), link=post.link, posted=now))
+                                     settings=json.dumps(post.settings, separators=(",", ":")), metric=post.metric,
+                                     value=post.value, diverged_at=post.diverged_at, time_limited=post.time_limited,
+                                     curve=post.stored_curve(), link=post.link, posted=now))
             if rows:
                 db.execute(runs.insert(), rows)
-                over = db.execute(sa.select(runs.c.student_id).where(runs.c.student_id.in_(posted_by))
-                                  .group_by(runs.c.student_id)
-                                  .having(sa.func.count() > MAX_RUNS_PER_STUDENT)).scalars().all()
-                for student in over:
+                # the bound on each poster's runs: only those this commit takes past it drop their oldest
+                for student in (s for s, n in posted_by.items() if held[s] + n > MAX_RUNS_PER_STUDENT):
                     keep = sa.select(runs.c.id).where(runs.c.student_id == student).order_by(runs.c.id.desc()) \
                         .limit(MAX_RUNS_PER_STUDENT).scalar_subquery()
                     db.execute(runs.delete().where(sa.and_(runs.c.student_id == student, runs.c.id.not_in(keep))))
@@ -527,8 +594,8 @@ class Store:
             row, seat = self._seat(db, code, token)
             if row.closed:
                 raise refuse("closed")
-            db.execute(answers.delete().where(sa.and_(answers.c.student_id == seat.id, answers.c.lesson == lesson,
-                                                      answers.c.step == int(step))))
+            db.execute(answers.delete().where(sa.and_(answers.c.class_id == row.id, answers.c.student_id == seat.id,
+                                                      answers.c.lesson == lesson, answers.c.step == int(step))))
             db.execute(answers.insert().values(class_id=row.id, student_id=seat.id, lesson=lesson, step=int(step),
                                                choice=choice, posted=self.clock()))
 
@@ -539,6 +606,19 @@ class Store:
             return db.execute(sa.select(reveals.c.answer).where(sa.and_(
                 reveals.c.class_id == row.id, reveals.c.lesson == clean_name(lesson),
                 reveals.c.step == int(step)))).scalar()
+
+    def own_poll(self, code: str, token: str | None, lesson: str, step: int) -> StudentPoll:
+        """What a student's lesson page reads of a poll, in one read: their own prediction (a reload shows it again)
+        and the run's answer once the teacher revealed it."""
+        lesson, step = clean_name(lesson), int(step)
+        with self.engine.connect() as db:
+            row, seat = self._seat(db, code, token)
+            choice = db.execute(sa.select(answers.c.choice).where(sa.and_(
+                answers.c.class_id == row.id, answers.c.student_id == seat.id, answers.c.lesson == lesson,
+                answers.c.step == step))).scalar()
+            answer = db.execute(sa.select(reveals.c.answer).where(sa.and_(
+                reveals.c.class_id == row.id, reveals.c.lesson == lesson, reveals.c.step == step))).scalar()
+        return StudentPoll(choice, answer)
 
     # --- housekeeping -----------------------------------------------------------------------------------------
 

@@ -54,16 +54,18 @@ def final_against_setting(runs: list[PostedRun], setting: str, lang: str, metric
 def latest_curves(runs: list[PostedRun], lang: str, metric: str = "loss", size: str = "projector",
                   height: int = 380) -> go.Figure:
     """Each student's latest run as one thin line, all in one trace (a gap between students), so a class of 30 is
-    one series to build and send."""
+    one series to build and send. Each point at its own step (a stored curve is thinned, lib.board.store.thin_curve):
+    a 40-step run and a 500-step run share one axis; MNIST's points are epochs, from 1."""
     latest: dict[int, PostedRun] = {}
     for run in runs:
         if run.metric == metric:
             latest[run.student] = run
+    first = 1 if metric == "accuracy" else 0     # a loss curve's steps count from 0, as the stage pages draw them
     xs, ys, names = [], [], []
     for run in latest.values():
-        for k, v in enumerate(run.curve):
+        for k, v in zip(run.steps or range(len(run.curve)), run.curve):
             if v is not None and math.isfinite(v) and (v > 0 or metric != "loss"):
-                xs.append(k), ys.append(v), names.append(run.nickname)
+                xs.append(k + first), ys.append(v), names.append(run.nickname)
         xs.append(None), ys.append(None), names.append("")
     spec = _spec(t("board.chart.curves_title", lang, count=len(latest)), t(f"board.chart.curve_points_{metric}", lang),
                  t(f"board.chart.{metric}", lang), size, height)

@@ -1,2 +1,2 @@
 """The floor every layer stands on: the texts in every language (i18n) and the message codes lib speaks in
-(messages). Imports nothing from lib."""
+(messages), and how a chosen number reads (numbers). Imports nothing from lib."""

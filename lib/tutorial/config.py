@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 
 from lib.text.messages import Message, Refusal
+from lib.text.numbers import lr_text
 from lib.tutorial.optimizers import OPTIMIZERS
 
 # The tutorial's stages in its order; lib.tutorial.stages holds their code and texts.
@@ -121,7 +122,7 @@ _LABELS = {"n": "N", "d_in": "D_IN", "hidden": "H", "d_out": "D_OUT"}
 
 def format_setting(name: str, value) -> str:
     if name == "lr":
-        return f"lr={value:.0e}"
+        return f"lr={lr_text(value)}"
     return f"{_LABELS.get(name, name)}={value:g}" if isinstance(value, float) else f"{_LABELS.get(name, name)}={value}"
 
 

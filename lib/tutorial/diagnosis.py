@@ -1,8 +1,11 @@
-"""Whether a run stalled (kept most of its loss without diverging) and why, from its losses and config alone.
+"""Whether a run stalled (kept most of its loss without diverging) and why, from its losses and config alone; and
+what besides lr made a run diverge.
 
 A page shows it as it shows a divergence (ui.results.stall_message): a code of locales/*/links.toml and its values.
 The thresholds are measured on the tutorial's network (tests/test_link_values.py): its own runs end below 1e-5 of
 their first loss; stage 5 with Adam at lr 1e-1 jumps to ~450x its first loss at step 1, then stays at ~0.95 of it.
+Stage 7 (DynamicNet, SGD with momentum 0.9) does not stall at a large lr: it diverges, from lr 6e-4 on (5e-4 trains),
+where plain SGD still trains at 2e-3: momentum is the reason its divergence message gives.
 """
 from __future__ import annotations
 
@@ -18,6 +21,12 @@ TAIL_PROGRESS = 0.1    # ... where the loss fell by less than a tenth
 JUMP = 10.0            # a loss above 10x the first, before the tail: the first updates overshot
 # optimizers whose first update moves each weight by about lr (RMSprop: about 10 lr) whatever its gradient's size
 SIZE_FREE = ("adam", "adagrad", "rmsprop")
+# SGD's momentum from which a divergence names it: its steps build up to 1/(1 - momentum) = 2x lr's and more
+MOMENTUM_CAUSE = 0.5
+# stage 7 at the tutorial's settings (seed 0), measured (tests/test_link_values.py): with momentum 0.9 it diverges
+# from this lr on, and with momentum 0 (plain SGD) it still trains at PLAIN_SGD_TRAINS
+MOMENTUM_DIVERGES = 6e-4
+PLAIN_SGD_TRAINS = 2e-3
 
 
 @dataclass(frozen=True)
@@ -60,3 +69,12 @@ def diagnose_stall(losses, config: TrainConfig, uses_optimizer: bool = True, div
         peak_step = peak_ratio = None
         code = "stall.slow" if last < before else "stall.flat"
     return Stall(code, start, before, last, last / first, peak_step, peak_ratio)
+
+
+def divergence_cause(config: TrainConfig, uses_optimizer: bool = True) -> str | None:
+    """What besides the lr made a run diverge, as a code of locales/*/links.toml: "divergence.momentum" for SGD with
+    a momentum of MOMENTUM_CAUSE or more (its steps build up while the gradient keeps its direction); else None.
+    `uses_optimizer`: False for the stages that update by hand."""
+    if uses_optimizer and config.optimizer == "sgd_momentum" and config.momentum >= MOMENTUM_CAUSE:
+        return "divergence.momentum"
+    return None

@@ -12,7 +12,7 @@ import streamlit as st
 
 from lib.tutorial import step_mode as sm
 from ui.frame import ensure_app_frame
-from ui.links import step_settings_from_link, with_value
+from ui.links import say_ignored_keys, step_settings_from_link, with_value
 from ui.text import t
 
 LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-4, 0) for m in (1, 2, 5)] + [1.0]
@@ -24,6 +24,7 @@ CELL = "padding:1px 6px;border:1px solid #ddd;text-align:right"   # a matrix ent
 ensure_app_frame()
 st.title(t("step.title"))
 st.markdown(t("step.intro"))
+say_ignored_keys(any_case=sm.QUERY_KEYS)
 
 
 def load_widgets(settings: sm.StepSettings) -> None:
