@@ -156,7 +156,7 @@ def median(values) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def report(runs: dict[str, list[dict]], classes: dict[str, list[dict]]) -> None:
+def report(runs: dict[str, list[dict]], classes: dict[str, list[dict]], students: int) -> None:
     def line(what: str, app: float, plain: float, unit: str = "s") -> None:
         ratio = app / plain if plain else float("nan")
         print(f"{what:<34} {app:>10.3f} {plain:>10.3f} {ratio:>7.2f}x  {unit}")
@@ -166,9 +166,9 @@ def report(runs: dict[str, list[dict]], classes: dict[str, list[dict]]) -> None:
          median([r["load_s"] for r in runs["plain"]]))
     line("N slider -> new chart (median)", median([m for r in runs["app"] for m in r["move_s"]]),
          median([m for r in runs["plain"] for m in r["move_s"]]))
-    line("ten students: median student", median([c["median_s"] for c in classes["app"]]),
+    line(f"{students} students: median student", median([c["median_s"] for c in classes["app"]]),
          median([c["median_s"] for c in classes["plain"]]))
-    line("ten students: the whole class", median([c["wall_s"] for c in classes["app"]]),
+    line(f"{students} students: the whole class", median([c["wall_s"] for c in classes["app"]]),
          median([c["wall_s"] for c in classes["plain"]]))
     for phase in ("load_metrics", "move_metrics"):
         print(f"\nChrome's metrics, {'per page load' if phase == 'load_metrics' else 'per move'} (median)")
@@ -222,7 +222,7 @@ async def main() -> None:
         for proc, _ in servers.values():
             proc.terminate()
             proc.wait(timeout=20)
-    report(runs, classes)
+    report(runs, classes, args.students)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ class LightSession:
     def __init__(self, url: str, page: str, timeout_s: float, cookie: str | None = None, query: str = ""):
         self.ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
         self.page = page
-        self.query = query                # the page's query string, as the browser's URL carries it
+        self.query = query                # the page's query string, as the browser's URL carries it (and keeps
+                                          # up to date from the page's st.query_params writes)
         self.timeout_s = timeout_s
         self.cookie = cookie              # a Cookie header to send (e.g. HAProxy's sticky-session cookie)
         self.ws = None
@@ -129,6 +130,8 @@ class LightSession:
                 # none, so this would be a protocol surprise worth failing on.
                 raise RuntimeError("server sent a cached-message reference to a client with no cache")
             kind = msg.WhichOneof("type")
+            if kind == "page_info_changed":   # the page wrote its URL: the next rerun sends it, as a browser does
+                self.query = msg.page_info_changed.query_string
             if kind == "new_session":
                 run = Run(page_hash=run.page_hash)
                 continue

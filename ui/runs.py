@@ -41,7 +41,9 @@ CACHES = {
     jobs.landscape: workers.JobCache(32, CACHE_TTL_S),         # 21 × 21 losses and 5 short paths: a few KB
     jobs.device_timing: workers.JobCache(8, CACHE_TTL_S),
 }
-REDRAW_S = 0.5   # while a run waits or trains, its progress bar is redrawn at least this often
+REDRAW_S = 0.5   # while a run waits or trains, its progress bar is redrawn at least this often ...
+SHOWN_AFTER_S = 0.5   # ... once it has taken this long: a quicker run draws no bar (each redraw re-renders the
+                      # whole page in the browser: bench/browser.py, 8 redraws of a 0.3 s run cost ~0.3 s of script)
 
 
 @functools.cache
@@ -66,6 +68,7 @@ class Progress:
         self.step_text = t("progress.step")
         self.done_text = t("progress.done")
         self.drawn = 0.0
+        self.started = time.monotonic()
 
     def __call__(self, index: int, message) -> None:
         if message is not None and index >= 0:
@@ -79,9 +82,10 @@ class Progress:
                 self.done[index] = 1.0
                 self.text = self.done_text.format(label=label, done=sum(d == 1.0 for d in self.done),
                                                   runs=len(self.done))
-        elif time.monotonic() - self.drawn < REDRAW_S:
+        now = time.monotonic()
+        if now - self.started < SHOWN_AFTER_S or (message is None and now - self.drawn < REDRAW_S):
             return
-        self.drawn = time.monotonic()
+        self.drawn = now
         self.bar.progress(sum(self.done) / len(self.done), text=self.text)
 
 

@@ -27,10 +27,11 @@ class Ticket:
     error: CodedError | None = None
     tries: int = 0
     made: float = field(default_factory=time.monotonic)
+    finished: float | None = None   # time.monotonic() when its fate was known (for a sent post: its commit)
     done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def finish(self, state: str, error: CodedError | None = None) -> None:
-        self.state, self.error = state, error
+        self.state, self.error, self.finished = state, error, time.monotonic()
         self.done.set()
 
 
