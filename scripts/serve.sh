@@ -106,6 +106,17 @@ pids=()           # process-group leaders we started
 haproxy_pid=""
 declare -A replica_of=()
 
+group_alive() {   # whether process group $1 has a process that is not a zombie (from /proc/*/stat)
+  local stat line state pgrp
+  for stat in /proc/[0-9]*/stat; do
+    read -r line < "$stat" 2>/dev/null || continue
+    line=${line##*) }                 # after the command's name: state, ppid, pgrp, ...
+    read -r state _ pgrp _ <<< "$line"
+    [[ $pgrp == "$1" && $state != Z ]] && return 0
+  done
+  return 1
+}
+
 stop_all() {
   trap - EXIT INT TERM
   (( ${#pids[@]} )) || exit "${1:-0}"
@@ -115,6 +126,14 @@ stop_all() {
   ( sleep 15; for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done ) &
   local watchdog=$!
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # ... and until no process of their groups is left (a replica's training workers exit just after it), at most
+  # until the watchdog's kill
+  local left=1 tries=0
+  while (( left && tries++ < 160 )); do
+    left=0
+    for pid in "${pids[@]}"; do group_alive "$pid" && left=1; done
+    (( left )) && sleep 0.1
+  done
   kill "$watchdog" 2>/dev/null || true
   wait "$watchdog" 2>/dev/null || true
   echo "serve.sh: stopped; logs in $SERVE_DIR"
