@@ -175,10 +175,10 @@ def test_a_poll_is_counted_for_the_teacher_and_hidden_from_students_until_reveal
         store.answer(cls.code, seat.token, "lr", 2, choice)
     store.answer(cls.code, seats[3].token, "lr", 2, "diverges")               # a changed mind: the latest counts
     assert store.read_board(cls.code, cls.teacher_key).answers == {("lr", 2): {"down": 2, "diverges": 2}}
-    assert store.revealed(cls.code, seats[0].token, "lr", 2) is None
+    assert store.own_poll(cls.code, seats[0].token, "lr", 2).answer is None
     store.reveal(cls.code, cls.teacher_key, "lr", 2, "diverges")
-    assert store.revealed(cls.code, seats[0].token, "lr", 2) == "diverges"
-    assert store.revealed(cls.code, seats[0].token, "lr", 3) is None
+    assert store.own_poll(cls.code, seats[0].token, "lr", 2).answer == "diverges"
+    assert store.own_poll(cls.code, seats[0].token, "lr", 3).answer is None
 
 
 def test_classes_expire_with_everything_in_them(make_store):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import math
 
 import streamlit as st
 
@@ -26,10 +25,6 @@ LR_CHOICES = [round(m * 10.0 ** e, 12) for e in range(-8, -1) for m in (1, 2, 5)
 
 # what `sizes_only` leaves out: each stage's own (the Compare page reads a link's lr= itself)
 STAGE_OWN = ("lr", "optimizer", "momentum")
-
-
-def nearest_lr(lr: float) -> float:
-    return min(LR_CHOICES, key=lambda choice: abs(math.log10(choice) - math.log10(lr)))
 
 
 def _load_into_widgets(cfg: TrainConfig) -> None:

@@ -599,14 +599,6 @@ class Store:
             db.execute(answers.insert().values(class_id=row.id, student_id=seat.id, lesson=lesson, step=int(step),
                                                choice=choice, posted=self.clock()))
 
-    def revealed(self, code: str, token: str | None, lesson: str, step: int) -> str | None:
-        """What a student may see of a poll: the run's answer once the teacher revealed it, else None."""
-        with self.engine.connect() as db:
-            row, _ = self._seat(db, code, token)
-            return db.execute(sa.select(reveals.c.answer).where(sa.and_(
-                reveals.c.class_id == row.id, reveals.c.lesson == clean_name(lesson),
-                reveals.c.step == int(step)))).scalar()
-
     def own_poll(self, code: str, token: str | None, lesson: str, step: int) -> StudentPoll:
         """What a student's lesson page reads of a poll, in one read: their own prediction (a reload shows it again)
         and the run's answer once the teacher revealed it."""
