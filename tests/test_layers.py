@@ -80,3 +80,17 @@ def test_lib_text_imports_nothing_from_lib():
     for path in files:
         names = imported(path.read_text(), "lib.text")
         assert not [n for n in names if (n == "lib" or n.startswith("lib.")) and not n.startswith("lib.text")], path
+
+
+def test_the_app_uses_only_streamlit_s_public_api():
+    # `import streamlit as st` and its documented modules; streamlit.runtime and the like are Streamlit's insides,
+    # which change between releases (issue 23). Only tests may reach further, each one saying why.
+    public = {"streamlit", "streamlit.components.v1", "streamlit.testing.v1"}
+    sources = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").rglob("*.py")),
+               *sorted((ROOT / "lib").rglob("*.py"))]
+    private = {str(path.relative_to(ROOT)): sorted(n for n in imported(path.read_text())
+                                                   if n.split(".")[0] == "streamlit" and n not in public)
+               for path in sources}
+    assert {path: names for path, names in private.items() if names} == {}
+    probe = imported("from streamlit.runtime.scriptrunner import get_script_run_ctx\nimport streamlit as st\n")
+    assert probe == {"streamlit.runtime.scriptrunner", "streamlit"}   # the walk sees the kind it must refuse

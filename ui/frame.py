@@ -12,6 +12,7 @@ import streamlit as st
 from lib.text import i18n
 from ui.text import lang
 
+FULL_RUNS = "full_runs"
 _run = threading.local()   # a script run is one thread: whether app.py's frame is around the page it runs
 
 
@@ -45,6 +46,7 @@ def ensure_app_frame() -> None:
     (tests/test_first_visit_browser.py opens every page first on a fresh server). A page file run as the main
     script (a test's AppTest.from_file("pages/x.py")) has no pages/ beside it and is left alone.
     """
+    st.session_state[FULL_RUNS] = full_run_number() + 1   # only a full run runs a page's top (ui.links)
     if getattr(_run, "framed", False):
         return
     entrypoint = Path(sys.modules["__main__"].__file__)   # the main script (script_runner.py:776-783)
@@ -54,6 +56,11 @@ def ensure_app_frame() -> None:
     frame.__file__ = str(entrypoint)
     exec(compile(entrypoint.read_bytes(), str(entrypoint), "exec"), frame.__dict__)  # noqa: S102
     st.stop()   # the page ran inside app.py's frame; this unframed run of it ends here
+
+
+def full_run_number() -> int:
+    """How many full runs of its pages this session has begun (a st.fragment's rerun runs that fragment alone)."""
+    return st.session_state.get(FULL_RUNS, 0)
 
 
 def write_query(values: dict[str, str]) -> None:

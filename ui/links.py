@@ -6,13 +6,12 @@ import math
 from dataclasses import replace
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib.classroom.teacher import TEACHER_KEYS
 from lib.text.messages import Message
 from lib.tutorial import step_mode
 from lib.tutorial.config import LR_CAP, QUERY_VALUE_MAX, query_field, shown_text, values_from_query
-from ui.frame import write_query
+from ui.frame import full_run_number, write_query
 from ui.teacher import link_options, link_with, show_qr
 from ui.text import t
 
@@ -41,20 +40,26 @@ def linked_choice(url_key: str, widget_key: str, parse) -> None:
     the link said in session_state["link_unread"]). `keep_choice` writes the widget's value back, so "Link to this
     setup" carries it.
     """
+    if _drawn_this_run(url_key):   # a choice made inside a st.fragment: its rerun is not the page being entered
+        return
     text = st.query_params.get(url_key)
     unread = st.session_state.get("link_unread", {})
     if text is None or not (st.session_state.get("entered_from_link") or unread.get(url_key) == text):
-        return
-    if in_fragment_rerun():   # a choice made inside a st.fragment: the link was followed when the page was entered
         return
     unread.pop(url_key, None)
     _follow(url_key, widget_key, parse, text)
 
 
-def in_fragment_rerun() -> bool:
-    """Whether this run reruns st.fragment parts only (a widget inside one changed), not the whole page."""
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
+def _drawn_this_run(url_key: str) -> bool:
+    """Whether `url_key`'s choice was already drawn since the page's last full run began: then this is a rerun of
+    the st.fragment around it (a widget inside it changed), which runs that part alone, not the page's top and so
+    not ui.frame.ensure_app_frame, which counts full runs. A widget is drawn once a run, so a full run never draws
+    the same choice twice."""
+    run, seen = full_run_number(), st.session_state.setdefault("link_choice_runs", {})
+    if seen.get(url_key) == run:
+        return True
+    seen[url_key] = run
+    return False
 
 
 def _follow(url_key: str, widget_key: str, parse, text: str) -> None:

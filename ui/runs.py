@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import functools
 import time
+import uuid
 from typing import Any, Callable
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib.serve import jobs, limits, workers
 from lib.tutorial.config import TrainConfig
@@ -118,10 +118,10 @@ def cache_of(job: Callable) -> workers.JobCache:
         raise KeyError(f"{job.__qualname__} has no cache in ui.runs.CACHES") from None
 
 
-def session_id() -> str | None:
-    """Who asks for a run: the workers are shared fairly between sessions (lib.serve.workers.FairQueue)."""
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else None
+def session_id() -> str:
+    """Who asks for a run: this session, by an id it keeps in its state; the workers are shared fairly between
+    sessions (lib.serve.workers.FairQueue)."""
+    return st.session_state.setdefault("runs_owner", uuid.uuid4().hex)
 
 
 def run_stages(requests: list[tuple[str, TrainConfig, bool]], labels: list[str]) -> list[RunSummary]:
