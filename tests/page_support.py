@@ -22,3 +22,12 @@ def plotly_values(values) -> list:
         import numpy as np
         return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
     return list(values)
+
+
+def open_box(at: AppTest, key: str) -> AppTest:
+    """Open an expander or popover that draws its contents only when open (on_change="rerun": the share link's
+    "share_open", a stage page's "code_open"), as a click on it does, and rerun."""
+    at.session_state[key] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -137,3 +137,30 @@ def test_lr_control_and_loss_chart_share_one_screen(browser, server, stage, size
         in_view(page, CHART, "the loss chart, after the move")
     finally:
         context.close()
+
+
+def test_the_code_and_the_link_are_one_click_away(browser, server):  # noqa: F811
+    """The popover beside the title and the sidebar's link box draw what they hold when opened (a rerun: every
+    setting changes the code and the link, and re-sending them closed cost each move a re-render): one click shows
+    the tutorial's code, on screen, and the link with the page's settings and its QR code."""
+    context, page = open_stage(browser, server, "tensors", SMALL, "normal")
+    try:
+        main = page.locator("[data-testid='stMain']")
+        assert main.locator("[data-testid='stCode']").count() == 0   # closed: nothing of it is sent
+        main.get_by_role("button", name=t("layout.whats_new_code", "en")).click()
+        code = page.locator("[data-testid='stPopoverBody'] [data-testid='stCode']").first
+        code.wait_for(timeout=60_000)
+        assert "w1 -= learning_rate * grad_w1" in code.inner_text()
+        in_view(page, "[data-testid='stPopoverBody']", "the code's popover")
+        page.keyboard.press("Escape")
+        sidebar = page.locator("[data-testid='stSidebar']")
+        sidebar.get_by_text(t("settings.link", "en")).click()
+        link = sidebar.locator(".st-key-share_link [data-testid='stCode']")
+        link.wait_for(timeout=60_000)
+        assert "/tensors?" in link.inner_text() and "lr=" in link.inner_text()
+        qr = sidebar.locator("[data-testid='stImage'] img")
+        qr.first.wait_for(timeout=30_000)   # its QR code, drawn once the link is
+        assert qr.count() == 1
+        assert page.locator("[data-testid='stException']").count() == 0
+    finally:
+        context.close()

@@ -19,6 +19,7 @@ from lib.text.numbers import lr_text
 from ui.links import SHARE_LINK_CSS, STEP_RANGES, ignored_keys, step_settings_from_link
 from ui.sidebar import LR_CHOICES
 from ui.stage_page import link_keys
+from tests.page_support import open_box
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -181,6 +182,8 @@ def test_the_share_link_leaves_room_for_the_copy_button():
     at.context["url"] = "http://localhost:8501/tensors"
     at.query_params.update(steps="5")
     at.switch_page("pages/tensors.py").run()
+    assert not at.sidebar.code   # the box draws the link when it is opened
+    open_box(at, "share_open")
     assert SHARE_LINK_CSS in " ".join(node.proto.body for node in at.get("html"))
     assert any(c.value.startswith("http://localhost:8501/tensors?") for c in at.sidebar.code)
     bundle = Path(streamlit.__file__).parent / "static" / "static" / "js"

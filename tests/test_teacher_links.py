@@ -15,7 +15,7 @@ from lib.classroom.qr import qr_code, qr_svg
 from lib.figures.replay_plots import FRAMES, frame_ends, loss_replay
 from lib.classroom.teacher import HIDEABLE, LOCKABLE, TeacherView, view_from_query
 from ui.teacher import HIDE_SIDEBAR_CSS, PROJECTOR_CSS
-from tests.page_support import plotly_values
+from tests.page_support import open_box, plotly_values
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 URL = "http://localhost:8501/tensors"
@@ -133,8 +133,8 @@ def test_the_css_fits_streamlits_own_frontend():
 
 @pytest.mark.slow
 def test_hide_code_leaves_out_the_tutorials_code():
-    shown = open_link("pages/tensors.py")
-    hidden = open_link("pages/tensors.py", hide="code")
+    shown = open_box(open_link("pages/tensors.py"), "code_open")
+    hidden = open_box(open_link("pages/tensors.py", hide="code"), "code_open")
     assert len(shown.code) >= 1 and len(hidden.code) == 0
     assert [e.label for e in hidden.expander if e.label == EN["source.tutorial"]] == []
 
@@ -206,7 +206,7 @@ def as_streamlit_sends(svg: str) -> str:
 
 @pytest.mark.slow
 def test_the_link_offers_the_teachers_options_and_its_qr_code_is_that_link():
-    at = open_link("pages/tensors.py", url=URL)
+    at = open_box(open_link("pages/tensors.py", url=URL), "share_open")
     link = shared_link(at)
     assert "lock=" not in link and "projector" not in link
     assert shown_qr(at) == as_streamlit_sends(qr_svg(link))
@@ -219,14 +219,14 @@ def test_the_link_offers_the_teachers_options_and_its_qr_code_is_that_link():
     assert not at.select_slider(key="lr").disabled, "the options shape the link, not this session"
     # the link, opened in a fresh session, locks and hides what it says
     query = dict(pair.split("=", 1) for pair in link.split("?", 1)[1].split("&"))
-    fresh = open_link("pages/tensors.py", **query)
+    fresh = open_box(open_link("pages/tensors.py", **query), "code_open")
     assert fresh.select_slider(key="lr").disabled and fresh.slider(key="n").disabled and len(fresh.code) == 0
     assert PROJECTOR_CSS in styles(fresh)
 
 
 @pytest.mark.slow
 def test_a_link_made_from_a_teachers_link_keeps_its_locks():
-    at = open_link("pages/tensors.py", url=URL, lock="seed", projector="1")
+    at = open_box(open_link("pages/tensors.py", url=URL, lock="seed", projector="1"), "share_open")
     assert at.multiselect(key="share_lock").value == ["seed"] and at.toggle(key="share_projector").value
     assert shared_link(at).endswith("&lock=seed&projector=1")
 
@@ -257,8 +257,10 @@ def test_everything_a_teachers_link_adds_is_korean_in_korean():
     at = open_link("pages/tensors.py", url=URL, lang="ko", lock="lr,n,dtype,nothing", hide="code",
                    projector="yes", steps="50")
     assert len(at.warning) == 2
+    at = open_box(open_box(at, "share_open"), "code_open")   # the boxes that draw their texts when opened
     assert_korean(at)
     at.toggle(key="share_projector").set_value(True).run()
     at = open_link("pages/tensors.py", url=URL, lang="ko", projector="1", steps="50")
+    at = open_box(open_box(at, "share_open"), "code_open")
     assert any(json.loads(c.proto.spec).get("frames") for c in at.get("plotly_chart"))
     assert_korean(at)

@@ -9,6 +9,7 @@ import pytest
 from lib.tutorial.config import default_config
 from lib.tutorial.stages import STAGE_NAMES, run_stage
 from lib.tutorial.tutorial_code import number, tutorial_code
+from tests.page_support import open_box
 
 SMALL = dict(n=16, d_in=50, hidden=20, d_out=5, steps=40, seed=3)
 # the tutorial prints every 100th loss; to compare every loss, the test prints them all
@@ -136,6 +137,8 @@ def test_the_page_shows_the_tutorials_code_first(page, query, broken):
     at.query_params.update(query)
     at.switch_page(f"pages/{page}.py").run()
     assert not at.exception
+    assert not at.code   # the code is drawn when its box is opened
+    open_box(at, "code_open")
     cfg, problems = config_from_query(query, default_config(page))
     assert not problems
     lang = query.get("lang", "en")

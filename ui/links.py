@@ -11,7 +11,7 @@ from lib.classroom.teacher import TEACHER_KEYS
 from lib.text.messages import Message
 from lib.tutorial import step_mode
 from lib.tutorial.config import LR_CAP, QUERY_VALUE_MAX, query_field, shown_text, values_from_query
-from ui.frame import full_run_number, write_query
+from ui.frame import full_run_number, keep_widget_state, write_query
 from ui.teacher import link_options, link_with, show_qr
 from ui.text import t
 
@@ -19,6 +19,9 @@ from ui.text import t
 # own data-testid; the container's key becomes the class st-key-share_link)
 SHARE_LINK_CSS = '.st-key-share_link [data-testid="stCode"] pre {padding-right: 2.75rem !important;}'
 
+
+SHARE_OPEN = "share_open"   # the "Link to this setup" box's open state (st.expander's key)
+SHARE_CHOICES = ("share_lock", "share_hide", "share_projector")   # its teacher's options (ui.teacher.link_options)
 
 ONE_OF_SHOWN = 12   # allowed values a refusal lists; a longer list ends in "…"
 
@@ -133,10 +136,14 @@ def one_of(*options):
 
 def share_link(container) -> None:
     """The page's URL with its settings, in a code box (it has a copy button), with a teacher's options (ui.teacher)
-    and as a QR code."""
+    and as a QR code, in a box that draws them when it is open."""
     base = st.context.url
-    if base:
-        with container.expander(t("settings.link"), icon=":material/link:"):
+    if not base:
+        return
+    keep_widget_state(*SHARE_CHOICES)   # the teacher's options, kept while the box is closed
+    box = container.expander(t("settings.link"), icon=":material/link:", key=SHARE_OPEN, on_change="rerun")
+    if box.open:   # drawn only when opened: the link, its QR code and options change with every setting, and each
+        with box:  # rerun that re-sends them costs the browser a re-render (bench/browser.py)
             link = link_with(base, st.query_params.to_dict(), link_options())
             st.html(f"<style>{SHARE_LINK_CSS}</style>")
             st.container(key="share_link").code(link, language=None, wrap_lines=True)

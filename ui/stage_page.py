@@ -32,6 +32,7 @@ COMPACT_CSS = ('[data-testid="stMainBlockContainer"] {padding-top: 3.75rem; padd
                ' [data-testid="stMain"] h1 {font-size: 1.6rem; padding: 0.25rem 0;}'
                ' [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}')
 PROJECTOR_TITLE_CSS = ' [data-testid="stMain"] h1 {font-size: 1.5rem;}'   # 36 px: a long title on one line
+CODE_OPEN = "code_open"   # the popover with what is new and the code: its open state (st.popover's key)
 LOSS_HEIGHT = {"screen": 380, "projector": 340}   # the loss chart's px: what is left of 720 under the controls
 
 
@@ -44,10 +45,12 @@ def stage_page(stage: str) -> None:
     # the title and, beside it, one button that unfolds what is new in this stage and the tutorial's code
     head = st.container(horizontal=True, vertical_alignment="center", wrap=False)
     head.title(t(f"stage.{stage}.title"))
+    # drawn only when opened: the code follows every setting, and re-sending it costs the browser (bench/browser.py)
     code_box = head.popover(t("layout.whats_new_code" if shows("code") else "layout.whats_new"),
-                            icon=":material/lightbulb:", type="tertiary")
-    with code_box:
-        st.markdown(t(f"stage.{stage}.whats_new"))
+                            icon=":material/lightbulb:", type="tertiary", key=CODE_OPEN, on_change="rerun")
+    if code_box.open:
+        with code_box:
+            st.markdown(t(f"stage.{stage}.whats_new"))
     notices: list = []   # notes on the run (shortened steps, time limit, divergence), drawn under the chart
     say_ignored_keys(link_keys(stage), QUERY_KEYS)
     cfg = settings_sidebar(stage, notices=notices)
@@ -68,7 +71,7 @@ def stage_page(stage: str) -> None:
         sources = [BrokenMyReLU if broken else MyReLU, info.train]
     elif stage in ("custom_module", "dynamic_net"):
         sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
-    if shows("code"):
+    if shows("code") and code_box.open:
         with code_box:
             st.markdown(f"**{t('source.tutorial')}**")
             st.code(stage_script(stage, cfg, broken, lang()), language="python")
