@@ -12,6 +12,7 @@ import ui.board
 from lib.board import store as board_store
 from lib.board.store import Store
 from lib.text import i18n
+from tests.page_support import open_box
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +151,8 @@ def test_a_against_b_and_your_own_network_post_their_runs(class_db):
 
 
 def rename(at: AppTest, nickname: str) -> AppTest:
-    """Type a nickname in the sidebar's class box and press its button (a form: both in one submit)."""
+    """Open the class box's "Change nickname", type a nickname and press its button (a form: both in one submit)."""
+    open_box(at, ui.board.RENAME_OPEN)
     at.text_input(key="board_nickname").set_value(nickname)
     at.button(key="board_rename").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -162,6 +164,8 @@ def test_a_student_changes_their_nickname_from_any_page_and_the_board_shows_it(c
     teacher, code, key = start_class(lang)
     student = session("pages/tensors.py", {"class": code, "n": "32", "steps": "40", "lang": lang})
     old = student.session_state["board_seat"].nickname
+    assert "board_nickname" not in [w.key for w in student.sidebar.text_input]   # drawn when its popover opens
+    open_box(student, ui.board.RENAME_OPEN)
     field = student.sidebar.text_input(key="board_nickname")                 # the class box, on a stage page
     assert field.value == old and field.proto.max_chars == board_store.NICKNAME_MAX
     wait_sent()

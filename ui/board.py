@@ -126,12 +126,16 @@ def status_in_sidebar(code: str, seat: Seat | None) -> None:
         box.error(t("board.not_sent", count=lost), icon=":material/error:")
 
 
+RENAME_OPEN = "board_rename_open"   # the "Change nickname" popover's open state (st.popover's key)
+
+
 def nickname_form(where) -> None:
     """A student changes their nickname from any page (the class box in the sidebar): validated and bounded by the
     store (clean_nickname), the new one on the board from its next refresh; its refusal shown, never raised."""
-    st.session_state.setdefault(NICKNAME_KEY, current_seat().nickname)
-    with where.popover(t("board.rename"), icon=":material/edit:"):
-        with st.form("board_nickname_form", border=False):
+    box = where.popover(t("board.rename"), icon=":material/edit:", key=RENAME_OPEN, on_change="rerun")
+    if box.open:   # the form is drawn when opened: a class's every rerun on every page would re-send it
+        st.session_state.setdefault(NICKNAME_KEY, current_seat().nickname)
+        with box, st.form("board_nickname_form", border=False):
             st.text_input(t("board.nickname"), max_chars=NICKNAME_MAX, key=NICKNAME_KEY)
             st.form_submit_button(t("board.rename"), key="board_rename", on_click=rename)
     refused = st.session_state.pop("board_rename_refused", None)
