@@ -12,7 +12,7 @@ from lib.text.messages import Message
 from lib.tutorial import step_mode
 from lib.tutorial.config import LR_CAP, QUERY_VALUE_MAX, query_field, shown_text, values_from_query
 from ui.frame import full_run_number, keep_widget_state, write_query
-from ui.teacher import link_options, link_with, show_qr
+from ui.teacher import SHARE_CHOICES, link_options, link_with, show_qr
 from ui.text import t
 
 # the share-link box: room on the right of every line of the URL, where st.code's copy button sits (Streamlit's
@@ -21,7 +21,6 @@ SHARE_LINK_CSS = '.st-key-share_link [data-testid="stCode"] pre {padding-right: 
 
 
 SHARE_OPEN = "share_open"   # the "Link to this setup" box's open state (st.expander's key)
-SHARE_CHOICES = ("share_lock", "share_hide", "share_projector")   # its teacher's options (ui.teacher.link_options)
 
 ONE_OF_SHOWN = 12   # allowed values a refusal lists; a longer list ends in "…"
 

@@ -76,6 +76,9 @@ def control_label(name: str) -> str:
     return "dtype" if name == "dtype" else t(f"settings.{name}")
 
 
+SHARE_CHOICES = ("share_lock", "share_hide", "share_projector")   # link_options' widgets, by key
+
+
 def link_options() -> TeacherView:
     """In "Link to this setup": what the link locks, hides, and whether it opens in projector mode. Starts from
     this session's own view, so a link made from a teacher's link keeps its locks."""
