@@ -194,8 +194,9 @@ def test_downloads_are_made_when_clicked(server, page):
     page.goto(f"{server}/tensors?steps=25&lang=en")
     settle(page)
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
+    page.get_by_role("button", name="Take it with you").click()   # the popover that holds them
     with page.expect_download(timeout=30_000) as info:
-        page.get_by_role("button", name="Loss curves (CSV)").click()
+        page.get_by_role("button", name="Loss curves (CSV)").click(timeout=30_000)
     lines = Path(info.value.path()).read_text().strip().splitlines()
     assert lines[0].startswith("step,") and len(lines) == 1 + 25
     with page.expect_download(timeout=30_000) as info:

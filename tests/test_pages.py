@@ -10,7 +10,8 @@ from lib.tutorial.config import default_config
 from lib.text.i18n import EN
 from lib.classroom.presets import PRESETS
 from lib.tutorial.stages import STAGE_NAMES, STAGES
-from tests.page_support import open_stage_tab
+from tests.page_support import open_box, open_stage_tab
+from ui.stage_page import DOWNLOADS_OPEN
 
 pytestmark = pytest.mark.slow   # all but two tests here run pages in AppTest
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -275,6 +276,8 @@ def test_history_is_bounded_per_page():
 
 def test_downloads_offer_csv_and_a_script():
     at = open_page("pages/custom_function.py")
+    assert at.get("download_button") == []   # in a popover, drawn when it is opened
+    open_box(at, DOWNLOADS_OPEN)
     assert [b.proto.label for b in at.get("download_button")] == ["Loss curves (CSV)", "This stage as a script (.py)"]
     open_stage_tab(at, "gradients")     # the table's CSV sits under the table
     assert [b.proto.label for b in at.get("download_button")] == ["Gradient table (CSV)", "Loss curves (CSV)",

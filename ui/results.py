@@ -103,8 +103,8 @@ def stop_point(result: RunSummary) -> tuple[int, float | None] | None:
 def loss_metrics(result: RunSummary) -> None:
     """First loss, last loss, their ratio and the time; after a divergence, the loss that stopped training."""
     first = result.losses[0] if result.losses else math.nan
-    cols = st.columns(4)
-    cols[0].metric(t("metric.first_loss"), _fmt_loss(first) if result.losses else "—")
+    row = st.container(horizontal=True)   # one block, not four columns (bench/browser.py)
+    row.metric(t("metric.first_loss"), _fmt_loss(first) if result.losses else "—")
     if result.diverged_at is None:
         last, last_label, ratio_label = result.final_loss, t("metric.final_loss"), t("metric.ratio")
         help_text = None
@@ -113,10 +113,10 @@ def loss_metrics(result: RunSummary) -> None:
         ratio_label = t("metric.stop_ratio")
         help_text = (t("metric.stop_loss_help", last=len(result.losses) - 1, kept=_fmt_loss(result.final_loss))
                      if result.losses else None)
-    cols[1].metric(last_label, _fmt_loss(last), help=help_text)
+    row.metric(last_label, _fmt_loss(last), help=help_text)
     ratio = last / first if result.losses and first > 0 and math.isfinite(last) else math.nan
-    cols[2].metric(ratio_label, f"{ratio:.1e}" if math.isfinite(ratio) else "—")
-    cols[3].metric(t("metric.time"), f"{result.elapsed_s:.2f} s",
+    row.metric(ratio_label, f"{ratio:.1e}" if math.isfinite(ratio) else "—")
+    row.metric(t("metric.time"), f"{result.elapsed_s:.2f} s",
                    help=t("metric.time_help", ran=len(result.losses), steps=result.config.steps))
 
 

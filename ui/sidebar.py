@@ -77,7 +77,7 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
 
     sb.button(t("settings.reset"), on_click=reset, key="reset", width="stretch")
     for name in ("n", "d_in", "hidden", "d_out"):
-        sb.slider(t(f"settings.{name}"), 1, SIZE_CAPS[name], key=name, disabled=name in locked)
+        sb.slider(t(f"settings.{name}"), 1, SIZE_CAPS[name], key=name, disabled=name in locked, **held(name))
     shortened = fit_steps(stage)
     bounded_slider(sb, t("settings.steps"), st.session_state["steps_allowed"], "steps", t("settings.steps_only_one"),
                    disabled="steps" in locked, help=t("settings.steps_help", limit=workers.time_limit_s()))
@@ -95,7 +95,7 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
             sb.caption(t("settings.no_optimizer"))
         takes_momentum = uses_optimizer and OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
         sb.slider(t("settings.momentum"), 0.0, 0.99, step=0.01, key="momentum",
-                  disabled=not takes_momentum or "momentum" in locked)
+                  disabled=not takes_momentum or "momentum" in locked, **held("momentum"))
     sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="seed", disabled="seed" in locked)
     sb.radio("dtype", ["float32", "float64"], key="dtype", horizontal=True, help=t("settings.dtype_help"),
              disabled="dtype" in locked)
@@ -177,9 +177,9 @@ def main_controls(stage: str, columns) -> None:
                              **options[name])
         elif name == "momentum":
             options[name]["disabled"] |= not OPTIMIZERS[state["optimizer"]].uses_momentum
-            column.slider(label, 0.0, 0.99, step=0.01, **options[name])
+            column.slider(label, 0.0, 0.99, step=0.01, **options[name], **held(MAIN_KEY.format(name)))
         else:
-            column.slider(label, 1, SIZE_CAPS[name], **options[name])
+            column.slider(label, 1, SIZE_CAPS[name], **options[name], **held(MAIN_KEY.format(name)))
 
 
 def momentum_follows() -> None:
@@ -187,6 +187,14 @@ def momentum_follows() -> None:
     at momentum 0 takes the tutorial's momentum (DynamicNet's 0.9)."""
     if st.session_state.get("optimizer") == "sgd_momentum" and st.session_state.get("momentum", 0.0) == 0.0:
         st.session_state["momentum"] = default_config("dynamic_net").momentum
+
+
+def held(key: str) -> dict:
+    """A slider's `value=`: the value the session holds for it (every slider here is drawn from the session's
+    state, never from a default). Without it, st.slider copies the whole session state to learn whether it is a
+    range slider (Streamlit 1.67, slider.py): about a twentieth of a stage page's server time per rerun, more in a
+    class, whose session holds more (py-spy, docs/benchmarks.md)."""
+    return {"value": st.session_state[key]} if key in st.session_state else {}
 
 
 def settings_problem() -> None:
@@ -200,7 +208,7 @@ def bounded_slider(container, label: str, high: int, key: str, only_one: str, **
     """A slider from 1 to `high`. With one value to offer (the caps on a slow server), the caption `only_one`
     instead: Streamlit refuses a slider whose two ends are equal."""
     if high > 1:
-        return container.slider(label, 1, high, key=key, **options)
+        return container.slider(label, 1, high, key=key, **options, **held(key))
     st.session_state[key] = 1
     container.caption(only_one)
     return 1

@@ -172,18 +172,19 @@ def loss_view(stage: str, result: RunSummary, curves: list, diverged: dict, show
     curves, diverged = list(curves), dict(diverged)
     earlier = [run for run in st.session_state.get("history", {}).get(stage, []) if run is not result]
     chart = st.container()
-    controls = st.columns([1, 3, 1], vertical_alignment="bottom")
-    log_y = controls[0].toggle(t("chart.log_y"), key="log_y")
+    # one row, not three columns: fewer blocks for every rerun to send and the browser to draw (bench/browser.py)
+    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    log_y = controls.toggle(t("chart.log_y"), key="log_y")
     keep_choice("log", int(log_y))
     if earlier:
         labels = {i: run_label(run, result) for i, run in enumerate(earlier)}
-        chosen = controls[1].multiselect(t("history.overlay"), list(labels), format_func=labels.get,
+        chosen = controls.multiselect(t("history.overlay"), list(labels), format_func=labels.get,
                                          key=f"{stage}_overlay", placeholder=t("history.overlay_placeholder"),
                                          select_all=False)   # Streamlit's "Select all" has no Korean
         for i in chosen:
             curves.append((labels[i], earlier[i].losses))
             diverged[labels[i]] = stop_point(earlier[i])
-        controls[2].button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
+        controls.button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
     shown.clear()
     shown.update(curves)
     size = "projector" if current_view().projector else "screen"
@@ -222,17 +223,23 @@ def run_label(run: RunSummary, current: RunSummary) -> str:
     return label or t("history.same_settings")
 
 
+DOWNLOADS_OPEN = "downloads_open"   # the downloads' popover: its open state (st.popover's key)
+
+
 def downloads(stage: str, cfg: TrainConfig, broken: bool, curves: dict[str, list[float]]) -> None:
     """CSV of the curves (those on the chart: the loss tab's fragment keeps `curves` current) and the stage as a
-    script: made when clicked, not on every rerun, and a click does not rerun the page (a rerun would race the
+    script, in a popover drawn only when opened (every move would re-send its buttons and caption otherwise); each
+    file is made when clicked, not on every rerun, and a click does not rerun the page (a rerun would race the
     download, Streamlit's docs say). (The gradient table's CSV sits under the table, in its tab.)"""
-    st.subheader(t("downloads.header"))
-    cols = st.columns(2)
+    box = st.popover(t("downloads.header"), icon=":material/download:", key=DOWNLOADS_OPEN, on_change="rerun")
+    if not box.open:
+        return
     language = lang()
-    cols[0].download_button(t("downloads.losses"), functools.partial(losses_csv, curves),
-                            file_name=f"{stage}_losses.csv", mime="text/csv", key="dl_losses",
-                            icon=":material/download:", on_click="ignore")
-    cols[1].download_button(t("downloads.script"), functools.partial(stage_script, stage, cfg, broken, language),
-                            file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
-                            icon=":material/code:", on_click="ignore")
-    st.caption(t("downloads.caption", stage=stage))
+    with box:
+        st.download_button(t("downloads.losses"), functools.partial(losses_csv, curves),
+                           file_name=f"{stage}_losses.csv", mime="text/csv", key="dl_losses",
+                           icon=":material/download:", on_click="ignore")
+        st.download_button(t("downloads.script"), functools.partial(stage_script, stage, cfg, broken, language),
+                           file_name=f"{stage}.py", mime="text/x-python", key="dl_script",
+                           icon=":material/code:", on_click="ignore")
+        st.caption(t("downloads.caption", stage=stage))
