@@ -255,6 +255,17 @@ def load_with_and_without_class(rounds: int, board_browser: bool) -> tuple[list[
     return with_class, without
 
 
+def ratio_interval(with_class: list[float], without: list[float], draws: int = 2000) -> tuple[float, float]:
+    """The 5th and 95th percentiles of median(with) / median(without) over bootstrap resamples of the rounds: how
+    far the verdict's ratio could move on another sitting of as many rounds (a fixed seed: the same rounds give the
+    same interval)."""
+    import random
+    pick = random.Random(0)
+    ratios = sorted(statistics.median(pick.choices(with_class, k=len(with_class)))
+                    / statistics.median(pick.choices(without, k=len(without))) for _ in range(draws))
+    return pct(ratios, .05), pct(ratios, .95)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db-url", help="the database (default: a SQLite file in a temp folder)")
@@ -294,6 +305,11 @@ def main() -> None:
             ok &= passed
             print(f"{'PASS' if passed else 'FAIL'}  K=30 p95 with the class <= {TARGET_LOAD_RATIO}x without "
                   f"(medians: {ratio:.2f}x)")
+            low, high = ratio_interval(with_class, without)
+            pairs = sorted(a / b for a, b in zip(with_class, without))
+            print(f"      how sure: 90% bootstrap interval of that ratio {low:.2f}x-{high:.2f}x over {len(without)} "
+                  f"rounds each; round by round (each pair side by side) {pairs[0]:.2f}x-{pairs[-1]:.2f}x, "
+                  f"median {statistics.median(pairs):.2f}x")
         else:
             ok = False
             print("FAIL  a K=30 run gave no p95")
