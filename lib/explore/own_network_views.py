@@ -3,7 +3,7 @@ pages' tools (lib.tutorial.graph, lib.tutorial.histograms)."""
 from __future__ import annotations
 
 from lib.explore.own_network import STAGE, NetworkConfig, autograd_grads, network_loss, reached, train_network
-from lib.tutorial.graph import AutogradGraph, _make_dot, count_nodes
+from lib.tutorial.graph import AutogradGraph, make_dot, count_nodes
 from lib.tutorial.histograms import ParameterHistory, replayed_history
 
 
@@ -13,7 +13,7 @@ def network_graph(config: NetworkConfig, step: int, show_saved: bool = False,
     run = reached(config, step, time_limit_s)
     leaves = {name: p.detach().clone().requires_grad_(True) for name, p in run.params.items()}
     loss = network_loss(config, leaves, run.x, run.y)
-    dot = _make_dot(loss, params={**leaves, "loss": loss}, show_saved=show_saved)
+    dot = make_dot(loss, params={**leaves, "loss": loss}, show_saved=show_saved)
     dot.graph_attr.update(rankdir="TB")
     return AutogradGraph(dot=dot.source, counts=count_nodes(dot.source), step=step, saved=show_saved)
 

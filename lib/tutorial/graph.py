@@ -46,13 +46,13 @@ def stage_loss(stage: str, cfg: TrainConfig, params: dict, x, y, depth: int = 0,
     return (y_pred - y).pow(2).sum()
 
 
-def _make_dot(*args, **kwargs):
+def make_dot(*args, **kwargs):
     """torchviz.make_dot without torchviz 0.0.3's own DeprecationWarning (it compares versions with distutils)."""
     with warnings.catch_warnings():   # a worker runs one job at a time: no other thread sees the filter change
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="torchviz")
         warnings.filterwarnings("ignore", "distutils Version classes are deprecated", DeprecationWarning)
-        from torchviz import make_dot
-        return make_dot(*args, **kwargs)
+        from torchviz import make_dot as torchviz_make_dot
+        return torchviz_make_dot(*args, **kwargs)
 
 
 def autograd_graph(stage: str, cfg: TrainConfig, params: dict, x, y, depth: int = 0, broken_relu: bool = False,
@@ -63,7 +63,7 @@ def autograd_graph(stage: str, cfg: TrainConfig, params: dict, x, y, depth: int 
     leaves = {name: p.detach().clone().requires_grad_(True) for name, p in params.items()}
     loss = stage_loss(stage, cfg, leaves, x, y, depth, broken_relu)
     # torchviz writes each name over its shape; naming the loss too labels the graph's output
-    dot = _make_dot(loss, params={**leaves, "loss": loss}, show_saved=show_saved)
+    dot = make_dot(loss, params={**leaves, "loss": loss}, show_saved=show_saved)
     dot.graph_attr.update(rankdir="TB")
     return dot.source, count_nodes(dot.source)
 
