@@ -145,3 +145,20 @@ def test_the_loss_charts_own_controls_train_nothing_and_still_change_the_chart(c
     at.toggle(key="log_y").set_value(True)
     at.run()
     assert len(trained) == 1
+
+
+def test_every_settings_slider_is_drawn_with_the_value_it_holds():
+    """ui.sidebar.held: each slider of the settings, the sidebar's and the main row's, is given the session's value
+    as its `value=` (st.slider drawn without one copies the whole session state on every rerun to learn whether it
+    is a range slider). The value it sends as its default is then the one it shows, also after a move."""
+    at = open_link("pages/dynamic_net.py", n="32", momentum="0.5")
+    at.slider(key="hidden").set_value(70).run()
+    at.slider(key=main("steps")).set_value(30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    sliders = ["n", "d_in", "hidden", "d_out", "steps", "momentum"] + [main(name) for name in
+                                                                         ("n", "hidden", "steps", "momentum")]
+    shown = {key: at.slider(key=key).value for key in sliders}
+    assert shown["n"] == 32 and shown["hidden"] == shown[main("hidden")] == 70 and shown["steps"] == 30
+    assert shown["momentum"] == shown[main("momentum")] == 0.5
+    assert {key: list(at.slider(key=key).proto.default) for key in sliders} == {
+        key: [pytest.approx(value)] for key, value in shown.items()}
