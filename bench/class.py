@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import re
 import signal
 import statistics
@@ -259,7 +260,6 @@ def ratio_interval(with_class: list[float], without: list[float], draws: int = 2
     """The 5th and 95th percentiles of median(with) / median(without) over bootstrap resamples of the rounds: how
     far the verdict's ratio could move on another sitting of as many rounds (a fixed seed: the same rounds give the
     same interval)."""
-    import random
     pick = random.Random(0)
     ratios = sorted(statistics.median(pick.choices(with_class, k=len(with_class)))
                     / statistics.median(pick.choices(without, k=len(without))) for _ in range(draws))
