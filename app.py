@@ -7,7 +7,7 @@ import torch
 from lib.text.i18n import LANGUAGES
 from lib.tutorial.stages import STAGES
 from ui.board import class_frame
-from ui.frame import app_frame, write_query
+from ui.frame import app_frame, short_error, write_query
 from ui.teacher import apply_view, teacher_view
 from ui.text import language_from_link, t
 
@@ -56,10 +56,5 @@ class_frame(auto_join=page.url_path != "board")   # the class the link names, on
 # a control that does not apply (momentum beside Adam) is drawn disabled; Streamlit fades its label to 40 % of the
 # text colour (2.4:1), this keeps it lighter than a live label yet readable (5.3:1 on white, 4.7:1 on the sidebar)
 st.html('<style>label[data-testid="stWidgetLabel"][disabled] p {color: #6b6b69;}</style>')
-try:
-    with app_frame():
-        page.run()
-except Exception as err:   # a last guard: a short message on screen, never a traceback
-    st.error(t("app.error"))
-    with st.expander(t("app.error_details")):
-        st.text(f"{type(err).__name__}: {err}")
+with short_error(), app_frame():   # a last guard: a short message on screen, never a traceback
+    page.run()

@@ -41,8 +41,8 @@ from tests.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 PAGES = {"app": ("app.py", "tensors"), "plain": ("bench/plain_stage1.py", "")}
 METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration", "LayoutCount",
            "RecalcStyleCount")
-# the N slider: the app's main-area control (ui.sidebar.main_controls), else its sidebar's; the plain page's key n
-N_SLIDERS = (".st-key-main_n input[type='range']", ".st-key-n input[type='range']")
+# the N slider: the app's in the lesson's row over the chart (ui.sidebar.lesson_settings), the plain page's: both key n
+N_SLIDERS = ("[data-testid='stMain'] .st-key-n input[type='range']", ".st-key-n input[type='range']")
 CHART = "[data-testid='stMain'] [data-testid='stPlotlyChart']"
 CURVE_JS = f"""() => [...document.querySelectorAll("{CHART} path.js-line")].map(p => p.getAttribute('d')).join('|')"""
 IDLE_JS = """() => !document.querySelector('[data-testid="stStatusWidget"]')

@@ -49,8 +49,9 @@ async def slider_times(student: Visitor, values: list[int], timeout_s: float) ->
     times = []
     for n in values:
         start = time.monotonic()
-        await student.rerun(page_hash=student.page_hash, widget=(student.n_slider_id, n))
-        run = await student.until_finished(start + timeout_s)
+        await student.rerun(page_hash=student.page_hash, widget=(student.n_slider_id, n),
+                            fragment_id=student.n_slider_fragment)   # the lesson's row: a rerun of its fragment
+        run = await student.until_finished(start + timeout_s, fragment=bool(student.n_slider_fragment))
         problem = run.problem(n)
         if problem:
             raise RuntimeError(f"student B at N={n}: {problem}")

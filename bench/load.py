@@ -20,7 +20,7 @@ first visitor of a server meets the app's pages/-directory start-up path (see ui
 skips it, so the K sessions are themselves the first visitors.
 
 A browser cross-check (--browser K, default 10; 0 skips it) does the same with one headless chromium and K
-pages: goto /<page>, wait for the chart, focus the N slider (the sidebar's first range input), fill it with
+pages: goto /<page>, wait for the chart, focus the N slider (a stage page's, over its chart), fill it with
 its value - 1 (which moves the thumb without sending anything) and press ArrowRight, which sends one rerun with
 the session's own value; the time runs from that key press to the script_finished of the run that shows
 N=<new value> (read from the page's own websocket frames, so the end of the run is the same event the light
@@ -74,8 +74,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.streamlit_client import (DEFAULT_N, FINISHED_COMPILE_ERROR, FINISHED_OK, LightSession, Run,  # noqa: E402
-                                    forward_msg)
+from bench.streamlit_client import (DEFAULT_N, FINISHED_COMPILE_ERROR, FINISHED_FRAGMENT, FINISHED_OK,  # noqa: E402
+                                    LightSession, Run, forward_msg)
 
 STAGE_PAGES = ["tensors", "autograd", "custom_function", "nn_module", "optim", "custom_module", "dynamic_net"]
 TARGET_K, TARGET_P95_S, TARGET_RSS_MB = 30, 6.0, 3 * 1024
@@ -330,12 +330,14 @@ async def light_session(i: int, n: int, url: str, page: str, timeout_s: float, l
         if bad:
             raise RuntimeError(f"page load: {bad}")
         if not s.n_slider_id:
-            raise RuntimeError("page load: no N slider in the sidebar")
+            raise RuntimeError("page load: no N slider on the page")
         await loaded.wait()
         t1 = time.monotonic()
         s.received_bytes = 0
-        await s.rerun(page_hash=s.page_hash, page_name="" if s.page_hash else page, widget=(s.n_slider_id, n))
-        run = await s.until_finished(t1 + timeout_s)
+        # a stage page's N sits in the lesson's fragment (ui.stage_page.lesson): its move reruns that, as in a browser
+        await s.rerun(page_hash=s.page_hash, page_name="" if s.page_hash else page, widget=(s.n_slider_id, n),
+                      fragment_id=s.n_slider_fragment)
+        run = await s.until_finished(t1 + timeout_s, fragment=bool(s.n_slider_fragment))
         result.result_s = time.monotonic() - t1
         result.result_kb = s.received_bytes / 1024
         bad = run.problem(n)
@@ -439,7 +441,7 @@ async def run_browser(url: str, page: str, k: int, timeout_s: float, budget_s: f
             current[0].feed(msg)
             if kind == "script_finished":
                 current[0].status = msg.script_finished
-                if msg.script_finished in (FINISHED_OK, FINISHED_COMPILE_ERROR):
+                if msg.script_finished in (FINISHED_OK, FINISHED_COMPILE_ERROR, FINISHED_FRAGMENT):
                     finished.put_nowait(current[0])
 
         def on_ws(ws):
@@ -452,7 +454,8 @@ async def run_browser(url: str, page: str, k: int, timeout_s: float, budget_s: f
                 if left <= 0:
                     raise TimeoutError(f"no finished run showing N={n}")
                 run = await asyncio.wait_for(finished.get(), left)
-                if run.exceptions or run.status != FINISHED_OK or any(f"N={n}," in c for c in run.captions):
+                if run.exceptions or run.status not in (FINISHED_OK, FINISHED_FRAGMENT) or any(
+                        f"N={n}," in c for c in run.captions):
                     return run
 
         ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -470,7 +473,8 @@ async def run_browser(url: str, page: str, k: int, timeout_s: float, budget_s: f
                 raise RuntimeError(f"page load: {bad}")
             await loaded.wait()
             # Streamlit's slider is react-aria's hidden <input type=range> (older frontends: a [role=slider] div)
-            slider = pg.locator("[data-testid='stSidebar'] input[type='range'], "
+            # the N slider: a stage page's, in the lesson's row over the chart; another page's, the sidebar's first
+            slider = pg.locator(".st-key-n input[type='range'], [data-testid='stSidebar'] input[type='range'], "
                                 "[data-testid='stSidebar'] [role='slider']").first
             await slider.focus()
             await slider.fill(str(target - 1))     # moves react-aria's thumb; Streamlit sends nothing yet

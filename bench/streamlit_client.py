@@ -30,6 +30,7 @@ class Run:
     captions: list[str] = dataclasses.field(default_factory=list)
     charts: int = 0
     n_slider_id: str | None = None
+    n_slider_fragment: str = ""   # the fragment the N slider sits in ("" outside any): a move reruns that alone
     page_hash: str = ""
     auto_reruns: dict[str, float] = dataclasses.field(default_factory=dict)   # fragment id: its run_every (s)
 
@@ -50,11 +51,11 @@ class Run:
         elif et == "plotly_chart":
             self.charts += 1
         elif et == "slider" and (el.slider.id.endswith("-n") or el.slider.label.startswith("N:")):
-            self.n_slider_id = el.slider.id
+            self.n_slider_id, self.n_slider_fragment = el.slider.id, msg.delta.fragment_id
 
     def problem(self, n: int) -> str | None:
         """Why this finished run is not the page for N=n, or None if it is."""
-        if self.status != FINISHED_OK:
+        if self.status not in (FINISHED_OK, FINISHED_FRAGMENT):   # a page's run, or its fragment's (a move)
             return f"script_finished status {self.status}"
         if self.exceptions:
             return "exception on the page: " + self.exceptions[0]
@@ -80,6 +81,7 @@ class LightSession:
         self.set_cookie = ""              # ... and the Set-Cookie it sent with the upgrade, if any
         self.page_hash = ""
         self.n_slider_id: str | None = None
+        self.n_slider_fragment = ""
         self.received_bytes = 0
 
     async def connect(self):
@@ -95,7 +97,8 @@ class LightSession:
     async def rerun(self, *, page_name: str = "", page_hash: str = "", widget: tuple[str, int] | None = None,
                     fragment_id: str = ""):
         """Ask for a run of the page, with one slider's new value; or, with `fragment_id`, a rerun of that fragment
-        alone, as the frontend's timer asks for a `st.fragment(run_every=...)` (is_auto_rerun)."""
+        alone: with a widget, as the frontend asks when a widget inside the fragment changes; without one, as its
+        timer asks for a `st.fragment(run_every=...)` (is_auto_rerun)."""
         from streamlit.proto.BackMsg_pb2 import BackMsg   # on first use: see forward_msg
         msg = BackMsg()
         cs = msg.rerun_script
@@ -104,7 +107,7 @@ class LightSession:
         cs.page_script_hash = page_hash
         if fragment_id:
             cs.fragment_id = fragment_id
-            cs.is_auto_rerun = True
+            cs.is_auto_rerun = widget is None
         if widget:
             ws = cs.widget_states.widgets.add()
             ws.id = widget[0]
@@ -142,7 +145,7 @@ class LightSession:
                     if run.page_hash:
                         self.page_hash = run.page_hash
                     if run.n_slider_id:
-                        self.n_slider_id = run.n_slider_id
+                        self.n_slider_id, self.n_slider_fragment = run.n_slider_id, run.n_slider_fragment
                     return run
 
     async def close(self):

@@ -227,3 +227,26 @@ def stored_answers(store: Store) -> list[tuple]:
     with store.engine.connect() as db:
         return [tuple(r) for r in db.execute(sa.select(board_store.answers.c.lesson, board_store.answers.c.step,
                                                        board_store.answers.c.choice, board_store.answers.c.posted))]
+
+
+def test_a_move_in_the_lessons_row_says_when_the_board_is_not_receiving(class_db, monkeypatch):
+    """A move in a stage page's row reruns its fragment alone, so the sidebar's class box is not redrawn: the note
+    that posts are waiting for an unreachable board goes under the chart then (ui.stage_page.lesson)."""
+    from tests.test_layout import fragment_rerun
+    _, code, _ = start_class()
+    student = session("pages/tensors.py", {"class": code, "steps": "30"})
+    wait_sent()
+    waiting = i18n.t("board.not_receiving", "en", count=1)
+    assert waiting not in texts(student)
+
+    class Down:   # the outbox of a process whose database went away: the post waits
+        reachable = False
+
+        def send_run(self, *args):
+            return ui.board.Ticket("run")
+
+    student.slider(key="n").set_value(33)
+    with monkeypatch.context() as down, monkeypatch.context() as patch:
+        down.setattr(ui.board, "outbox", lambda: Down())
+        fragment_rerun(student, "stage_lesson", patch)
+        assert any(w.value == waiting for w in student.warning), texts(student)

@@ -34,8 +34,9 @@ def test_moving_a_slider_retrains(server, page):
     settle(page)
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)
     final_before = page.locator("[data-testid='stMetricValue']").nth(1).inner_text()
-    # the N slider: set 60 without committing, then one key press commits 61 (one rerun)
-    slider = page.locator("[data-testid='stSidebar'] input[type='range']").first
+    # the N slider, in the lesson's row over the chart: set 60 without committing, then one key press commits 61
+    # (one rerun, of the row's fragment)
+    slider = page.locator("[data-testid='stMain'] .st-key-n input[type='range']")
     slider.fill("60")
     slider.press("ArrowRight")
     page.wait_for_function(
@@ -58,8 +59,7 @@ def test_a_shared_link_opens_with_its_settings(server, page):
     settle(page)
     captions = " ".join(page.locator("[data-testid='stCaptionContainer']").all_inner_texts())
     assert "N=32, D_IN=1000, H=50" in captions and "lr=1e-03" in captions and "RMSprop, momentum 0.5" in captions
-    sliders = page.locator("[data-testid='stSidebar'] input[type='range']")
-    assert sliders.first.input_value() == "32"
+    assert page.locator("[data-testid='stMain'] .st-key-n input[type='range']").input_value() == "32"
     assert page.locator("[data-testid='stException']").count() == 0
     assert "n=32" in page.url and "optimizer=rmsprop" in page.url
 

@@ -134,3 +134,27 @@ def test_the_compare_lesson_states_the_numbers_its_chart_shows():
     assert f"up to step {first - 1}; from step {first} on" in lesson
     assert f"at most {seen['max_rel_gap']['autograd']:.1e}" in lesson
     assert "exactly overlap" not in lesson and "정확히 겹칩니다" not in KO["compare.lesson"]
+
+
+def test_the_compare_gap_starts_at_a_relu_tie():
+    """compare.drift_cause: stage 2's loss leaves stage 1's where a hidden pre-activation is exactly 0 (ReLU's
+    derivative there is a convention: clamp passes no gradient, the hand-written backward passes it). With the
+    weights stage 1 has reached just before the first step whose loss differs, some pre-activation is exactly 0, and
+    at every step before that none is (sampled: the steps before it, every tenth). In float64 no gap at all."""
+    import torch
+    from lib.tutorial.config import default_config
+    from lib.tutorial.gradients import relu_ties
+    from lib.tutorial.stages import run_stage
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # as the workers train
+    try:
+        cfg = default_config("tensors").with_(steps=300)
+        first, _ = curve_gap(run_stage("tensors", cfg).losses, run_stage("autograd", cfg).losses)
+        assert first is not None and first > 0
+        reached = {k: run_stage("tensors", cfg, stop_at=k) for k in {first - 1, *range(0, first - 1, 10)}}
+        ties = {k: relu_ties("autograd", run.params, run.x) for k, run in sorted(reached.items())}
+        assert ties[first - 1] > 0 and all(count == 0 for k, count in ties.items() if k < first - 1), ties
+        wide = cfg.with_(dtype="float64")
+        assert curve_gap(run_stage("tensors", wide).losses, run_stage("autograd", wide).losses)[0] is None
+    finally:
+        torch.set_num_threads(threads)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import local_script_runner
 import ui.stage_page
 from lib.text.i18n import EN, KO
 from lib.tutorial.stages import STAGES
-from ui.sidebar import MAIN_KEY, lesson_controls
+from ui.sidebar import lesson_controls
 from tests.page_support import plotly_values
 
 pytestmark = pytest.mark.slow   # every test here runs a page in AppTest
@@ -31,57 +31,61 @@ def loss_chart(at: AppTest) -> dict:
     return json.loads(at.get("plotly_chart")[0].proto.spec)
 
 
-def main(name: str) -> str:
-    return MAIN_KEY.format(name)
+SETTINGS_KINDS = ("slider", "select_slider", "selectbox", "toggle", "number_input", "radio")
+
+
+def keys_in(part) -> set[str]:
+    return {w.key for kind in SETTINGS_KINDS for w in part.get(kind)}
 
 
 @pytest.mark.parametrize("stage", list(STAGES))
-def test_the_lessons_controls_are_in_the_main_area_with_the_sidebars_values(stage):
+def test_the_lessons_controls_are_in_the_main_area_only_and_hold_the_links_values(stage):
     at = open_link(f"pages/{stage}.py", lr="5e-07", n="32", steps="40")
     names = lesson_controls(stage)
     assert ("optimizer" in names and "momentum" in names) is STAGES[stage].uses_optimizer
-    in_main = {w.key for kind in ("slider", "select_slider", "selectbox", "toggle") for w in at.main.get(kind)}
-    assert {main(name) for name in names} <= in_main
+    in_main, in_sidebar = keys_in(at.main), keys_in(at.sidebar)
+    assert set(names) <= in_main and not set(names) & in_sidebar, "one control per setting, in the main row"
+    assert {"d_in", "d_out", "seed", "dtype"} <= in_sidebar                  # the rest of the settings
     assert ("broken_relu" in in_main) is (stage == "custom_function")   # MyReLU's break switch, stage 3 only
-    assert at.select_slider(key=main("lr")).value == at.select_slider(key="lr").value == 5e-7
-    assert at.slider(key=main("n")).value == 32 and at.slider(key=main("steps")).value == 40
-    assert at.slider(key=main("steps")).max == at.slider(key="steps").max
+    assert at.select_slider(key="lr").value == 5e-7
+    assert at.slider(key="n").value == 32 and at.slider(key="steps").value == 40
+    assert any(EN["layout.n"] in c.value and EN["layout.steps"] in c.value for c in at.sidebar.caption), \
+        "the sidebar says where the lesson's controls are"
 
 
-def test_a_main_control_moves_the_sidebar_the_url_and_the_curve_and_back():
+def test_a_main_control_moves_the_url_and_the_curve_and_a_sidebar_setting_moves_the_row():
     at = open_link("pages/tensors.py", steps="50")
     before = plotly_values(loss_chart(at)["data"][0]["y"])
-    at.select_slider(key=main("lr")).set_value(5e-7).run()
-    assert at.select_slider(key="lr").value == 5e-7 and at.query_params["lr"] in ("5e-07", ["5e-07"])
+    at.select_slider(key="lr").set_value(5e-7).run()
+    assert at.query_params["lr"] in ("5e-07", ["5e-07"])
     assert plotly_values(loss_chart(at)["data"][0]["y"]) != before
     assert any("lr=5e-07" in c.value for c in at.caption)
-    at.slider(key="n").set_value(20).run()             # the sidebar's move shows in the main row
-    assert at.slider(key=main("n")).value == 20 and at.query_params["n"] in ("20", ["20"])
-    at.slider(key=main("hidden")).set_value(30).run()
+    at.slider(key="d_in").set_value(20).run()            # a sidebar setting: the run and the URL follow
+    assert at.query_params["d_in"] in ("20", ["20"]) and any("D_IN=20" in c.value for c in at.caption)
+    at.slider(key="hidden").set_value(30).run()
     assert at.slider(key="hidden").value == 30
-    at.button(key="reset").click().run()                # the sidebar's reset resets both
-    assert at.select_slider(key=main("lr")).value == 1e-6 and at.slider(key=main("hidden")).value == 100
+    at.button(key="reset").click().run()                # the sidebar's reset resets the row too
+    assert at.select_slider(key="lr").value == 1e-6 and at.slider(key="hidden").value == 100
+    assert at.slider(key="d_in").value == 1000
 
 
 def test_the_optimizer_row_follows_the_sidebars_rules():
     at = open_link("pages/optim.py", momentum="0")
-    assert at.selectbox(key=main("optimizer")).value == "adam" and at.slider(key=main("momentum")).disabled
-    at.selectbox(key=main("optimizer")).set_value("sgd_momentum").run()
-    assert at.selectbox(key="optimizer").value == "sgd_momentum"
-    # SGD with momentum at momentum 0 takes the tutorial's momentum, as a choice in the sidebar does
-    assert at.slider(key="momentum").value == at.slider(key=main("momentum")).value == 0.9
-    assert not at.slider(key=main("momentum")).disabled
+    assert at.selectbox(key="optimizer").value == "adam" and at.slider(key="momentum").disabled
+    at.selectbox(key="optimizer").set_value("sgd_momentum").run()
+    # SGD with momentum at momentum 0 takes the tutorial's momentum, as a choice on any page does
+    assert at.slider(key="momentum").value == 0.9 and not at.slider(key="momentum").disabled
 
 
 def test_a_teachers_lock_holds_the_main_controls_too():
     at = open_link("pages/dynamic_net.py", lock="lr,n,optimizer", lr="2e-06", n="32")
-    assert at.select_slider(key=main("lr")).disabled and at.slider(key=main("n")).disabled
-    assert at.selectbox(key=main("optimizer")).disabled
-    assert not at.slider(key=main("hidden")).disabled and not at.slider(key=main("steps")).disabled
-    assert (at.select_slider(key=main("lr")).value, at.slider(key=main("n")).value) == (2e-6, 32)
-    at.session_state[main("lr")] = 1e-3                 # a forged value does not get past the lock
+    assert at.select_slider(key="lr").disabled and at.slider(key="n").disabled
+    assert at.selectbox(key="optimizer").disabled
+    assert not at.slider(key="hidden").disabled and not at.slider(key="steps").disabled
+    assert (at.select_slider(key="lr").value, at.slider(key="n").value) == (2e-6, 32)
+    at.session_state["lr"] = 1e-3                       # a forged value does not get past the lock
     at.run()
-    assert at.select_slider(key="lr").value == at.select_slider(key=main("lr")).value == 2e-6
+    assert at.select_slider(key="lr").value == 2e-6
 
 
 @pytest.mark.parametrize("lang, texts", [("en", EN), ("ko", KO)])
@@ -97,8 +101,7 @@ def test_projector_mode_replays_on_the_loss_chart_in_large_type(lang, texts):
                                                   for part in ("tickfont",)] + \
             [layout[axis]["title"]["font"]["size"] for axis in ("xaxis", "yaxis")]
     assert min(sizes) >= 18, sizes
-    assert {main(name) for name in lesson_controls("autograd")} <= {w.key for w in at.main.get("slider")} | {
-        w.key for w in at.main.get("select_slider")}
+    assert set(lesson_controls("autograd")) <= keys_in(at.main)
     plain = open_link("pages/autograd.py", steps="60", lang=lang)
     chart_plain = loss_chart(plain)
     assert "frames" not in chart_plain and plotly_values(chart_plain["data"][0]["y"]) == plotly_values(
@@ -148,17 +151,39 @@ def test_the_loss_charts_own_controls_train_nothing_and_still_change_the_chart(c
 
 
 def test_every_settings_slider_is_drawn_with_the_value_it_holds():
-    """ui.sidebar.held: each slider of the settings, the sidebar's and the main row's, is given the session's value
+    """ui.sidebar.held: each slider of the settings, the sidebar's and the lesson row's, is given the session's value
     as its `value=` (st.slider drawn without one copies the whole session state on every rerun to learn whether it
     is a range slider). The value it sends as its default is then the one it shows, also after a move."""
     at = open_link("pages/dynamic_net.py", n="32", momentum="0.5")
     at.slider(key="hidden").set_value(70).run()
-    at.slider(key=main("steps")).set_value(30).run()
+    at.slider(key="steps").set_value(30).run()
     assert not at.exception, [e.value for e in at.exception]
-    sliders = ["n", "d_in", "hidden", "d_out", "steps", "momentum"] + [main(name) for name in
-                                                                         ("n", "hidden", "steps", "momentum")]
+    sliders = ["n", "d_in", "hidden", "d_out", "steps", "momentum"]
     shown = {key: at.slider(key=key).value for key in sliders}
-    assert shown["n"] == 32 and shown["hidden"] == shown[main("hidden")] == 70 and shown["steps"] == 30
-    assert shown["momentum"] == shown[main("momentum")] == 0.5
+    assert shown["n"] == 32 and shown["hidden"] == 70 and shown["steps"] == 30 and shown["momentum"] == 0.5
     assert {key: list(at.slider(key=key).proto.default) for key in sliders} == {
         key: [pytest.approx(value)] for key, value in shown.items()}
+
+
+def test_a_move_in_the_lessons_row_reruns_the_row_and_the_run_not_the_sidebar(monkeypatch):
+    """The lesson's row, the run and its chart are one fragment (ui.stage_page.lesson): a move there trains and
+    redraws the curve, the URL and the caption, and runs no sidebar (nor app.py's navigation and class box)."""
+    sidebars = []
+    original = ui.stage_page.settings_sidebar
+    monkeypatch.setattr(ui.stage_page, "settings_sidebar", lambda *a, **kw: (sidebars.append(a), original(*a, **kw))[1])
+    at = open_link("pages/tensors.py", steps="30")
+    assert len(sidebars) >= 1
+    sidebars.clear()
+    before = loss_chart(at)
+    at.slider(key="n").set_value(20)
+    with monkeypatch.context() as patch:
+        fragment_rerun(at, ui.stage_page.LESSON, patch)
+    assert sidebars == [], "the fragment's rerun drew the sidebar"
+    assert plotly_values(loss_chart(at)["data"][0]["y"]) != plotly_values(before["data"][0]["y"])
+    assert any("N=20," in c.value for c in at.caption) and at.query_params["n"] in ("20", ["20"])
+    # then a sidebar move: a full run, with the row's N kept (AppTest's tree after a fragment's rerun holds the
+    # fragment's elements only, the browser's keeps the sidebar: the move goes through the session, as the widget's)
+    at.session_state["d_in"] = 30
+    at.run()
+    assert len(sidebars) == 1 and at.slider(key="n").value == 20
+    assert any("N=20, D_IN=30," in c.value for c in at.caption)

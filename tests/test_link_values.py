@@ -105,7 +105,6 @@ def test_an_off_grid_lr_trains_as_given_and_the_slider_shows_it(text, lr, shown)
     slider = at.select_slider(key="lr")
     assert slider.value == lr and shown in slider.options
     assert any(f"lr={shown} ·" in c.value for c in at.caption), "the settings used name it as given"
-    assert at.select_slider(key="main_lr").value == lr
     assert link_warnings(at) == []
     assert at.query_params["lr"] in (repr(lr), [repr(lr)])
     reference = run_stage("tensors", default_config("tensors").with_(lr=lr, steps=20))
@@ -320,7 +319,7 @@ def test_momentum_is_named_as_a_cause_for_sgd_with_momentum_only():
     for lang in ("en", "ko"):
         text = t("divergence.momentum", lang, momentum=0.9, factor=1 / (1 - 0.9), diverges=lr_text(MOMENTUM_DIVERGES),
                  trains=lr_text(PLAIN_SGD_TRAINS))
-        assert "0.9" in text and "10" in text and "6e-04" in text and "2e-03" in text, text
+        assert "0.9" in text and "10" in text and "7e-04" in text and "2e-03" in text, text
 
 
 @pytest.mark.slow

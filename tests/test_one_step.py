@@ -47,7 +47,7 @@ def test_the_steps_come_back_when_the_server_offers_more(monkeypatch):
     monkeypatch.setattr(ui.sidebar, "allowed_steps", lambda *args: 2000)
     at.run()
     assert not at.exception
-    assert at.sidebar.slider(key="steps").value == 500        # the tutorial's 500, remembered
+    assert at.slider(key="steps").value == 500                # the tutorial's 500, remembered
     assert EN["settings.steps_only_one"] not in captions(at)
 
 

@@ -117,13 +117,18 @@ def status_in_sidebar(code: str, seat: Seat | None) -> None:
     else:
         box.markdown(t("board.sidebar_student", code=code, nickname=escape(seat.nickname)))
         nickname_form(box)
+    post_problems(box)
+
+
+def post_problems(where=st) -> None:
+    """What is wrong with this session's posts, if anything: waiting while the board is not receiving, or lost."""
     tickets: list[Ticket] = st.session_state.get("board_tickets", [])
     waiting = sum(ticket.state == "waiting" for ticket in tickets)
     lost = sum(ticket.state in ("failed", "refused") for ticket in tickets)
     if waiting and not outbox().reachable:
-        box.warning(t("board.not_receiving", count=waiting), icon=":material/cloud_off:")
+        where.warning(t("board.not_receiving", count=waiting), icon=":material/cloud_off:")
     if lost:
-        box.error(t("board.not_sent", count=lost), icon=":material/error:")
+        where.error(t("board.not_sent", count=lost), icon=":material/error:")
 
 
 RENAME_OPEN = "board_rename_open"   # the "Change nickname" popover's open state (st.popover's key)

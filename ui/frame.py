@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from lib.text import i18n
-from ui.text import lang
+from ui.text import lang, t
 
 FULL_RUNS = "full_runs"
 _run = threading.local()   # a script run is one thread: whether app.py's frame is around the page it runs
@@ -61,6 +61,27 @@ def ensure_app_frame() -> None:
 def full_run_number() -> int:
     """How many full runs of its pages this session has begun (a st.fragment's rerun runs that fragment alone)."""
     return st.session_state.get(FULL_RUNS, 0)
+
+
+@contextmanager
+def short_error():
+    """A last guard around a page (app.py) or a fragment (whose errors Streamlit shows itself, traceback and all,
+    before app.py's guard could see them): an unexpected error becomes a short message, its details folded."""
+    try:
+        yield
+    except Exception as err:
+        st.error(t("app.error"))
+        with st.expander(t("app.error_details")):
+            st.text(f"{type(err).__name__}: {err}")
+
+
+def fragment_rerun(name: str) -> bool:
+    """Whether this draw of the fragment `name` is a rerun of it alone, not part of a full run of the page (then
+    nothing outside it was redrawn). Call it once per draw, at the fragment's top."""
+    key = f"{name}_drawn_in_run"
+    again = st.session_state.get(key) == full_run_number()
+    st.session_state[key] = full_run_number()
+    return again
 
 
 def write_query(values: dict[str, str]) -> None:

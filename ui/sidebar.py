@@ -15,7 +15,7 @@ from ui import runs
 from ui.device import device_choice
 from ui.frame import write_query
 from ui.links import link_entered, respell_link, settings_in_link, share_link, with_value
-from ui.teacher import current_view, hold_locked
+from ui.teacher import current_view, hold_locked, restore_locked
 from ui.text import optimizer_label, t
 
 
@@ -33,13 +33,15 @@ def _load_into_widgets(cfg: TrainConfig) -> None:
 
 
 def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | None = None,
-                     notices: list | None = None) -> TrainConfig | None:
+                     notices: list | None = None, elsewhere: tuple[str, ...] = ()) -> TrainConfig | None:
     """Sidebar hyperparameters for `stage` (or "compare"), remembered per page; None, with a message, if invalid.
 
     `sizes_only` leaves out lr, optimizer and momentum: the Compare page takes them from each stage.
     `remember_as` names the page when it is not the stage's own (A against B keeps its settings apart).
     `notices`: where a page wants the note on shortened steps later than here (a stage page: under its chart, which
     must stay on one screen with the controls), a list that gets the note's drawing, to call.
+    `elsewhere`: settings the page draws itself (a stage page's lesson_controls, over its chart, in the fragment
+    `lesson_settings` draws); the sidebar leaves them out and says where they are, so each setting has one control.
     """
     defaults = default_config(stage) if stage in STAGES else TrainConfig()
     configs: dict[str, TrainConfig] = st.session_state.setdefault("configs", {})
@@ -76,47 +78,71 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
         _load_into_widgets(defaults)
 
     sb.button(t("settings.reset"), on_click=reset, key="reset", width="stretch")
+    if elsewhere:
+        sb.caption(t("settings.elsewhere", names=", ".join(t(f"layout.{name}") for name in elsewhere)))
     for name in ("n", "d_in", "hidden", "d_out"):
-        sb.slider(t(f"settings.{name}"), 1, SIZE_CAPS[name], key=name, disabled=name in locked, **held(name))
+        if name not in elsewhere:
+            sb.slider(t(f"settings.{name}"), 1, SIZE_CAPS[name], key=name, disabled=name in locked, **held(name))
     shortened = fit_steps(stage)
-    bounded_slider(sb, t("settings.steps"), st.session_state["steps_allowed"], "steps", t("settings.steps_only_one"),
-                   disabled="steps" in locked, help=t("settings.steps_help", limit=workers.time_limit_s()))
+    if "steps" not in elsewhere:
+        bounded_slider(sb, t("settings.steps"), st.session_state["steps_allowed"], "steps",
+                       t("settings.steps_only_one"), disabled="steps" in locked,
+                       help=t("settings.steps_help", limit=workers.time_limit_s()))
     shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
     if not sizes_only:
         shown += STAGE_OWN
-        sb.select_slider(t("settings.lr"), options=with_value(LR_CHOICES, "lr"), key="lr", disabled="lr" in locked,
-                         format_func=lr_text)
+        if "lr" not in elsewhere:
+            sb.select_slider(t("settings.lr"), options=with_value(LR_CHOICES, "lr"), key="lr",
+                             disabled="lr" in locked, format_func=lr_text)
         uses_optimizer = info is not None and info.uses_optimizer
-        # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
-        sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer",
-                     disabled=not uses_optimizer or "optimizer" in locked,
-                     format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get, on_change=momentum_follows)
+        if "optimizer" not in elsewhere:
+            # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
+            sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer",
+                         disabled=not uses_optimizer or "optimizer" in locked, on_change=momentum_follows,
+                         format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get)
         if not uses_optimizer:
             sb.caption(t("settings.no_optimizer"))
         takes_momentum = uses_optimizer and OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
-        sb.slider(t("settings.momentum"), 0.0, 0.99, step=0.01, key="momentum",
-                  disabled=not takes_momentum or "momentum" in locked, **held("momentum"))
+        if "momentum" not in elsewhere:
+            sb.slider(t("settings.momentum"), 0.0, 0.99, step=0.01, key="momentum",
+                      disabled=not takes_momentum or "momentum" in locked, **held("momentum"))
     sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="seed", disabled="seed" in locked)
     sb.radio("dtype", ["float32", "float64"], key="dtype", horizontal=True, help=t("settings.dtype_help"),
              disabled="dtype" in locked)
     if device_choice(sb):
         shown.append("device")
+    st.session_state[SHOWN] = shown
+    cfg = settled(stage, notices, None if elsewhere else shortened)   # else the page's own call says the note
+    if cfg is None:
+        sb.error(t("settings.cant_run", err=st.session_state["settings_problem"]))
+    share_link(sb)
+    return cfg
+
+
+SHOWN = "settings_shown"   # the settings this page's run takes (settings_sidebar), for `settled` to read again
+
+
+def settled(stage: str, notices: list | None = None, shortened: int | None = None) -> TrainConfig | None:
+    """The page's settings as the session holds them now: remembered for the page, written to the URL; None (and
+    the reason in session_state["settings_problem"]) if they cannot run. Call it after settings_sidebar, whose run
+    it repeats: a fragment that draws some of the settings (lesson_settings) calls it on each of its own reruns.
+    `shortened`: the steps asked for, when fit_steps cut them; the note on it goes to `notices` (or is drawn)."""
+    state = st.session_state
+    defaults = default_config(stage) if stage in STAGES else TrainConfig()
     try:
-        cfg = defaults.with_(**{name: st.session_state[name] for name in shown})
+        cfg = defaults.with_(**{name: state[name] for name in state[SHOWN]})
     except ValueError as err:
-        sb.error(t("settings.cant_run", err=err))
-        st.session_state["settings_problem"] = str(err)
+        state["settings_problem"] = str(err)
         return None
-    st.session_state.pop("settings_problem", None)
-    configs[page] = cfg
+    state.pop("settings_problem", None)
+    state.setdefault("configs", {})[state["sidebar_stage"]] = cfg
     if shortened:
         note = functools.partial(st.info, t("settings.steps_shortened", wanted=shortened, steps=cfg.steps,
                                             limit=workers.time_limit_s()), icon=":material/timer:")
         note() if notices is None else notices.append(note)
-    link = {k: v for k, v in config_to_query(cfg).items() if k in shown}
+    link = {k: v for k, v in config_to_query(cfg).items() if k in state[SHOWN]}
     write_query(link)
-    st.session_state["link_written"] = link
-    share_link(sb)
+    state["link_written"] = link
     return cfg
 
 
@@ -138,48 +164,40 @@ def fit_steps(stage: str) -> int | None:
     return wanted if wanted > allowed else None
 
 
-# the controls a stage's lesson is about, shown again in the main area, in one row over the loss chart (a folded
-# sidebar, as in projector mode, leaves them on screen): the sidebar's own settings under a second key each, because
-# Streamlit refuses two widgets with one key. The sidebar's key is the one source of truth (the session, the URL,
-# a teacher's lock); the main widget is set from it before it is drawn, and a change copies back before the next run.
-MAIN_KEY = "main_{}"
+# the controls a stage's lesson is about, in one row over the loss chart, in the main area alone (a folded sidebar,
+# as in projector mode, leaves them on screen; the sidebar says where they are): each setting has one control, under
+# its own key, the one source of truth in the session, the URL and a teacher's lock. The row and the chart are one
+# st.fragment (ui.stage_page), so a move reruns them, not the sidebar (bench/browser.py, bench/class.py).
 
 
-def lesson_controls(stage: str) -> list[str]:
+def lesson_controls(stage: str) -> tuple[str, ...]:
     """The settings a stage's main-area row shows: lr, N, H, steps; the optimizer and momentum where it has one."""
-    return ["lr", "n", "hidden", "steps"] + (["optimizer", "momentum"] if STAGES[stage].uses_optimizer else [])
+    return ("lr", "n", "hidden", "steps") + (("optimizer", "momentum") if STAGES[stage].uses_optimizer else ())
 
 
-def _copy_to_sidebar(name: str) -> None:
-    st.session_state[name] = st.session_state[MAIN_KEY.format(name)]
-    if name == "optimizer":
-        momentum_follows()
-
-
-def main_controls(stage: str, columns) -> None:
-    """The lesson's controls (lesson_controls) in `columns`, one each, holding the sidebar's values; call it after
-    settings_sidebar. Locked ones (a teacher's link) are disabled here too."""
+def lesson_settings(stage: str, columns, notices: list) -> TrainConfig | None:
+    """The lesson's controls (lesson_controls) in `columns`, one each, then the page's settings (`settled`); call it
+    after settings_sidebar(stage, elsewhere=lesson_controls(stage)), and on each rerun of the fragment it sits in.
+    Locked ones (a teacher's link) are disabled."""
     state, locked = st.session_state, set(current_view().locked)
-    names = lesson_controls(stage)
-    for name in names:
-        state[MAIN_KEY.format(name)] = state[name]
-    options = {name: dict(key=MAIN_KEY.format(name), on_change=_copy_to_sidebar, args=(name,),
-                          help=t(f"settings.{name}"), disabled=name in locked) for name in names}
-    for column, name in zip(columns, names):
-        label = t(f"layout.{name}")
+    restore_locked(lesson_controls(stage))
+    shortened = fit_steps(stage)   # N and H move here: the steps they allow, before the steps slider
+    for column, name in zip(columns, lesson_controls(stage)):
+        label, options = t(f"layout.{name}"), dict(key=name, help=t(f"settings.{name}"), disabled=name in locked)
         if name == "lr":
-            column.select_slider(label, options=with_value(LR_CHOICES, "lr"), format_func=lr_text, **options[name])
+            column.select_slider(label, options=with_value(LR_CHOICES, "lr"), format_func=lr_text, **options)
         elif name == "steps":
-            bounded_slider(column, label, state["steps_allowed"], options[name].pop("key"),
-                           t("settings.steps_only_one"), **options[name])
+            bounded_slider(column, label, state["steps_allowed"], options.pop("key"), t("settings.steps_only_one"),
+                           **options)
         elif name == "optimizer":
             column.selectbox(label, list(OPTIMIZERS), format_func={n: optimizer_label(n) for n in OPTIMIZERS}.get,
-                             **options[name])
+                             on_change=momentum_follows, **options)
         elif name == "momentum":
-            options[name]["disabled"] |= not OPTIMIZERS[state["optimizer"]].uses_momentum
-            column.slider(label, 0.0, 0.99, step=0.01, **options[name], **held(MAIN_KEY.format(name)))
+            options["disabled"] |= not OPTIMIZERS[state["optimizer"]].uses_momentum
+            column.slider(label, 0.0, 0.99, step=0.01, **options, **held(name))
         else:
-            column.slider(label, 1, SIZE_CAPS[name], **options[name], **held(MAIN_KEY.format(name)))
+            column.slider(label, 1, SIZE_CAPS[name], **options, **held(name))
+    return settled(stage, notices, shortened)
 
 
 def momentum_follows() -> None:

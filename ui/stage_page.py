@@ -12,15 +12,15 @@ from lib.serve import workers
 from lib.tutorial.config import QUERY_KEYS, TrainConfig, difference_label
 from lib.tutorial.export import losses_csv, stage_script
 from lib.tutorial.stages import STAGES, BrokenMyReLU, DynamicNet, MyReLU, RunSummary, TwoLayerNet
-from ui.frame import ensure_app_frame, keep_widget_state, kept_tabs, open_tab
+from ui.frame import ensure_app_frame, fragment_rerun, keep_widget_state, kept_tabs, open_tab, short_error
 from ui.gradient_view import gradient_section
 from ui.graph_view import graph_tab as graph_tab_section
 from ui.histogram_view import histogram_section
 from ui.links import followed_link, keep_choice, linked_choice, one_of, say_ignored_keys, wrote_link
 from ui.results import divergence_message, loss_metrics, png_config, show_source, stall_message, stop_point
-from ui.board import post_stage_run
+from ui.board import post_problems, post_stage_run
 from ui.runs import run_failed_message, time_limit_message, train_with_progress
-from ui.sidebar import lesson_controls, main_controls, settings_problem, settings_sidebar
+from ui.sidebar import lesson_controls, lesson_settings, settings_problem, settings_sidebar
 from ui.teacher import current_view, replay_caption, shows
 from ui.text import describe, lang, t
 
@@ -51,39 +51,61 @@ def stage_page(stage: str) -> None:
     if code_box.open:
         with code_box:
             st.markdown(t(f"stage.{stage}.whats_new"))
-    notices: list = []   # notes on the run (shortened steps, time limit, divergence), drawn under the chart
     say_ignored_keys(link_keys(stage), QUERY_KEYS)
-    cfg = settings_sidebar(stage, notices=notices)
-    names = lesson_controls(stage)
-    row = st.columns([1] * len(names) + ([2] if stage == "custom_function" else []), vertical_alignment="bottom")
-    main_controls(stage, row)
-    broken = False
+    # the sidebar holds the settings the lesson's row does not (each setting has one control); the row, the run and
+    # its chart are one fragment: moving a lesson's control reruns that, not the sidebar and the navigation
+    cfg = settings_sidebar(stage, notices=[], elsewhere=lesson_controls(stage))
     if stage == "custom_function":
         followed_link("broken", "broken_relu", lambda text: one_of("0", "1")(text) == "1")   # else said, ui.links
+    broken = stage == "custom_function" and bool(st.session_state.get("broken_relu"))
+    if cfg is not None and shows("code") and code_box.open:
+        sources = [info.train]
+        if stage == "custom_function":
+            sources = [BrokenMyReLU if broken else MyReLU, info.train]
+        elif stage in ("custom_module", "dynamic_net"):
+            sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
+        with code_box:
+            st.markdown(f"**{t('source.tutorial')}**")
+            st.code(stage_script(stage, cfg, broken, lang()), language="python")
+            st.markdown(t("source.tutorial_caption", stage=stage))   # not a caption: the page's first is its settings
+            show_source(sources)
+    open_tab_from_link()
+    lesson(stage)
+
+
+LESSON = "stage_lesson"   # the fragment of the lesson's controls, the run and what shows it (its st.fragment key)
+
+
+@st.fragment(key=LESSON)
+def lesson(stage: str) -> None:
+    """The lesson's controls in one row, the run they ask for, its loss curve and tabs, its metrics, notes and
+    downloads: a move of a control here reruns this alone (the sidebar and the navigation are not re-sent)."""
+    with short_error():
+        lesson_body(stage)
+
+
+def lesson_body(stage: str) -> None:
+    again = fragment_rerun(LESSON)
+    notices: list = []   # notes on the run (shortened steps, time limit, divergence), drawn under the chart
+    names = lesson_controls(stage)
+    row = st.columns([1] * len(names) + ([2] if stage == "custom_function" else []), vertical_alignment="bottom")
+    cfg = lesson_settings(stage, row, notices)
+    broken = False
+    if stage == "custom_function":
         broken = row[-1].toggle(t("layout.break_relu"), key="broken_relu",
                                 help=f'{t("stage_page.break_relu")}. {t("stage_page.break_relu_help")}')
         wrote_link("broken", "broken_relu", "1" if broken else "0")
     if cfg is None:
         settings_problem()
         return
-    sources = [info.train]
-    if stage == "custom_function":
-        sources = [BrokenMyReLU if broken else MyReLU, info.train]
-    elif stage in ("custom_module", "dynamic_net"):
-        sources = [TwoLayerNet if stage == "custom_module" else DynamicNet, info.train]
-    if shows("code") and code_box.open:
-        with code_box:
-            st.markdown(f"**{t('source.tutorial')}**")
-            st.code(stage_script(stage, cfg, broken, lang()), language="python")
-            st.markdown(t("source.tutorial_caption", stage=stage))   # not a caption: the page's first is its settings
-            show_source(sources)
-
     try:
         result = train_with_progress(stage, cfg, broken)
     except workers.RunFailed as failure:
         st.error(run_failed_message(failure), icon=":material/timer_off:")
         return
     post_stage_run(stage, cfg, result, broken)   # to the class board, when this session is in a class (off the path)
+    if again:   # the sidebar's class box, which says how the posts fare, is not redrawn by this rerun: say it here
+        notices.append(post_problems)
     # what the run says about itself goes under the chart, which marks the step it stopped at
     if result.time_limited_at is not None:
         notices.append(functools.partial(st.warning, time_limit_message(len(result.losses), cfg.steps),
@@ -101,7 +123,6 @@ def stage_page(stage: str) -> None:
     # gradient comparison, the graph and the histograms (bench/load.py: about a fifth of the server's CPU per rerun)
     keep_widget_state("log_y", f"{stage}_overlay", f"{stage}_grad_step", "dyn_depth", f"{stage}_heatmap",
                       f"{stage}_graph_saved", f"{stage}_hist_param")
-    open_tab_from_link()
     loss_tab, gradients_tab, graph_tab, histograms_tab = tabs("stage_tab", "tab")
     if loss_tab.open:
         with loss_tab:

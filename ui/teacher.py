@@ -72,6 +72,15 @@ def hold_locked(entering: bool) -> set[str]:
     return set(locked)
 
 
+def restore_locked(names) -> None:
+    """The locked ones of `names` back at what hold_locked holds them to, before a fragment draws their widgets (a
+    rerun of a fragment runs no sidebar, so no hold_locked): a value sent for a disabled widget gets past no lock."""
+    state, locked = st.session_state, set(current_view().locked) & set(names)
+    for name, value in state.get("teacher_held", {}).items():
+        if name in locked:
+            state[name] = value
+
+
 def control_label(name: str) -> str:
     return "dtype" if name == "dtype" else t(f"settings.{name}")
 

@@ -103,10 +103,12 @@ TIP_CLAIMS = (
     Claim("home.class_tips", "tensors", {"lr": "0.0001"}, (Check("diverged_at", "<", 10),)),
     Claim("home.class_tips", "tensors", {"n": "1000", "steps": "50"}, (Check("diverged_at", "<", 10),)),
     Claim("home.class_tips", "tensors", {"n": "1000", "steps": "50", "lr": "1e-07"}, (Check("diverged", "==", False),)),
-    # Compare: stages 1 and 3 identical; stage 2 identical until a ReLU tie (step 115 with seed 0), then close
+    # Compare: stages 1 and 3 identical; stage 2 identical until a ReLU tie, then close. Where the tie comes depends
+    # on the CPU's float32 rounding (seed 0: step 115 on one machine, 43 on one with AVX-512); that the gap starts at
+    # a tie, as compare.drift_cause says: tests/test_claims.py's test_the_compare_gap_starts_at_a_relu_tie
     Claim("compare.lesson", "compare", {},
           (Check("first_gap_step", "==", None, rows=("custom_function",)),
-           Check("first_gap_step", ">", 100, rows=("autograd",)),
+           Check("first_gap_step", ">", 0, rows=("autograd",)),
            Check("max_rel_gap", "<", 0.05, rows=("autograd",)))),
     # Inside the optimizers: float32 differs in the last bits, float64 agrees to ~1e-15
     Claim("optim.float32", "optimizers", {},
