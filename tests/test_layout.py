@@ -187,3 +187,13 @@ def test_a_move_in_the_lessons_row_reruns_the_row_and_the_run_not_the_sidebar(mo
     at.run()
     assert len(sidebars) == 1 and at.slider(key="n").value == 20
     assert any("N=20, D_IN=30," in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("key", ["stage.optim.whats_new", "preset.4.notice"])
+def test_a_text_that_sends_students_to_the_optimizer_names_where_it_is(key):
+    """The optim page's texts say where to choose the optimizer: in the row over the loss chart, where it is (the
+    sidebar no longer has one on stage pages), in both languages."""
+    at = open_link("pages/optim.py")
+    assert "optimizer" in keys_in(at.main) and "optimizer" not in keys_in(at.sidebar)
+    assert "row over the loss chart" in EN[key] and "sidebar" not in EN[key]
+    assert "손실 그래프 위 한 줄" in KO[key] and "사이드바" not in KO[key]

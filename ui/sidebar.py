@@ -216,8 +216,8 @@ def held(key: str) -> dict:
 
 
 def settings_problem() -> None:
-    """Where the chart would be: why the sidebar's settings can't run, and what to do (the sidebar may be below
-    the fold of a projector)."""
+    """Where the chart would be: why the page's settings can't run, and what to do (the sidebar may be below
+    the fold of a projector). It names no place: on stage pages some settings are in the row over the chart."""
     st.error(t("settings.cant_run_page", err=st.session_state.get("settings_problem", ""), reset=t("settings.reset")),
              icon=":material/block:")
 

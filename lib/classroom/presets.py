@@ -43,8 +43,8 @@ PRESETS = (
             Check("within_tol", "==", True, rows=("w2",)), Check("fd_rel_error", ">", 1e-3, rows=("w1",)),
             Check("fd_rel_error", "<", 1e-6, rows=("w2",)))),
     Preset("Adam vs SGD", "optim", {"optimizer": "sgd"},
-           "The optim stage with plain SGD at lr 1e-4; then choose Adam in the sidebar and overlay the two "
-           "runs: Adam ends lower.",
+           "The optim stage with plain SGD at lr 1e-4; then choose Adam in the row over the loss chart and "
+           "overlay the two runs: Adam ends lower.",
            (Check("diverged", "==", False),),
            (Then({"optimizer": "adam"}, (Check("final_loss", "<", 1.0, versus_before=True),)),)),
     Preset("Weight sharing", "dynamic_net", {"steps": "200", "tab": "gradients"},
