@@ -284,7 +284,7 @@ def test_downloads_offer_csv_and_a_script():
                                                                   "This stage as a script (.py)"]
 
 
-@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.title)
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: f"{p.page}-{'-'.join(p.settings)}")
 def test_every_preset_opens_its_page_with_its_settings(preset):
     at = open_link(f"pages/{preset.page}.py", **preset.settings)
     assert not at.warning or all("diverged" in w.value for w in at.warning)   # no refused setting
@@ -298,7 +298,7 @@ def test_every_preset_opens_its_page_with_its_settings(preset):
 def test_home_links_every_preset():
     at = AppTest.from_file(APP, default_timeout=60).run()
     labels = [link.proto.label for link in at.get("page_link")]
-    assert all(preset.title in labels for preset in PRESETS)
+    assert all(EN[f"preset.{i}.title"] in labels for i in range(len(PRESETS)))
 
 
 @pytest.mark.parametrize("link, locale, expected", [
