@@ -11,6 +11,7 @@ from streamlit.testing.v1 import local_script_runner
 
 import ui.stage_page
 from lib.text.i18n import EN, KO
+from lib.tutorial.config import TrainConfig
 from lib.tutorial.stages import STAGES
 from ui.sidebar import lesson_controls
 from tests.page_support import plotly_values
@@ -197,3 +198,38 @@ def test_a_text_that_sends_students_to_the_optimizer_names_where_it_is(key):
     assert "optimizer" in keys_in(at.main) and "optimizer" not in keys_in(at.sidebar)
     assert "row over the loss chart" in EN[key] and "sidebar" not in EN[key]
     assert "손실 그래프 위 한 줄" in KO[key] and "사이드바" not in KO[key]
+
+
+def test_a_move_in_the_row_that_fixes_or_breaks_the_settings_redraws_the_sidebars_verdict(monkeypatch):
+    """The sidebar says when the settings can't run; a rerun of the lesson's fragment does not redraw it, so a move
+    there that fixes (or breaks) the settings runs the page in full (ui.sidebar.sidebar_is_stale): the sidebar's
+    "can't run" never outlives the problem, and a new one is said there too. A move that changes neither is still
+    the fragment's alone. (The row's sliders offer only values that run: here N=21 is refused for the test.)"""
+    sidebars = []
+    original = ui.stage_page.settings_sidebar
+    monkeypatch.setattr(ui.stage_page, "settings_sidebar", lambda *a, **kw: (sidebars.append(a), original(*a, **kw))[1])
+    with_ = TrainConfig.with_
+
+    def refusing_21(self, **changes):
+        if changes.get("n") == 21:
+            raise ValueError("N=21 is refused here")
+        return with_(self, **changes)
+    monkeypatch.setattr(TrainConfig, "with_", refusing_21)
+    cant_run = EN["settings.cant_run"].format(err="N=21 is refused here")
+
+    def sidebar_says_cant_run() -> bool:
+        return any(e.value == cant_run for e in at.sidebar.error)
+
+    def move_n(n: int) -> None:
+        sidebars.clear()
+        at.slider(key="n").set_value(n)
+        with monkeypatch.context() as patch:
+            fragment_rerun(at, ui.stage_page.LESSON, patch)
+    at = open_link("pages/tensors.py", steps="30", n="21")
+    assert sidebar_says_cant_run() and not at.get("plotly_chart")
+    move_n(22)                             # fixed in the row: the page runs in full, the sidebar's verdict goes
+    assert len(sidebars) == 1 and not sidebar_says_cant_run() and at.get("plotly_chart")
+    move_n(23)                             # fine before and after: the fragment alone
+    assert sidebars == [] and at.get("plotly_chart")
+    move_n(21)                             # broken in the row: the sidebar says so too
+    assert len(sidebars) == 1 and sidebar_says_cant_run()

@@ -72,6 +72,26 @@ CHART_TEXT_SIZES_JS = """(sel) => {
 }"""
 
 
+# the row the lr control sits in (the stage page's lesson row): labels that wrap to a second line, and boxes whose
+# value is cut off (a selectbox's input wider inside than shown); Streamlit's widget labels, its combobox input
+ROW_TEXT_JS = """(sel) => {
+  const row = document.querySelector(sel).closest('[data-testid="stHorizontalBlock"]');
+  if (!row) return null;
+  const wrapped = [...row.querySelectorAll('[data-testid="stWidgetLabel"] p')]
+    .filter(p => p.getBoundingClientRect().height > 1.5 * parseFloat(getComputedStyle(p).lineHeight))
+    .map(p => p.innerText);
+  const cut = [...row.querySelectorAll('input[role="combobox"]')]
+    .filter(i => i.scrollWidth > i.clientWidth + 1).map(i => i.value);
+  return {wrapped, cut};
+}"""
+
+
+def row_reads_whole(page) -> None:
+    text = page.evaluate(ROW_TEXT_JS, LR)
+    if text is not None:   # the lr control in a row of controls (a stage page's)
+        assert text == {"wrapped": [], "cut": []}, f"the lesson's row wraps a label or cuts a value: {text}"
+
+
 def in_view(page, selector: str, what: str) -> None:
     box = page.evaluate(PLACEMENT_JS, selector)
     assert box["width"] > 0 and box["height"] > 0, f"{what} is not drawn: {box}"
@@ -108,6 +128,7 @@ def test_lr_control_and_loss_chart_share_one_screen(browser, server, stage, size
         not_scrolled(page)
         in_view(page, LR, "the lr control")
         in_view(page, CHART, "the loss chart")
+        row_reads_whole(page)
         if mode == "projector":
             sizes = page.evaluate(CHART_TEXT_SIZES_JS, CHART)
             for part, texts in sizes.items():

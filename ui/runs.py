@@ -61,8 +61,10 @@ class Progress:
     then cancelled).
     """
 
-    def __init__(self, bar, runs: list[tuple[str, int]]):
-        self.bar, self.runs = bar, runs                       # runs: (label, steps) per index
+    def __init__(self, place: Callable[[], Any], runs: list[tuple[str, int]]):
+        # the bar's element is placed on its first draw (`place()`, e.g. st.empty): a quick run sends the page
+        # nothing, not an empty placeholder and its clearing (two deltas the browser redraws the page for)
+        self.place, self.bar, self.runs = place, None, runs   # runs: (label, steps) per index
         self.done = [0.0] * len(runs)
         self.text = t("progress.waiting")
         self.step_text = t("progress.step")
@@ -86,6 +88,8 @@ class Progress:
         if now - self.started < SHOWN_AFTER_S or (message is None and now - self.drawn < REDRAW_S):
             return
         self.drawn = now
+        if self.bar is None:
+            self.bar = self.place()
         self.bar.progress(sum(self.done) / len(self.done), text=self.text)
 
 
@@ -94,11 +98,11 @@ def get_many(requests: list[tuple[Callable, tuple]], progress: list[tuple[str, i
     """The results of (job, args) requests, side by side over the workers, each from its job's cache in CACHES or
     computed into it. `progress` gives each run's (label, steps) for one progress bar; or `on_message(index,
     message)` takes the runs' messages. A job that gave no result comes back as its RunFailed."""
-    bar = st.empty() if progress is not None else None
-    listen = Progress(bar, progress) if bar is not None else on_message
+    bar = Progress(st.empty, progress) if progress is not None else None   # placed where the runs' results go:
+    listen = bar or on_message                                              # nothing is drawn while they run
     results = workers.get_many([(cache_of(job), job, args) for job, args in requests], listen, owner=session_id())
-    if bar is not None:
-        bar.empty()
+    if bar is not None and bar.bar is not None:
+        bar.bar.empty()
     return results
 
 

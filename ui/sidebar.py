@@ -115,10 +115,12 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
     cfg = settled(stage, notices, None if elsewhere else shortened)   # else the page's own call says the note
     if cfg is None:
         sb.error(t("settings.cant_run", err=st.session_state["settings_problem"]))
+    st.session_state[SIDEBAR_SAID] = st.session_state.get("settings_problem") if cfg is None else None
     share_link(sb)
     return cfg
 
 
+SIDEBAR_SAID = "sidebar_problem"   # the settings' problem the sidebar says (None: it says none), for sidebar_is_stale
 SHOWN = "settings_shown"   # the settings this page's run takes (settings_sidebar), for `settled` to read again
 
 
@@ -175,15 +177,22 @@ def lesson_controls(stage: str) -> tuple[str, ...]:
     return ("lr", "n", "hidden", "steps") + (("optimizer", "momentum") if STAGES[stage].uses_optimizer else ())
 
 
-def lesson_settings(stage: str, columns, notices: list) -> TrainConfig | None:
-    """The lesson's controls (lesson_controls) in `columns`, one each, then the page's settings (`settled`); call it
-    after settings_sidebar(stage, elsewhere=lesson_controls(stage)), and on each rerun of the fragment it sits in.
-    Locked ones (a teacher's link) are disabled."""
-    state, locked = st.session_state, set(current_view().locked)
+# the row's optimizer box, wide enough for its longest name ("SGD with momentum") in full, in projector mode's type too
+OPTIMIZER_BOX_PX = {"screen": 210, "projector": 300}
+
+def lesson_settings(stage: str, row, notices: list) -> TrainConfig | None:
+    """The lesson's controls (lesson_controls) in `row` (a horizontal container), then the page's settings
+    (`settled`); call it after settings_sidebar(stage, elsewhere=lesson_controls(stage)), and on each rerun of the
+    fragment it sits in. Locked ones (a teacher's link) are disabled. In projector mode (large type, six controls
+    in one line on stages 5-7) they have no help icon: the labels need the width, and nobody hovers a projection."""
+    view = current_view()
+    state, locked = st.session_state, set(view.locked)
     restore_locked(lesson_controls(stage))
     shortened = fit_steps(stage)   # N and H move here: the steps they allow, before the steps slider
-    for column, name in zip(columns, lesson_controls(stage)):
-        label, options = t(f"layout.{name}"), dict(key=name, help=t(f"settings.{name}"), disabled=name in locked)
+    for name in lesson_controls(stage):
+        column = row
+        label, options = t(f"layout.{name}"), dict(key=name, disabled=name in locked,
+                                                   help=None if view.projector else t(f"settings.{name}"))
         if name == "lr":
             column.select_slider(label, options=with_value(LR_CHOICES, "lr"), format_func=lr_text, **options)
         elif name == "steps":
@@ -191,13 +200,21 @@ def lesson_settings(stage: str, columns, notices: list) -> TrainConfig | None:
                            **options)
         elif name == "optimizer":
             column.selectbox(label, list(OPTIMIZERS), format_func={n: optimizer_label(n) for n in OPTIMIZERS}.get,
-                             on_change=momentum_follows, **options)
+                             on_change=momentum_follows,
+                             width=OPTIMIZER_BOX_PX["projector" if view.projector else "screen"], **options)
         elif name == "momentum":
             options["disabled"] |= not OPTIMIZERS[state["optimizer"]].uses_momentum
             column.slider(label, 0.0, 0.99, step=0.01, **options, **held(name))
         else:
             column.slider(label, 1, SIZE_CAPS[name], **options, **held(name))
     return settled(stage, notices, shortened)
+
+
+def sidebar_is_stale() -> bool:
+    """Whether the sidebar, drawn by the page's last full run, says another thing about the settings than is true
+    now: a rerun of the fragment that holds the lesson's controls (which does not redraw the sidebar) fixed or made
+    the problem. Call it after lesson_settings; then the page must run in full (st.rerun)."""
+    return st.session_state.get(SIDEBAR_SAID) != st.session_state.get("settings_problem")
 
 
 def momentum_follows() -> None:

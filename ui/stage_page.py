@@ -20,7 +20,7 @@ from ui.links import followed_link, keep_choice, linked_choice, one_of, say_igno
 from ui.results import divergence_message, loss_metrics, png_config, show_source, stall_message, stop_point
 from ui.board import post_problems, post_stage_run
 from ui.runs import run_failed_message, time_limit_message, train_with_progress
-from ui.sidebar import lesson_controls, lesson_settings, settings_problem, settings_sidebar
+from ui.sidebar import lesson_controls, lesson_settings, settings_problem, settings_sidebar, sidebar_is_stale
 from ui.teacher import current_view, replay_caption, shows
 from ui.text import describe, lang, t
 
@@ -87,12 +87,15 @@ def lesson(stage: str) -> None:
 def lesson_body(stage: str) -> None:
     again = fragment_rerun(LESSON)
     notices: list = []   # notes on the run (shortened steps, time limit, divergence), drawn under the chart
-    names = lesson_controls(stage)
-    row = st.columns([1] * len(names) + ([2] if stage == "custom_function" else []), vertical_alignment="bottom")
+    # one horizontal container, not columns: one block to send and redraw per move, not one per control
+    # (bench/browser.py); its controls share the width (a selectbox a little more: its names are long)
+    row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
     cfg = lesson_settings(stage, row, notices)
+    if again and sidebar_is_stale():   # its "can't run" would be stale (or missing): the page runs in full
+        st.rerun()
     broken = False
     if stage == "custom_function":
-        broken = row[-1].toggle(t("layout.break_relu"), key="broken_relu",
+        broken = row.toggle(t("layout.break_relu"), key="broken_relu",
                                 help=f'{t("stage_page.break_relu")}. {t("stage_page.break_relu_help")}')
         wrote_link("broken", "broken_relu", "1" if broken else "0")
     if cfg is None:
@@ -192,20 +195,13 @@ def loss_view(stage: str, result: RunSummary, curves: list, diverged: dict, show
     controls train nothing, so a change reruns this alone, not the sidebar, the run and the other tabs."""
     curves, diverged = list(curves), dict(diverged)
     earlier = [run for run in st.session_state.get("history", {}).get(stage, []) if run is not result]
-    chart = st.container()
-    # one row, not three columns: fewer blocks for every rerun to send and the browser to draw (bench/browser.py)
-    controls = st.container(horizontal=True, vertical_alignment="bottom")
-    log_y = controls.toggle(t("chart.log_y"), key="log_y")
-    keep_choice("log", int(log_y))
-    if earlier:
-        labels = {i: run_label(run, result) for i, run in enumerate(earlier)}
-        chosen = controls.multiselect(t("history.overlay"), list(labels), format_func=labels.get,
-                                         key=f"{stage}_overlay", placeholder=t("history.overlay_placeholder"),
-                                         select_all=False)   # Streamlit's "Select all" has no Korean
-        for i in chosen:
-            curves.append((labels[i], earlier[i].losses))
-            diverged[labels[i]] = stop_point(earlier[i])
-        controls.button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
+    labels = {i: run_label(run, result) for i, run in enumerate(earlier)}
+    # the chart first, drawn from its controls' values in this run (their keys' state, which a change has already
+    # set), then the controls under it: no container held open above them, one block less per move (bench/browser.py)
+    log_y = bool(st.session_state.get("log_y", True))
+    for i in [i for i in st.session_state.get(f"{stage}_overlay", []) if i in labels]:
+        curves.append((labels[i], earlier[i].losses))
+        diverged[labels[i]] = stop_point(earlier[i])
     shown.clear()
     shown.update(curves)
     size = "projector" if current_view().projector else "screen"
@@ -213,7 +209,16 @@ def loss_view(stage: str, result: RunSummary, curves: list, diverged: dict, show
     fig = build(curves, log_y=log_y, title=t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title")),
                 diverged={k: v for k, v in diverged.items() if v is not None}, lang=lang(), size=size,
                 height=LOSS_HEIGHT[size])
-    chart.plotly_chart(fig, key="loss_chart", width="stretch", config=png_config(stage))
+    st.plotly_chart(fig, key="loss_chart", width="stretch", config=png_config(stage))
+    # one row, not three columns: fewer blocks for every rerun to send and the browser to draw (bench/browser.py)
+    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    controls.toggle(t("chart.log_y"), key="log_y")
+    keep_choice("log", int(log_y))
+    if earlier:
+        controls.multiselect(t("history.overlay"), list(labels), format_func=labels.get, key=f"{stage}_overlay",
+                             placeholder=t("history.overlay_placeholder"),
+                             select_all=False)   # Streamlit's "Select all" has no Korean
+        controls.button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
     replay_caption(len(result.losses) if build is replayed_loss_curves else 0)
 
 
