@@ -1,5 +1,9 @@
-"""What page tests share: opening a tab of a stage page (ui/stage_page.py draws only the open one)."""
+"""What page tests share: opening a tab of a stage page (ui/stage_page.py draws only the open one), rerunning one
+st.fragment as a browser asks for it."""
+from unittest import mock
+
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import local_script_runner
 
 from lib.text import i18n
 
@@ -29,5 +33,20 @@ def open_box(at: AppTest, key: str) -> AppTest:
     "share_open", a stage page's "code_open"), as a click on it does, and rerun."""
     at.session_state[key] = True
     at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def rerun_fragment(at: AppTest, key: str) -> AppTest:
+    """The rerun a widget inside the fragment `@st.fragment(key=key)` asks for: that fragment alone (AppTest itself
+    always reruns the whole script; why this reaches into it: tests/test_fragments.py's docstring). The tree it
+    leaves holds only what the fragment drew, or the whole page when the fragment asked for a full run."""
+    (fragment_id,) = at._fragment_storage.resolve_target(key)   # one call site: the id a browser would send
+    real = local_script_runner.RerunData
+
+    def as_the_browser_asks(**kwargs):
+        return real(**kwargs, fragment_id=fragment_id)
+    with mock.patch.object(local_script_runner, "RerunData", as_the_browser_asks):
+        at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

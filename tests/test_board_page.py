@@ -232,7 +232,7 @@ def stored_answers(store: Store) -> list[tuple]:
 def test_a_move_in_the_lessons_row_says_when_the_board_is_not_receiving(class_db, monkeypatch):
     """A move in a stage page's row reruns its fragment alone, so the sidebar's class box is not redrawn: the note
     that posts are waiting for an unreachable board goes under the chart then (ui.stage_page.lesson)."""
-    from tests.test_layout import fragment_rerun
+    from tests.page_support import rerun_fragment
     _, code, _ = start_class()
     student = session("pages/tensors.py", {"class": code, "steps": "30"})
     wait_sent()
@@ -246,7 +246,7 @@ def test_a_move_in_the_lessons_row_says_when_the_board_is_not_receiving(class_db
             return ui.board.Ticket("run")
 
     student.slider(key="n").set_value(33)
-    with monkeypatch.context() as down, monkeypatch.context() as patch:
+    with monkeypatch.context() as down:
         down.setattr(ui.board, "outbox", lambda: Down())
-        fragment_rerun(student, "stage_lesson", patch)
+        rerun_fragment(student, "stage_lesson")
         assert any(w.value == waiting for w in student.warning), texts(student)

@@ -2,8 +2,8 @@
 no training job, and one that only redraws (heatmap choice, histogram parameter, log axis, a graph already built)
 sends no job at all, while what it draws changes and its choice still goes into the URL.
 
-AppTest (Streamlit 1.67) has no public way to rerun one fragment as a browser does, so `rerun_fragment` reaches
-into it, and only here:
+AppTest (Streamlit 1.67) has no public way to rerun one fragment as a browser does, so `rerun_fragment`
+(tests/page_support.py, which every such test uses) reaches into it, and only there:
 - `AppTest.run()` always asks for a full run: LocalScriptRunner.run builds `RerunData(widget_states, query_string,
   page_script_hash, context_info)` and nothing else (streamlit/testing/v1/local_script_runner.py:188-193). A
   browser whose widget inside a fragment changed sends that fragment's id with the new value, and AppSession puts
@@ -18,15 +18,13 @@ The tree it returns holds only what that fragment drew.
 """
 import json
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import local_script_runner
 
 from lib.serve import workers
 from lib.text.i18n import EN
-from tests.page_support import open_stage_tab
+from tests.page_support import open_stage_tab, rerun_fragment
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 pytestmark = pytest.mark.slow   # every test here runs a page in AppTest
@@ -61,19 +59,6 @@ def jobs(monkeypatch):
         def asked(self, job: str) -> list:
             return [args for name, args in asked if name == job]
     return Jobs()
-
-
-def rerun_fragment(at: AppTest, key: str) -> AppTest:
-    """The rerun a widget inside the fragment `@st.fragment(key=key)` asks for: that fragment alone."""
-    (fragment_id,) = at._fragment_storage.resolve_target(key)   # one call site: the id a browser would send
-    real = local_script_runner.RerunData
-
-    def as_the_browser_asks(**kwargs):
-        return real(**kwargs, fragment_id=fragment_id)
-    with mock.patch.object(local_script_runner, "RerunData", as_the_browser_asks):
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def open_page(page: str, **query) -> AppTest:

@@ -1,20 +1,18 @@
 """A stage page on one screen (issue 22): the lesson's controls in the main area are the sidebar's settings, locks
 hold both, projector mode replays the run on the loss chart in large type, and the loss chart's own controls rerun
 only their fragment, which sends no training job. (Where things sit on screen: the browser tests.)"""
-import functools
 import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import local_script_runner
 
 import ui.stage_page
 from lib.text.i18n import EN, KO
 from lib.tutorial.config import TrainConfig
 from lib.tutorial.stages import STAGES
 from ui.sidebar import lesson_controls
-from tests.page_support import plotly_values
+from tests.page_support import plotly_values, rerun_fragment
 
 pytestmark = pytest.mark.slow   # every test here runs a page in AppTest
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -110,18 +108,6 @@ def test_projector_mode_replays_on_the_loss_chart_in_large_type(lang, texts):
     assert chart_plain["layout"]["height"] > chart["layout"]["height"] - 100   # no smaller a chart on a laptop
 
 
-def fragment_rerun(at: AppTest, key: str, monkeypatch) -> AppTest:
-    """Rerun only the fragment `key`, as the browser asks when a widget inside it changes (AppTest itself always
-    reruns the whole script)."""
-    ids = at._fragment_storage.resolve_target(key)
-    monkeypatch.setattr(local_script_runner, "RerunData",
-                        functools.partial(local_script_runner.RerunData, fragment_id_queue=list(ids)))
-    at.run()
-    monkeypatch.undo()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 @pytest.mark.parametrize("change", ["log axis", "overlay"])
 def test_the_loss_charts_own_controls_train_nothing_and_still_change_the_chart(change, monkeypatch):
     trained = []
@@ -136,8 +122,7 @@ def test_the_loss_charts_own_controls_train_nothing_and_still_change_the_chart(c
         at.toggle(key="log_y").set_value(False)
     else:
         at.multiselect(key="tensors_overlay").set_value([0])
-    with monkeypatch.context() as patch:
-        fragment_rerun(at, "stage_loss", patch)
+    rerun_fragment(at, "stage_loss")
     after = loss_chart(at)
     assert trained == [], "a fragment's rerun asked for a training run"
     if change == "log axis":
@@ -177,8 +162,7 @@ def test_a_move_in_the_lessons_row_reruns_the_row_and_the_run_not_the_sidebar(mo
     sidebars.clear()
     before = loss_chart(at)
     at.slider(key="n").set_value(20)
-    with monkeypatch.context() as patch:
-        fragment_rerun(at, ui.stage_page.LESSON, patch)
+    rerun_fragment(at, ui.stage_page.LESSON)
     assert sidebars == [], "the fragment's rerun drew the sidebar"
     assert plotly_values(loss_chart(at)["data"][0]["y"]) != plotly_values(before["data"][0]["y"])
     assert any("N=20," in c.value for c in at.caption) and at.query_params["n"] in ("20", ["20"])
@@ -223,8 +207,7 @@ def test_a_move_in_the_row_that_fixes_or_breaks_the_settings_redraws_the_sidebar
     def move_n(n: int) -> None:
         sidebars.clear()
         at.slider(key="n").set_value(n)
-        with monkeypatch.context() as patch:
-            fragment_rerun(at, ui.stage_page.LESSON, patch)
+        rerun_fragment(at, ui.stage_page.LESSON)
     at = open_link("pages/tensors.py", steps="30", n="21")
     assert sidebar_says_cant_run() and not at.get("plotly_chart")
     move_n(22)                             # fixed in the row: the page runs in full, the sidebar's verdict goes
