@@ -92,17 +92,22 @@ class Progress:
             self.bar = self.place()
         self.bar.progress(sum(self.done) / len(self.done), text=self.text)
 
+    def clear(self) -> None:
+        """Take the bar off the page, if it was ever placed."""
+        if self.bar is not None:
+            self.bar.empty()
+
 
 def get_many(requests: list[tuple[Callable, tuple]], progress: list[tuple[str, int]] | None = None,
              on_message: Callable[[int, Any], None] | None = None) -> list:
     """The results of (job, args) requests, side by side over the workers, each from its job's cache in CACHES or
     computed into it. `progress` gives each run's (label, steps) for one progress bar; or `on_message(index,
     message)` takes the runs' messages. A job that gave no result comes back as its RunFailed."""
-    bar = Progress(st.empty, progress) if progress is not None else None   # placed where the runs' results go:
-    listen = bar or on_message                                              # nothing is drawn while they run
-    results = workers.get_many([(cache_of(job), job, args) for job, args in requests], listen, owner=session_id())
-    if bar is not None and bar.bar is not None:
-        bar.bar.empty()
+    bar = Progress(st.empty, progress) if progress is not None else None   # placed where the runs' results go
+    results = workers.get_many([(cache_of(job), job, args) for job, args in requests], bar or on_message,
+                               owner=session_id())
+    if bar is not None:
+        bar.clear()
     return results
 
 

@@ -180,6 +180,7 @@ def lesson_controls(stage: str) -> tuple[str, ...]:
 # the row's optimizer box, wide enough for its longest name ("SGD with momentum") in full, in projector mode's type too
 OPTIMIZER_BOX_PX = {"screen": 210, "projector": 300}
 
+
 def lesson_settings(stage: str, row, notices: list) -> TrainConfig | None:
     """The lesson's controls (lesson_controls) in `row` (a horizontal container), then the page's settings
     (`settled`); call it after settings_sidebar(stage, elsewhere=lesson_controls(stage)), and on each rerun of the
@@ -190,23 +191,22 @@ def lesson_settings(stage: str, row, notices: list) -> TrainConfig | None:
     restore_locked(lesson_controls(stage))
     shortened = fit_steps(stage)   # N and H move here: the steps they allow, before the steps slider
     for name in lesson_controls(stage):
-        column = row
         label, options = t(f"layout.{name}"), dict(key=name, disabled=name in locked,
                                                    help=None if view.projector else t(f"settings.{name}"))
         if name == "lr":
-            column.select_slider(label, options=with_value(LR_CHOICES, "lr"), format_func=lr_text, **options)
+            row.select_slider(label, options=with_value(LR_CHOICES, "lr"), format_func=lr_text, **options)
         elif name == "steps":
-            bounded_slider(column, label, state["steps_allowed"], options.pop("key"), t("settings.steps_only_one"),
+            bounded_slider(row, label, state["steps_allowed"], options.pop("key"), t("settings.steps_only_one"),
                            **options)
         elif name == "optimizer":
-            column.selectbox(label, list(OPTIMIZERS), format_func={n: optimizer_label(n) for n in OPTIMIZERS}.get,
-                             on_change=momentum_follows,
-                             width=OPTIMIZER_BOX_PX["projector" if view.projector else "screen"], **options)
+            row.selectbox(label, list(OPTIMIZERS), format_func={n: optimizer_label(n) for n in OPTIMIZERS}.get,
+                          on_change=momentum_follows,
+                          width=OPTIMIZER_BOX_PX["projector" if view.projector else "screen"], **options)
         elif name == "momentum":
             options["disabled"] |= not OPTIMIZERS[state["optimizer"]].uses_momentum
-            column.slider(label, 0.0, 0.99, step=0.01, **options, **held(name))
+            row.slider(label, 0.0, 0.99, step=0.01, **options, **held(name))
         else:
-            column.slider(label, 1, SIZE_CAPS[name], **options, **held(name))
+            row.slider(label, 1, SIZE_CAPS[name], **options, **held(name))
     return settled(stage, notices, shortened)
 
 

@@ -96,7 +96,7 @@ def lesson_body(stage: str) -> None:
     broken = False
     if stage == "custom_function":
         broken = row.toggle(t("layout.break_relu"), key="broken_relu",
-                                help=f'{t("stage_page.break_relu")}. {t("stage_page.break_relu_help")}')
+                            help=f'{t("stage_page.break_relu")}. {t("stage_page.break_relu_help")}')
         wrote_link("broken", "broken_relu", "1" if broken else "0")
     if cfg is None:
         settings_problem()
