@@ -13,7 +13,9 @@ each with one visit, then, --repeats times, alternating which page goes first:
 Chrome's own performance metrics (CDP Performance.getMetrics) of the single student, per page load and per move:
 ScriptDuration, LayoutDuration, RecalcStyleDuration, TaskDuration (seconds), LayoutCount, RecalcStyleCount, and
 the DOM's size (Nodes; elements). A census of the rendered DOM (elements by Streamlit test id, <style> elements,
-hidden elements) says what the nodes are.
+hidden elements) says what the nodes are. Where the cores go in the class (they are shared: a page's heavier
+browser side or server side slows every student): the CPU seconds the Streamlit process itself, its workers and
+their forkserver, and Chromium (every process of it) used over each class, from /proc.
 
     .venv/bin/python bench/browser.py [--repeats 5] [--moves 3] [--students 10]
 
@@ -57,6 +59,42 @@ CENSUS_JS = """() => {
           hiddenContainers: hidden, svgElements: document.querySelectorAll('svg *').length,
           top: Object.entries(byTestId).sort((a, b) => b[1] - a[1]).slice(0, 12)};
 }"""
+
+
+def _stat_ticks(pid: int) -> tuple[int, int]:
+    """(ppid, utime + stime + cutime + cstime in clock ticks) of a process; (0, 0) if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[1]), sum(int(v) for v in fields[11:15])
+    except OSError:
+        return 0, 0
+
+
+def cpu_seconds(server_pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far: each server's Streamlit process (`<kind> server`), the processes under it (`<kind>
+    workers`: the forkserver and its workers), and Chromium (`browser`: every process named chromium)."""
+    procs = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            ppid, ticks = _stat_ticks(int(entry))
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            procs[int(entry)] = (ppid, ticks, comm)
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"browser": sum(ticks for _, ticks, comm in procs.values() if comm.startswith("chromium")) / tick}
+    for kind, root in server_pids.items():
+        below, todo = 0, [pid for pid, (ppid, _, _) in procs.items() if ppid == root]
+        while todo:
+            pid = todo.pop()
+            below += procs[pid][1]
+            todo.extend(child for child, (ppid, _, _) in procs.items() if ppid == pid)
+        out[f"{kind} server"] = procs.get(root, (0, 0, ""))[1] / tick
+        out[f"{kind} workers"] = below / tick
+    return out
 
 
 def free_port() -> int:
@@ -158,8 +196,8 @@ def median(values) -> float:
 
 def report(runs: dict[str, list[dict]], classes: dict[str, list[dict]], students: int) -> None:
     def line(what: str, app: float, plain: float, unit: str = "s") -> None:
-        ratio = app / plain if plain else float("nan")
-        print(f"{what:<34} {app:>10.3f} {plain:>10.3f} {ratio:>7.2f}x  {unit}")
+        ratio = f"{app / plain:>7.2f}x" if plain else f"{'—':>8}"   # the plain page has no workers
+        print(f"{what:<34} {app:>10.3f} {plain:>10.3f} {ratio}  {unit}")
 
     print(f"\n{'':<34} {'app':>10} {'plain':>10} {'ratio':>8}")
     line("first page load (median)", median([r["load_s"] for r in runs["app"]]),
@@ -170,6 +208,10 @@ def report(runs: dict[str, list[dict]], classes: dict[str, list[dict]], students
          median([c["median_s"] for c in classes["plain"]]))
     line(f"{students} students: the whole class", median([c["wall_s"] for c in classes["app"]]),
          median([c["wall_s"] for c in classes["plain"]]))
+    print(f"\nCPU seconds over one class of {students} (median), the cores' two shares: the page's server and browser")
+    for part in ("server", "workers", "browser"):
+        line(f"  {part}", median([c["cpu"][part] for c in classes["app"]]),
+             median([c["cpu"][part] for c in classes["plain"]]))
     for phase in ("load_metrics", "move_metrics"):
         print(f"\nChrome's metrics, {'per page load' if phase == 'load_metrics' else 'per move'} (median)")
         for name in METRICS + ("Nodes",):
@@ -194,6 +236,7 @@ async def main() -> None:
 
     servers = {kind: start_server(script) for kind, (script, _) in PAGES.items()}
     urls = {kind: f"{servers[kind][1]}/{path}" for kind, (_, path) in PAGES.items()}
+    pids = {kind: servers[kind][0].pid for kind in PAGES}
     runs: dict[str, list[dict]] = {kind: [] for kind in PAGES}
     classes: dict[str, list[dict]] = {kind: [] for kind in PAGES}
     try:
@@ -211,8 +254,13 @@ async def main() -> None:
                     print(f"repeat {repeat + 1} {kind:>5}: load {result['load_s']:.2f} s, moves "
                           + ", ".join(f"{m:.2f}" for m in result["move_s"]) + " s", flush=True)
                 for kind in order:
+                    before = cpu_seconds(pids)
                     result = await classroom(browser, urls[kind], args.students, offset + args.moves + 1,
                                              args.timeout)
+                    after = cpu_seconds(pids)
+                    result["cpu"] = {"server": after[f"{kind} server"] - before[f"{kind} server"],
+                                     "workers": after[f"{kind} workers"] - before[f"{kind} workers"],
+                                     "browser": after["browser"] - before["browser"]}
                     classes[kind].append(result)
                     print(f"repeat {repeat + 1} {kind:>5}: {args.students} students, median "
                           f"{result['median_s']:.2f} s, class {result['wall_s']:.2f} s", flush=True)

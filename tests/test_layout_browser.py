@@ -129,6 +129,9 @@ def test_lr_control_and_loss_chart_share_one_screen(browser, server, stage, size
         in_view(page, LR, "the lr control")
         in_view(page, CHART, "the loss chart")
         row_reads_whole(page)
+        if mode == "normal":   # the chart's own controls over it, on the first screen too (projector: under it)
+            in_view(page, ".st-key-loss_controls", "the loss chart's controls (log axis)")
+        chart_top = page.locator(CHART).bounding_box()["y"]
         if mode == "projector":
             sizes = page.evaluate(CHART_TEXT_SIZES_JS, CHART)
             for part, texts in sizes.items():
@@ -156,6 +159,11 @@ def test_lr_control_and_loss_chart_share_one_screen(browser, server, stage, size
         not_scrolled(page)
         in_view(page, LR, "the lr control, after the move")
         in_view(page, CHART, "the loss chart, after the move")
+        # the first move makes an earlier run, so the overlay's control appears: the chart under it stays put
+        assert abs(page.locator(CHART).bounding_box()["y"] - chart_top) < 1, "the loss chart jumped on the move"
+        if mode == "normal":
+            assert page.locator(".st-key-loss_controls [data-testid='stMultiSelect']").count() == 1, "no overlay"
+            in_view(page, ".st-key-loss_controls", "the loss chart's controls with the overlay of earlier runs")
     finally:
         context.close()
 

@@ -30,7 +30,8 @@ from ui.text import describe, lang, t
 # Streamlit's own names (data-testid); its spacing shrunk, under its header bar (3.75rem).
 COMPACT_CSS = ('[data-testid="stMainBlockContainer"] {padding-top: 3.75rem; padding-bottom: 3rem;}'
                ' [data-testid="stMain"] h1 {font-size: 1.6rem; padding: 0.25rem 0;}'
-               ' [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}')
+               ' [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}'
+               ' .st-key-loss_controls {min-height: 4.5rem;}')   # the overlay's label and box (loss_controls)
 PROJECTOR_TITLE_CSS = ' [data-testid="stMain"] h1 {font-size: 1.5rem;}'   # 36 px: a long title on one line
 CODE_OPEN = "code_open"   # the popover with what is new and the code: its open state (st.popover's key)
 LOSS_HEIGHT = {"screen": 380, "projector": 340}   # the loss chart's px: what is left of 720 under the controls
@@ -196,30 +197,43 @@ def loss_view(stage: str, result: RunSummary, curves: list, diverged: dict, show
     curves, diverged = list(curves), dict(diverged)
     earlier = [run for run in st.session_state.get("history", {}).get(stage, []) if run is not result]
     labels = {i: run_label(run, result) for i, run in enumerate(earlier)}
-    # the chart first, drawn from its controls' values in this run (their keys' state, which a change has already
-    # set), then the controls under it: no container held open above them, one block less per move (bench/browser.py)
+    size = "projector" if current_view().projector else "screen"
+    # On a screen the chart's controls sit over it, so the overlay of earlier runs is on the first screen too (under
+    # the chart it was cut off at 720 px); in projector mode the chart keeps that room (large type), its controls
+    # go under it
+    if size == "screen":
+        loss_controls(stage, earlier, labels)
     log_y = bool(st.session_state.get("log_y", True))
     for i in [i for i in st.session_state.get(f"{stage}_overlay", []) if i in labels]:
         curves.append((labels[i], earlier[i].losses))
         diverged[labels[i]] = stop_point(earlier[i])
     shown.clear()
     shown.update(curves)
-    size = "projector" if current_view().projector else "screen"
     build = replayed_loss_curves if size == "projector" and result.losses else plots.loss_curves
     fig = build(curves, log_y=log_y, title=t("chart.training_loss_of", stage=t(f"stage.{stage}.short_title")),
                 diverged={k: v for k, v in diverged.items() if v is not None}, lang=lang(), size=size,
                 height=LOSS_HEIGHT[size])
     st.plotly_chart(fig, key="loss_chart", width="stretch", config=png_config(stage))
-    # one row, not three columns: fewer blocks for every rerun to send and the browser to draw (bench/browser.py)
-    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    if size == "projector":   # drawn from its controls' values (their keys' state, set before this rerun)
+        loss_controls(stage, earlier, labels)
+    replay_caption(len(result.losses) if build is replayed_loss_curves else 0)
+
+
+LOSS_CONTROLS = "loss_controls"   # the loss chart's controls' row (its st.container key)
+
+
+def loss_controls(stage: str, earlier: list, labels: dict) -> None:
+    """The loss chart's own controls in one row (fewer blocks than columns to send and draw): the log axis and,
+    once this session has earlier runs, the overlay of them and a button that forgets them. The row keeps the
+    height the overlay needs from the first run on (COMPACT_CSS), so the chart under it does not jump."""
+    controls = st.container(horizontal=True, vertical_alignment="bottom", key=LOSS_CONTROLS)
     controls.toggle(t("chart.log_y"), key="log_y")
-    keep_choice("log", int(log_y))
+    keep_choice("log", int(bool(st.session_state.get("log_y", True))))
     if earlier:
         controls.multiselect(t("history.overlay"), list(labels), format_func=labels.get, key=f"{stage}_overlay",
                              placeholder=t("history.overlay_placeholder"),
                              select_all=False)   # Streamlit's "Select all" has no Korean
         controls.button(t("history.clear"), key=f"{stage}_clear", on_click=clear_history, args=(stage,))
-    replay_caption(len(result.losses) if build is replayed_loss_curves else 0)
 
 
 HISTORY_PER_PAGE = 8   # earlier runs a session keeps per page, oldest dropped first
