@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.load import process_tree  # noqa: E402
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 PAGES = {"app": ("app.py", "tensors"), "plain": ("bench/plain_stage1.py", "")}
@@ -61,39 +62,31 @@ CENSUS_JS = """() => {
 }"""
 
 
-def _stat_ticks(pid: int) -> tuple[int, int]:
-    """(ppid, utime + stime + cutime + cstime in clock ticks) of a process; (0, 0) if it is gone."""
+def _cpu_ticks(pid: int) -> int:
+    """utime + stime + cutime + cstime of a process, in clock ticks; 0 if it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[1]), sum(int(v) for v in fields[11:15])
+            return sum(int(v) for v in f.read().rsplit(")", 1)[1].split()[11:15])
     except OSError:
-        return 0, 0
+        return 0
 
 
 def cpu_seconds(server_pids: dict[str, int]) -> dict[str, float]:
     """CPU seconds so far: each server's Streamlit process (`<kind> server`), the processes under it (`<kind>
     workers`: the forkserver and its workers), and Chromium (`browser`: every process named chromium)."""
-    procs = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            ppid, ticks = _stat_ticks(int(entry))
-            try:
-                with open(f"/proc/{entry}/comm") as f:
-                    comm = f.read().strip()
-            except OSError:
-                continue
-            procs[int(entry)] = (ppid, ticks, comm)
     tick = os.sysconf("SC_CLK_TCK")
-    out = {"browser": sum(ticks for _, ticks, comm in procs.values() if comm.startswith("chromium")) / tick}
+    chromium = 0
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                if f.read().startswith("chromium"):
+                    chromium += _cpu_ticks(int(entry))
+        except OSError:
+            continue
+    out = {"browser": chromium / tick}
     for kind, root in server_pids.items():
-        below, todo = 0, [pid for pid, (ppid, _, _) in procs.items() if ppid == root]
-        while todo:
-            pid = todo.pop()
-            below += procs[pid][1]
-            todo.extend(child for child, (ppid, _, _) in procs.items() if ppid == pid)
-        out[f"{kind} server"] = procs.get(root, (0, 0, ""))[1] / tick
-        out[f"{kind} workers"] = below / tick
+        out[f"{kind} server"] = _cpu_ticks(root) / tick
+        out[f"{kind} workers"] = sum(_cpu_ticks(pid) for pid in process_tree(root)[1:]) / tick
     return out
 
 

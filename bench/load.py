@@ -93,6 +93,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_tree(root: int) -> list[int]:
+    """`root` and every process under it (from /proc's children lists), root first."""
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return pids
+
+
 class Server:
     """`streamlit run app.py` on 127.0.0.1:<free port>, with a thread sampling its memory every 0.2 s."""
 
@@ -139,17 +154,7 @@ class Server:
         raise RuntimeError(f"the server was not healthy after {timeout_s:.0f} s; see {self.log_path}")
 
     def _tree(self) -> list[int]:
-        pids, todo = [], [self.pid]
-        while todo:
-            pid = todo.pop()
-            pids.append(pid)
-            try:
-                for task in os.listdir(f"/proc/{pid}/task"):
-                    with open(f"/proc/{pid}/task/{task}/children") as f:
-                        todo.extend(int(c) for c in f.read().split())
-            except OSError:
-                pass
-        return pids
+        return process_tree(self.pid)
 
     @staticmethod
     def _status_kb(pid: int, field: str) -> int:

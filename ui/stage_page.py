@@ -25,13 +25,14 @@ from ui.teacher import current_view, replay_caption, shows
 from ui.text import describe, lang, t
 
 
+LOSS_CONTROLS = "loss_controls"   # the loss chart's controls' row (its st.container key)
 # A stage page composed for one screen (issue 22): the title, the lesson's controls in one row and the loss chart fit
 # 1280x720, in projector mode (24 px type) too; the stage's paragraph and the tutorial's code open beside the title.
 # Streamlit's own names (data-testid); its spacing shrunk, under its header bar (3.75rem).
 COMPACT_CSS = ('[data-testid="stMainBlockContainer"] {padding-top: 3.75rem; padding-bottom: 3rem;}'
                ' [data-testid="stMain"] h1 {font-size: 1.6rem; padding: 0.25rem 0;}'
                ' [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}'
-               ' .st-key-loss_controls {min-height: 4.5rem;}')   # the overlay's label and box (loss_controls)
+               f' .st-key-{LOSS_CONTROLS} {{min-height: 4.5rem;}}')   # the overlay's label and box (loss_controls)
 PROJECTOR_TITLE_CSS = ' [data-testid="stMain"] h1 {font-size: 1.5rem;}'   # 36 px: a long title on one line
 CODE_OPEN = "code_open"   # the popover with what is new and the code: its open state (st.popover's key)
 LOSS_HEIGHT = {"screen": 380, "projector": 340}   # the loss chart's px: what is left of 720 under the controls
@@ -217,9 +218,6 @@ def loss_view(stage: str, result: RunSummary, curves: list, diverged: dict, show
     if size == "projector":   # drawn from its controls' values (their keys' state, set before this rerun)
         loss_controls(stage, earlier, labels)
     replay_caption(len(result.losses) if build is replayed_loss_curves else 0)
-
-
-LOSS_CONTROLS = "loss_controls"   # the loss chart's controls' row (its st.container key)
 
 
 def loss_controls(stage: str, earlier: list, labels: dict) -> None:
