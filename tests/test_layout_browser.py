@@ -92,6 +92,10 @@ def row_reads_whole(page) -> None:
         assert text == {"wrapped": [], "cut": []}, f"the lesson's row wraps a label or cuts a value: {text}"
 
 
+ROW_HEIGHTS_JS = """sel => { const row = document.querySelector(sel);
+  return [row.getBoundingClientRect().height, Math.max(...[...row.children].map(c => c.getBoundingClientRect().height))]; }"""
+
+
 def in_view(page, selector: str, what: str) -> None:
     box = page.evaluate(PLACEMENT_JS, selector)
     assert box["width"] > 0 and box["height"] > 0, f"{what} is not drawn: {box}"
@@ -138,6 +142,9 @@ def test_lr_control_and_loss_chart_share_one_screen(browser, server, stage, size
                 assert texts, f"the chart has no {part}"
                 small = [(text, px) for text, px in texts if px < PROJECTOR_MIN_PX]
                 assert not small, f"projector mode: the chart's {part} under {PROJECTOR_MIN_PX} px: {small}"
+            # its controls under the chart, below the fold: their row takes their own height, no room held for more
+            row, tallest = page.evaluate(ROW_HEIGHTS_JS, ".st-key-loss_controls")
+            assert row <= tallest + 1, f"projector mode: the loss controls' row is {row} px for {tallest} px of controls"
 
         before = page.evaluate(CHART_PATHS_JS)
         assert before, "the loss chart draws no curve"

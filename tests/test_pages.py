@@ -55,8 +55,12 @@ def test_stage_page_trains_and_compares(stage):
     cfg = default_config(stage)
     assert at.select_slider(key="lr").value == cfg.lr
     assert any(f"N={cfg.n}, D_IN={cfg.d_in}" in c.value for c in at.caption)
-    assert at.selectbox(key="optimizer").disabled == (stage in ("tensors", "autograd", "custom_function",
-                                                                 "nn_module"))
+    # stages 1-4 update by hand: no optimizer or momentum to choose, the sidebar says why (tests/test_stages.py)
+    by_hand = not STAGES[stage].uses_optimizer
+    assert bool([w for w in at.selectbox if w.key == "optimizer"]) is not by_hand
+    assert bool([w for w in at.slider if w.key == "momentum"]) is not by_hand
+    assert any(c.value == EN["settings.no_optimizer"] for c in at.sidebar.caption) is by_hand
+    assert ("optimizer" in at.query_params) is not by_hand
 
 
 def test_slider_changes_the_result_and_reset_restores_it():
@@ -77,8 +81,12 @@ def test_each_stage_keeps_its_own_settings():
     at.switch_page("pages/optim.py").run()
     assert at.select_slider(key="lr").value == 1e-4
     assert at.selectbox(key="optimizer").value == "adam"
+    at.selectbox(key="optimizer").set_value("rmsprop").run()
     at.switch_page("pages/tensors.py").run()
     assert at.select_slider(key="lr").value == 5e-7
+    at.switch_page("pages/optim.py").run()   # stage 1 drew no optimizer: stage 5's choice is still there
+    assert at.selectbox(key="optimizer").value == "rmsprop" and at.select_slider(key="lr").value == 1e-4
+    assert not at.exception
 
 
 def test_broken_myrelu_turns_a_check_into_a_cross():

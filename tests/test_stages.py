@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from lib.serve import jobs, workers
+from lib.text import i18n
 from lib.tutorial.config import STAGE_NAMES, default_config
-from lib.tutorial.stages import GROWTH_LIMIT, run_stage
+from lib.tutorial.stages import GROWTH_LIMIT, STAGES, run_stage
 from tests import reference
 from tests.reference import run_reference
 
@@ -165,6 +166,18 @@ def test_the_seed_alone_decides_the_run(stage):
     assert all(torch.equal(first.params[n], again.params[n]) for n in first.params)
     assert other.losses[0] != first.losses[0]
     assert all(a != b for a, b in zip(other.losses, first.losses))
+
+
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_only_the_stages_with_an_optimizer_follow_its_choice(stage):
+    """The sidebar's caption on stages 1-4 (settings.no_optimizer): no optimizer there, the weights are updated by
+    hand; `torch.optim` comes in at stage 5. An optimizer and momentum these stages are given change nothing."""
+    plain = run_stage(stage, small_config(stage, optimizer="sgd", momentum=0.0))
+    other = run_stage(stage, small_config(stage, optimizer="sgd_momentum", momentum=0.9))
+    assert (plain.losses != other.losses) is STAGES[stage].uses_optimizer
+    first_with_one = next(i for i, name in enumerate(STAGE_NAMES, 1) if STAGES[name].uses_optimizer)
+    assert first_with_one == 5 and STAGE_NAMES[first_with_one - 1] == "optim"
+    assert all("torch.optim" in i18n.t("stage.optim.title", language) for language in i18n.LANGUAGES)
 
 
 THREAD_JOBS = {

@@ -13,7 +13,7 @@ from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import STAGES
 from ui import runs
 from ui.device import device_choice
-from ui.frame import write_query
+from ui.frame import drop_query, write_query
 from ui.links import link_entered, respell_link, settings_in_link, share_link, with_value
 from ui.teacher import current_view, hold_locked, restore_locked
 from ui.text import optimizer_label, t
@@ -90,20 +90,23 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
                        help=t("settings.steps_help", limit=workers.time_limit_s()))
     shown = ["n", "d_in", "hidden", "d_out", "steps", "seed", "dtype"]
     if not sizes_only:
-        shown += STAGE_OWN
+        uses_optimizer = info is not None and info.uses_optimizer
+        # a stage that updates by hand takes no optimizer and no momentum: neither is drawn, its runs and its link
+        # hold the defaults' (the caption says why)
+        shown += STAGE_OWN if uses_optimizer else ("lr",)
         if "lr" not in elsewhere:
             sb.select_slider(t("settings.lr"), options=with_value(LR_CHOICES, "lr"), key="lr",
                              disabled="lr" in locked, format_func=lr_text)
-        uses_optimizer = info is not None and info.uses_optimizer
-        if "optimizer" not in elsewhere:
-            # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
-            sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer",
-                         disabled=not uses_optimizer or "optimizer" in locked, on_change=momentum_follows,
-                         format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get)
         if not uses_optimizer:
             sb.caption(t("settings.no_optimizer"))
-        takes_momentum = uses_optimizer and OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
-        if "momentum" not in elsewhere:
+            drop_query(*STAGE_OWN[1:])   # a link's, or another page's: the URL holds what this page uses
+        if uses_optimizer and "optimizer" not in elsewhere:
+            # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
+            sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer",
+                         disabled="optimizer" in locked, on_change=momentum_follows,
+                         format_func={name: optimizer_label(name) for name in OPTIMIZERS}.get)
+        if uses_optimizer and "momentum" not in elsewhere:
+            takes_momentum = OPTIMIZERS[st.session_state["optimizer"]].uses_momentum
             sb.slider(t("settings.momentum"), 0.0, 0.99, step=0.01, key="momentum",
                       disabled=not takes_momentum or "momentum" in locked, **held("momentum"))
     sb.number_input(t("settings.seed"), 0, SEED_CAP, step=1, key="seed", disabled="seed" in locked)

@@ -31,8 +31,9 @@ LOSS_CONTROLS = "loss_controls"   # the loss chart's controls' row (its st.conta
 # Streamlit's own names (data-testid); its spacing shrunk, under its header bar (3.75rem).
 COMPACT_CSS = ('[data-testid="stMainBlockContainer"] {padding-top: 3.75rem; padding-bottom: 3rem;}'
                ' [data-testid="stMain"] h1 {font-size: 1.6rem; padding: 0.25rem 0;}'
-               ' [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}'
-               f' .st-key-{LOSS_CONTROLS} {{min-height: 4.5rem;}}')   # the overlay's label and box (loss_controls)
+               ' [data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}')
+# on a screen the loss chart's controls sit over it: their row holds the overlay's label and box from the first run on
+SCREEN_CSS = f' .st-key-{LOSS_CONTROLS} {{min-height: 4.5rem;}}'
 PROJECTOR_TITLE_CSS = ' [data-testid="stMain"] h1 {font-size: 1.5rem;}'   # 36 px: a long title on one line
 CODE_OPEN = "code_open"   # the popover with what is new and the code: its open state (st.popover's key)
 LOSS_HEIGHT = {"screen": 380, "projector": 340}   # the loss chart's px: what is left of 720 under the controls
@@ -43,7 +44,7 @@ def stage_page(stage: str) -> None:
     new and the code one click away; the gradient comparison, the graph and the histograms in tabs."""
     ensure_app_frame()
     info = STAGES[stage]
-    st.html(f"<style>{COMPACT_CSS}{PROJECTOR_TITLE_CSS if current_view().projector else ''}</style>")
+    st.html(f"<style>{COMPACT_CSS}{PROJECTOR_TITLE_CSS if current_view().projector else SCREEN_CSS}</style>")
     # the title and, beside it, one button that unfolds what is new in this stage and the tutorial's code
     head = st.container(horizontal=True, vertical_alignment="center", wrap=False)
     head.title(t(f"stage.{stage}.title"))
@@ -223,7 +224,7 @@ def loss_view(stage: str, result: RunSummary, curves: list, diverged: dict, show
 def loss_controls(stage: str, earlier: list, labels: dict) -> None:
     """The loss chart's own controls in one row (fewer blocks than columns to send and draw): the log axis and,
     once this session has earlier runs, the overlay of them and a button that forgets them. The row keeps the
-    height the overlay needs from the first run on (COMPACT_CSS), so the chart under it does not jump."""
+    height the overlay needs from the first run on (SCREEN_CSS), so the chart under it does not jump."""
     controls = st.container(horizontal=True, vertical_alignment="bottom", key=LOSS_CONTROLS)
     controls.toggle(t("chart.log_y"), key="log_y")
     keep_choice("log", int(bool(st.session_state.get("log_y", True))))
