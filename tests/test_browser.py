@@ -255,12 +255,12 @@ def test_the_step_mode_after_forward_and_backward(server, page):
 def test_the_histograms_and_the_landscape(server, page):
     page.goto(f"{server}/tensors?lr=5e-06&hist=w1")
     settle(page)
-    page.get_by_role("tab", name="Weights and gradients over time", selected=True).wait_for(timeout=120_000)
+    page.get_by_role("tab", name="Weights and gradients", selected=True).wait_for(timeout=120_000)
     page.locator("[data-testid='stPlotlyChart']").last.wait_for(timeout=120_000)
     settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    assert page.get_by_role("heading", name="Weights and gradients over time").count() == 0   # the tab says it
-    _section_shot(page, "Weights and gradients over time", "histograms.png", role="tab")
+    assert page.get_by_role("heading", name="Weights and gradients").count() == 0   # the tab says it
+    _section_shot(page, "Weights and gradients", "histograms.png", role="tab")
     page.goto(f"{server}/optimizers")
     settle(page)
     page.get_by_role("heading", name="The landscape the optimizers walk").first.wait_for(timeout=120_000)
