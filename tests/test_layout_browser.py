@@ -211,12 +211,8 @@ TABS_JS = """() => [...document.querySelectorAll("[data-testid='stMain'] [role='
 def test_every_tab_label_reads_whole_at_1280x720(browser, server, page_path, lang):  # noqa: F811
     """The stage pages' tabs (the own network's sit in the right of two columns): at 1280x720, sidebar open, every
     label on screen, none behind the tab list's scroll arrow."""
-    context = browser.new_context(viewport={"width": SMALL[0], "height": SMALL[1]})
-    page = context.new_page()
+    context, page = open_stage(browser, server, f"{page_path}?lang={lang}", SMALL, "normal")
     try:
-        page.goto(f"{server}/{page_path}?lang={lang}")
-        page.wait_for_selector("[data-testid='stMain'] [role='tablist']", timeout=120_000)
-        settle(page, timeout_ms=120_000)
         (scroll_width, width, labels), = page.evaluate(TABS_JS)
         assert labels == [t(f"stage_page.tab.{tab}", lang) for tab in ("loss", "gradients", "graph", "histograms")]
         assert scroll_width <= width + 1, f"the tabs {labels} need {scroll_width} px of {width}"

@@ -171,10 +171,14 @@ def test_the_seed_alone_decides_the_run(stage):
 @pytest.mark.parametrize("stage", STAGE_NAMES)
 def test_only_the_stages_with_an_optimizer_follow_its_choice(stage):
     """The sidebar's caption on stages 1-4 (settings.no_optimizer): no optimizer there, the weights are updated by
-    hand; `torch.optim` comes in at stage 5. An optimizer and momentum these stages are given change nothing."""
+    hand. An optimizer and momentum these stages are given change nothing; stages 5-7 follow them."""
     plain = run_stage(stage, small_config(stage, optimizer="sgd", momentum=0.0))
     other = run_stage(stage, small_config(stage, optimizer="sgd_momentum", momentum=0.9))
     assert (plain.losses != other.losses) is STAGES[stage].uses_optimizer
+
+
+def test_torch_optim_comes_in_at_stage_5():
+    """The same caption's last claim: stage 5 is the first with an optimizer, and its title names torch.optim."""
     first_with_one = next(i for i, name in enumerate(STAGE_NAMES, 1) if STAGES[name].uses_optimizer)
     assert first_with_one == 5 and STAGE_NAMES[first_with_one - 1] == "optim"
     assert all("torch.optim" in i18n.t("stage.optim.title", language) for language in i18n.LANGUAGES)

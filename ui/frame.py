@@ -92,13 +92,6 @@ def write_query(values: dict[str, str]) -> None:
         st.query_params.update(changed)
 
 
-def drop_query(*keys: str) -> None:
-    """Take these keys out of the URL; each removal is a message to the browser, so only keys the URL holds."""
-    for key in keys:
-        if key in st.query_params:
-            del st.query_params[key]
-
-
 def keep_widget_state(*keys: str) -> None:
     """Keep these widgets' values while they are not drawn (in a closed tab): Streamlit drops the state of a widget
     a run does not draw, and the widget would come back at its default. Writing the value back at the top of the run,

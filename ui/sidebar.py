@@ -13,7 +13,7 @@ from lib.tutorial.optimizers import OPTIMIZERS
 from lib.tutorial.stages import STAGES
 from ui import runs
 from ui.device import device_choice
-from ui.frame import drop_query, write_query
+from ui.frame import write_query
 from ui.links import link_entered, respell_link, settings_in_link, share_link, with_value
 from ui.teacher import current_view, hold_locked, restore_locked
 from ui.text import optimizer_label, t
@@ -99,7 +99,8 @@ def settings_sidebar(stage: str, sizes_only: bool = False, remember_as: str | No
                              disabled="lr" in locked, format_func=lr_text)
         if not uses_optimizer:
             sb.caption(t("settings.no_optimizer"))
-            drop_query(*STAGE_OWN[1:])   # a link's, or another page's: the URL holds what this page uses
+            for key in ("optimizer", "momentum"):   # a link's, or another page's: the URL holds what this page uses
+                st.query_params.pop(key, None)       # (a key the URL lacks sends the browser nothing)
         if uses_optimizer and "optimizer" not in elsewhere:
             # format_func looks labels up in a dict made now: AppTest calls it outside the page's run
             sb.selectbox(t("settings.optimizer"), list(OPTIMIZERS), key="optimizer",
